@@ -1,0 +1,1 @@
+"""Preset configurations shipped with pimsim (YAML files, read as package data)."""

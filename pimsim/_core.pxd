@@ -1,0 +1,57 @@
+# The C-level layout of the DRAM core. One place declares the C types and every field.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+
+
+cdef class Core:
+    # --- organisation ------------------------------------------------------------------
+    cdef readonly int n_channels      # channels in the system
+    cdef readonly int n_ranks         # ranks per channel
+    cdef readonly int n_bankgroups    # bank groups per rank (1 for DDR3)
+    cdef readonly int n_banks         # banks per bank group
+    cdef readonly int n_rows          # rows per bank
+    cdef readonly int n_columns       # columns per row; one uint64 word per column (rank-wide)
+    cdef readonly int burst_words     # words moved by one RD/WR (the burst length)
+    cdef int n_cmds                   # number of command codes
+    cdef int level_count[4]           # children per parent: channels, ranks, bank groups, banks
+    cdef int level_offset[4]          # index of each level's first node in the flat node arrays
+    cdef int n_nodes                  # channel + rank + bank group + bank nodes in total
+    cdef int64_t n_bank_nodes         # banks in the whole system
+
+    # --- compiled timing tables (cycles; -1 = no constraint) ----------------------------
+    cdef int64_t[:, :, ::1] lat       # [level, preceding, following], same node
+    cdef int64_t[:, :, ::1] sib       # [level, preceding, following], sibling nodes
+    cdef uint8_t[:, ::1] has_sib      # [level, preceding]: any sibling rule to apply
+    cdef int32_t[::1] scope           # [cmd]: the level the command acts on
+    cdef int n_windows                # windowed constraints (tFAW)
+    cdef int32_t[::1] win_level       # [w]: level of window w
+    cdef uint8_t[:, ::1] win_prev     # [w, cmd]: cmd enters window w's history
+    cdef uint8_t[:, ::1] win_next     # [w, cmd]: cmd is constrained by window w
+    cdef int64_t[::1] win_lat         # [w]: latency from the oldest entry of the window
+    cdef int32_t[::1] win_size        # [w]: entries in the window (4 for tFAW)
+    cdef int64_t[::1] win_base        # [w]: offset of window w's ring buffers in win_hist
+    cdef int64_t[::1] win_hist        # ring buffers of issue cycles, one per (w, node)
+    cdef int32_t[::1] win_head        # next slot to overwrite, one per (w, node)
+
+    # --- timing and bank state -------------------------------------------------------------
+    cdef int64_t[::1] future          # [node * n_cmds + cmd]: earliest cycle cmd may issue there
+    cdef int32_t[::1] open_rows       # [bank]: open row, -1 when closed
+    cdef int32_t[::1] open_banks      # [rank]: banks open in that rank
+    cdef int64_t[::1] counts          # [channel * n_cmds + cmd]: commands issued
+    cdef readonly int64_t last_cycle  # latest cycle any command was issued at (-1 = none yet)
+
+    # --- row data, allocated on first touch --------------------------------------------------
+    cdef int32_t[::1] row_slot        # [bank * n_rows + row]: slot in the pool, -1 = untouched
+    cdef uint64_t* pool               # slot-major rows of n_columns words
+    cdef int64_t pool_rows            # slots in use
+    cdef int64_t pool_cap             # slots allocated
+
+    cdef int path(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                  int* nodes) noexcept nogil
+    cdef int64_t c_earliest(self, int cmd, int ch, int rk, int bg, int ba, int row,
+                            int col) noexcept nogil
+    cdef int64_t check(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                       int* nodes) noexcept nogil
+    cdef int c_issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                     int64_t cycle) noexcept nogil
+    cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil
+    cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil

@@ -1,0 +1,476 @@
+# cython: language_level=3
+"""The DRAM core: timing state, bank state, row data and row kernels, in C loops.
+
+Everything here runs per command or per word and touches no Python object in its loops.
+Inputs are checked once at the boundary; errors come back as status codes (see STATUS_TEXT)
+that pimsim.device turns into exceptions. Time is an integer count of memory cycles.
+
+Timing follows Ramulator 2's node model: every channel, rank, bank group and bank node keeps
+"earliest cycle each command may issue here"; issuing a command raises those values along its
+path (and at sibling ranks) by the compiled latencies, and checking a command is one comparison
+per level plus the windowed (tFAW) rules.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcpy, memset
+
+cnp.import_array()
+
+#: Command codes; pimsim.standards.COMMANDS must list the same names in the same order.
+COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF")
+cdef enum:
+    C_ACT = 0
+    C_PRE = 1
+    C_PREA = 2
+    C_RD = 3
+    C_WR = 4
+    C_RDA = 5
+    C_WRA = 6
+    C_REF = 7
+
+cdef enum:
+    L_CHANNEL = 0
+    L_RANK = 1
+    L_BANKGROUP = 2
+    L_BANK = 3
+
+# Status codes returned by the C functions (earliest() returns minus the code).
+cdef enum:
+    S_OK = 0
+    S_RANGE = 1
+    S_ALIGN = 2
+    S_CLOSED = 3
+    S_OPEN = 4
+    S_ROW = 5
+    S_RANK_OPEN = 6
+    S_EARLY = 7
+    S_COMMAND = 8
+
+STATUS_TEXT = {
+    S_RANGE: "address out of range",
+    S_ALIGN: "column is not a multiple of the burst length",
+    S_CLOSED: "bank is closed (no open row)",
+    S_OPEN: "bank already has an open row",
+    S_ROW: "a different row is open in that bank",
+    S_RANK_OPEN: "a bank of the rank is still open",
+    S_EARLY: "too early for the timing constraints",
+    S_COMMAND: "unknown command code",
+}
+STATUS_TOO_EARLY = S_EARLY
+
+cdef int64_t NEVER = -(1 << 62)   # window history slot not filled yet
+
+
+cdef class Core:
+    """Timing and bank state of every channel, plus the row data, of one DRAM system.
+
+    ``organisation`` is (channels, ranks, bankgroups, banks per group, rows, columns, burst
+    length); the table arguments are the arrays of pimsim.standards.TimingTables.
+    """
+
+    def __cinit__(self):
+        self.pool = NULL
+
+    def __init__(self, tuple organisation, latency, sibling, scope, window_level, window_prev,
+                 window_next, window_latency, window_size):
+        cdef int level, cmd, w, f
+        cdef int64_t nodes_at, offset
+        (self.n_channels, self.n_ranks, self.n_bankgroups, self.n_banks,
+         self.n_rows, self.n_columns, self.burst_words) = organisation
+        self.n_cmds = len(COMMAND_NAMES)
+        self.level_count[0] = self.n_channels
+        self.level_count[1] = self.n_ranks
+        self.level_count[2] = self.n_bankgroups
+        self.level_count[3] = self.n_banks
+        nodes_at = 1
+        offset = 0
+        for level in range(4):
+            nodes_at *= self.level_count[level]
+            self.level_offset[level] = offset
+            offset += nodes_at
+        self.n_nodes = offset
+        self.n_bank_nodes = nodes_at
+
+        self.lat = np.ascontiguousarray(latency, dtype=np.int64)
+        self.sib = np.ascontiguousarray(sibling, dtype=np.int64)
+        self.scope = np.ascontiguousarray(scope, dtype=np.int32)
+        if self.lat.shape[0] != 4 or self.lat.shape[1] != self.n_cmds:
+            raise ValueError("timing tables do not match the core's levels and commands")
+        self.has_sib = np.zeros((4, self.n_cmds), dtype=np.uint8)
+        for level in range(4):
+            for cmd in range(self.n_cmds):
+                for f in range(self.n_cmds):
+                    if self.sib[level, cmd, f] >= 0:
+                        self.has_sib[level, cmd] = 1
+
+        self.n_windows = len(window_size)
+        self.win_level = np.ascontiguousarray(window_level, dtype=np.int32)
+        self.win_prev = np.ascontiguousarray(window_prev, dtype=np.uint8).reshape(-1, self.n_cmds)
+        self.win_next = np.ascontiguousarray(window_next, dtype=np.uint8).reshape(-1, self.n_cmds)
+        self.win_lat = np.ascontiguousarray(window_latency, dtype=np.int64)
+        self.win_size = np.ascontiguousarray(window_size, dtype=np.int32)
+        self.win_base = np.zeros(self.n_windows, dtype=np.int64)
+        offset = 0
+        for w in range(self.n_windows):
+            self.win_base[w] = offset
+            offset += self._nodes_at_level(self.win_level[w]) * self.win_size[w]
+        self.win_hist = np.full(offset, NEVER, dtype=np.int64)
+        self.win_head = np.zeros(max(1, self.n_nodes * max(1, self.n_windows)), dtype=np.int32)
+
+        self.future = np.zeros(self.n_nodes * self.n_cmds, dtype=np.int64)
+        self.open_rows = np.full(self.n_bank_nodes, -1, dtype=np.int32)
+        self.open_banks = np.zeros(self.n_channels * self.n_ranks, dtype=np.int32)
+        self.counts = np.zeros(self.n_channels * self.n_cmds, dtype=np.int64)
+        self.last_cycle = -1
+
+        self.row_slot = np.full(self.n_bank_nodes * self.n_rows, -1, dtype=np.int32)
+        self.pool_rows = 0
+        self.pool_cap = 0
+
+    def __dealloc__(self):
+        free(self.pool)
+
+    def _nodes_at_level(self, int level):
+        cdef int64_t n = 1
+        cdef int k
+        for k in range(level + 1):
+            n *= self.level_count[k]
+        return n
+
+    # ------------------------------------------------------------------------------------
+    # Timing and state, C level
+    # ------------------------------------------------------------------------------------
+
+    cdef int path(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                  int* nodes) noexcept nogil:
+        """Check the address of ``cmd`` and fill ``nodes`` with its node per level."""
+        cdef int level = self.scope[cmd]
+        if ch < 0 or ch >= self.n_channels or rk < 0 or rk >= self.n_ranks:
+            return S_RANGE
+        if level == L_BANK:
+            if bg < 0 or bg >= self.n_bankgroups or ba < 0 or ba >= self.n_banks:
+                return S_RANGE
+            if row < 0 or row >= self.n_rows:
+                return S_RANGE
+            if cmd != C_ACT and cmd != C_PRE:
+                if col < 0 or col >= self.n_columns:
+                    return S_RANGE
+                if col % self.burst_words != 0:
+                    return S_ALIGN
+        else:
+            bg = 0
+            ba = 0
+        nodes[0] = ch
+        nodes[1] = self.level_offset[1] + ch * self.n_ranks + rk
+        nodes[2] = self.level_offset[2] + (ch * self.n_ranks + rk) * self.n_bankgroups + bg
+        nodes[3] = self.level_offset[3] + ((ch * self.n_ranks + rk) * self.n_bankgroups + bg) \
+            * self.n_banks + ba
+        return S_OK
+
+    cdef int64_t c_earliest(self, int cmd, int ch, int rk, int bg, int ba, int row,
+                            int col) noexcept nogil:
+        """Earliest legal issue cycle of ``cmd`` at that address, or minus a status code."""
+        cdef int nodes[4]
+        return self.check(cmd, ch, rk, bg, ba, row, col, nodes)
+
+    cdef int64_t check(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                       int* nodes) noexcept nogil:
+        """As c_earliest, also filling ``nodes`` with the command's node per level."""
+        cdef int status, level, w, top, node
+        cdef int64_t when = 0, value, bank, slot
+        if cmd < 0 or cmd >= self.n_cmds:
+            return -S_COMMAND
+        status = self.path(cmd, ch, rk, bg, ba, row, col, nodes)
+        if status != S_OK:
+            return -status
+        bank = nodes[3] - self.level_offset[3]
+        # bank-state preconditions
+        if cmd == C_ACT:
+            if self.open_rows[bank] >= 0:
+                return -S_OPEN
+        elif cmd == C_PRE:
+            if self.open_rows[bank] < 0:
+                return -S_CLOSED
+        elif cmd == C_RD or cmd == C_WR or cmd == C_RDA or cmd == C_WRA:
+            if self.open_rows[bank] < 0:
+                return -S_CLOSED
+            if self.open_rows[bank] != row:
+                return -S_ROW
+        elif cmd == C_REF:
+            if self.open_banks[nodes[1] - self.level_offset[1]] != 0:
+                return -S_RANK_OPEN
+        top = self.scope[cmd]
+        for level in range(top + 1):
+            value = self.future[nodes[level] * self.n_cmds + cmd]
+            if value > when:
+                when = value
+        for w in range(self.n_windows):
+            level = self.win_level[w]
+            if level <= top and self.win_next[w, cmd]:
+                node = nodes[level] - self.level_offset[level]
+                slot = self.win_base[w] + node * self.win_size[w] \
+                    + self.win_head[w * self.n_nodes + node]
+                value = self.win_hist[slot] + self.win_lat[w]
+                if value > when:
+                    when = value
+        return when
+
+    cdef int c_issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                     int64_t cycle) noexcept nogil:
+        """Issue ``cmd`` at ``cycle``: update timing, bank state and counters, or refuse."""
+        cdef int nodes[4]
+        cdef int level, top, f, w, node, first, k, sibling_node, rank
+        cdef int64_t when, bank, v
+        cdef int64_t* fut
+        when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
+        if when < 0:
+            return <int>(-when)
+        if cycle < when:
+            return S_EARLY
+        top = self.scope[cmd]
+        for level in range(top + 1):
+            fut = &self.future[nodes[level] * self.n_cmds]
+            for f in range(self.n_cmds):
+                v = self.lat[level, cmd, f]
+                if v >= 0 and cycle + v > fut[f]:
+                    fut[f] = cycle + v
+            if self.has_sib[level, cmd] and level > L_CHANNEL:
+                node = nodes[level] - self.level_offset[level]
+                first = (node // self.level_count[level]) * self.level_count[level]
+                for k in range(self.level_count[level]):
+                    sibling_node = self.level_offset[level] + first + k
+                    if sibling_node == nodes[level]:
+                        continue
+                    fut = &self.future[sibling_node * self.n_cmds]
+                    for f in range(self.n_cmds):
+                        v = self.sib[level, cmd, f]
+                        if v >= 0 and cycle + v > fut[f]:
+                            fut[f] = cycle + v
+        for w in range(self.n_windows):
+            level = self.win_level[w]
+            if level <= top and self.win_prev[w, cmd]:
+                node = nodes[level] - self.level_offset[level]
+                k = w * self.n_nodes + node
+                self.win_hist[self.win_base[w] + node * self.win_size[w] + self.win_head[k]] = cycle
+                self.win_head[k] = (self.win_head[k] + 1) % self.win_size[w]
+        # bank state
+        bank = nodes[3] - self.level_offset[3]
+        rank = nodes[1] - self.level_offset[1]
+        if cmd == C_ACT:
+            self.open_rows[bank] = row
+            self.open_banks[rank] += 1
+        elif cmd == C_PRE or cmd == C_RDA or cmd == C_WRA:
+            self.open_rows[bank] = -1
+            self.open_banks[rank] -= 1
+        elif cmd == C_PREA:
+            first = rank * self.n_bankgroups * self.n_banks
+            for k in range(self.n_bankgroups * self.n_banks):
+                self.open_rows[first + k] = -1
+            self.open_banks[rank] = 0
+        self.counts[ch * self.n_cmds + cmd] += 1
+        if cycle > self.last_cycle:
+            self.last_cycle = cycle
+        return S_OK
+
+    # ------------------------------------------------------------------------------------
+    # Timing and state, Python level (one call per command; loops belong in issue_batch)
+    # ------------------------------------------------------------------------------------
+
+    def earliest(self, int cmd, int ch, int rk, int bg, int ba, int row, int col):
+        """Earliest issue cycle of ``cmd`` (>= 0), or minus a status code if illegal now."""
+        return self.c_earliest(cmd, ch, rk, bg, ba, row, col)
+
+    def issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col, int64_t cycle):
+        """Issue ``cmd`` at ``cycle``; returns 0 or a status code (state unchanged then)."""
+        return self.c_issue(cmd, ch, rk, bg, ba, row, col, cycle)
+
+    def issue_batch(self, const int32_t[::1] cmds, const int32_t[:, ::1] addrs,
+                    int64_t[::1] cycles):
+        """Issue commands in order, each at max(cycles[i], its earliest cycle).
+
+        ``addrs[i]`` is (channel, rank, bankgroup, bank, row, column). The cycle each command
+        issued at is written back into ``cycles``. Returns (commands issued, status); on a
+        nonzero status the command at that index was refused and nothing after it ran.
+        """
+        cdef Py_ssize_t i, n = cmds.shape[0]
+        cdef int64_t when
+        cdef int status = S_OK
+        if addrs.shape[0] != n or cycles.shape[0] != n or addrs.shape[1] != 6:
+            raise ValueError("cmds, addrs (n x 6) and cycles must describe the same commands")
+        with nogil:
+            for i in range(n):
+                when = self.c_earliest(cmds[i], addrs[i, 0], addrs[i, 1], addrs[i, 2],
+                                       addrs[i, 3], addrs[i, 4], addrs[i, 5])
+                if when < 0:
+                    status = <int>(-when)
+                    break
+                if cycles[i] > when:
+                    when = cycles[i]
+                self.c_issue(cmds[i], addrs[i, 0], addrs[i, 1], addrs[i, 2], addrs[i, 3],
+                             addrs[i, 4], addrs[i, 5], when)
+                cycles[i] = when
+        return i if status != S_OK else n, status
+
+    def open_row(self, int ch, int rk, int bg, int ba):
+        """The open row of a bank, or -1 when it is closed (or the address is out of range)."""
+        if not (0 <= ch < self.n_channels and 0 <= rk < self.n_ranks
+                and 0 <= bg < self.n_bankgroups and 0 <= ba < self.n_banks):
+            return -1
+        return self.open_rows[((ch * self.n_ranks + rk) * self.n_bankgroups + bg)
+                              * self.n_banks + ba]
+
+    def command_counts(self):
+        """Commands issued, as a (channels x commands) int64 array (a copy)."""
+        return np.asarray(self.counts).reshape(self.n_channels, self.n_cmds).copy()
+
+    # ------------------------------------------------------------------------------------
+    # Row data: rank-wide rows of n_columns uint64 words, allocated on first touch
+    # ------------------------------------------------------------------------------------
+
+    def row_id(self, int ch, int rk, int bg, int ba, int row):
+        """Flat id of a row, or -1 when the address is out of range."""
+        if not (0 <= ch < self.n_channels and 0 <= rk < self.n_ranks
+                and 0 <= bg < self.n_bankgroups and 0 <= ba < self.n_banks
+                and 0 <= row < self.n_rows):
+            return -1
+        return ((((<int64_t>ch * self.n_ranks + rk) * self.n_bankgroups + bg)
+                 * self.n_banks + ba) * self.n_rows + row)
+
+    @property
+    def rows_allocated(self):
+        """Rows that hold data (touched at least once); each costs n_columns * 8 bytes."""
+        return self.pool_rows
+
+    cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil:
+        """Slot of ``row_id`` in the pool, allocating a zeroed row on first touch."""
+        cdef int64_t slot = self.row_slot[row_id]
+        cdef int64_t new_cap
+        cdef uint64_t* grown
+        if slot >= 0:
+            return slot
+        if self.pool_rows == self.pool_cap:
+            new_cap = 64 if self.pool_cap == 0 else self.pool_cap * 2
+            grown = <uint64_t*>realloc(self.pool, new_cap * self.n_columns * sizeof(uint64_t))
+            if grown == NULL:
+                with gil:
+                    raise MemoryError("cannot grow the row data pool")
+            self.pool = grown
+            self.pool_cap = new_cap
+        slot = self.pool_rows
+        self.pool_rows += 1
+        memset(self.pool + slot * self.n_columns, 0, self.n_columns * sizeof(uint64_t))
+        self.row_slot[row_id] = <int32_t>slot
+        return slot
+
+    cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil:
+        """Words of ``row_id``, or NULL for a row never touched (it reads as zeros)."""
+        cdef int64_t slot = self.row_slot[row_id]
+        if slot < 0:
+            return NULL
+        return self.pool + slot * self.n_columns
+
+    def _check_ids(self, *row_ids):
+        cdef int64_t limit = self.n_bank_nodes * self.n_rows
+        for row_id in row_ids:
+            if not 0 <= row_id < limit:
+                raise IndexError(f"row id {row_id} out of range [0, {limit})")
+
+    def read_row(self, int64_t row_id):
+        """A copy of the row's words (zeros for an untouched row)."""
+        self._check_ids(row_id)
+        out = np.zeros(self.n_columns, dtype=np.uint64)
+        cdef uint64_t[::1] view = out
+        cdef uint64_t* src = self.row_ptr(row_id)
+        if src != NULL:
+            memcpy(&view[0], src, self.n_columns * sizeof(uint64_t))
+        return out
+
+    def write_row(self, int64_t row_id, const uint64_t[::1] words):
+        """Overwrite the whole row with ``words`` (n_columns uint64)."""
+        self._check_ids(row_id)
+        if words.shape[0] != self.n_columns:
+            raise ValueError(f"a row holds {self.n_columns} words, got {words.shape[0]}")
+        cdef int64_t slot = self.ensure_row(row_id)
+        memcpy(self.pool + slot * self.n_columns, &words[0], self.n_columns * sizeof(uint64_t))
+
+    def read_burst(self, int64_t row_id, int col, uint64_t[::1] out):
+        """Copy the burst at column ``col`` (burst_words words) into ``out``."""
+        self._check_burst(row_id, col, out.shape[0])
+        cdef uint64_t* src = self.row_ptr(row_id)
+        if src == NULL:
+            memset(&out[0], 0, self.burst_words * sizeof(uint64_t))
+        else:
+            memcpy(&out[0], src + col, self.burst_words * sizeof(uint64_t))
+
+    def write_burst(self, int64_t row_id, int col, const uint64_t[::1] words):
+        """Write ``words`` (burst_words uint64) at column ``col``."""
+        self._check_burst(row_id, col, words.shape[0])
+        cdef int64_t slot = self.ensure_row(row_id)
+        memcpy(self.pool + slot * self.n_columns + col, &words[0],
+               self.burst_words * sizeof(uint64_t))
+
+    def _check_burst(self, int64_t row_id, int col, Py_ssize_t n_words):
+        self._check_ids(row_id)
+        if col < 0 or col >= self.n_columns or col % self.burst_words:
+            raise IndexError(f"column {col} is not a burst start in [0, {self.n_columns})")
+        if n_words != self.burst_words:
+            raise ValueError(f"a burst is {self.burst_words} words, got {n_words}")
+
+    def copy_rows(self, int64_t src_id, const int64_t[::1] dst_ids):
+        """Copy one row into every row of ``dst_ids`` (RowClone / AAP semantics)."""
+        cdef Py_ssize_t i
+        cdef uint64_t* src
+        cdef uint64_t* dst
+        self._check_ids(src_id, *dst_ids)
+        for i in range(dst_ids.shape[0]):
+            self.ensure_row(dst_ids[i])
+        src = self.row_ptr(src_id)
+        for i in range(dst_ids.shape[0]):
+            if dst_ids[i] == src_id:
+                continue
+            dst = self.row_ptr(dst_ids[i])
+            if src == NULL:
+                memset(dst, 0, self.n_columns * sizeof(uint64_t))
+            else:
+                memcpy(dst, src, self.n_columns * sizeof(uint64_t))
+
+    def majority3(self, int64_t a_id, int64_t b_id, int64_t c_id):
+        """Bitwise majority of three rows, written back into all three (triple activation)."""
+        cdef Py_ssize_t k
+        cdef uint64_t x, y, z, m
+        cdef uint64_t* a
+        cdef uint64_t* b
+        cdef uint64_t* c
+        self._check_ids(a_id, b_id, c_id)
+        self.ensure_row(a_id)
+        self.ensure_row(b_id)
+        self.ensure_row(c_id)
+        a = self.row_ptr(a_id)
+        b = self.row_ptr(b_id)
+        c = self.row_ptr(c_id)
+        with nogil:
+            for k in range(self.n_columns):
+                x = a[k]
+                y = b[k]
+                z = c[k]
+                m = (x & y) | (y & z) | (x & z)
+                a[k] = m
+                b[k] = m
+                c[k] = m
+
+    def complement(self, int64_t src_id, int64_t dst_id):
+        """Write the bitwise complement of ``src`` into ``dst`` (a dual-contact cell)."""
+        cdef Py_ssize_t k
+        cdef uint64_t* src
+        cdef uint64_t* dst
+        self._check_ids(src_id, dst_id)
+        self.ensure_row(dst_id)
+        src = self.row_ptr(src_id)
+        dst = self.row_ptr(dst_id)
+        with nogil:
+            for k in range(self.n_columns):
+                dst[k] = ~(src[k] if src != NULL else 0)

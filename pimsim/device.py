@@ -1,0 +1,183 @@
+"""The simulated DRAM device: the one module that talks to the Cython core.
+
+``Device(config)`` compiles the config's standard into timing tables, builds the core and
+offers a checked Python API: ask for the earliest cycle a command may issue, issue it, read and
+write bursts and rows, and run the row kernels the PIM layer is made of. Errors from the core
+come back as status codes and are raised here as one-line exceptions naming the command and the
+address. Loops over many commands belong in :meth:`Device.issue_batch`, which runs in C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pimsim import _core
+from pimsim.config import Config
+from pimsim.errors import IllegalCommandError, TimingViolationError
+from pimsim.standards import CMD, COMMANDS, SCOPE, STANDARDS, Standard, compile_tables
+
+if tuple(_core.COMMAND_NAMES) != COMMANDS:
+    raise ImportError("pimsim._core and pimsim.standards disagree on the command codes")
+
+RowAddress = tuple[int, int, int, int, int]
+"""(channel, rank, bankgroup, bank, row) of one rank-wide row."""
+
+
+def _where(cmd: str, channel: int, rank: int, bankgroup: int, bank: int, row: int,
+           column: int) -> str:
+    if SCOPE[cmd] <= 1:
+        return f"{cmd} channel {channel} rank {rank}"
+    text = f"{cmd} channel {channel} rank {rank} bankgroup {bankgroup} bank {bank} row {row}"
+    return text if cmd in ("ACT", "PRE") else f"{text} column {column}"
+
+
+class Device:
+    """All channels of one DRAM system under one resolved :class:`~pimsim.config.Config`."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.standard: Standard = STANDARDS[config.standard]
+        self.tables = compile_tables(self.standard, dict(config.timing))
+        org = config.organisation
+        t = self.tables
+        self._core = _core.Core(
+            (org.channels, org.ranks, org.bankgroups, org.banks_per_group, org.rows,
+             org.columns, org.burst_length),
+            t.latency, t.sibling, t.scope, t.window_level, t.window_prev, t.window_next,
+            t.window_latency, t.window_size,
+        )
+
+    @property
+    def core(self) -> _core.Core:
+        """The Cython core, for the simulator's own C-level loops (pimsim.sim, pimsim.ambit)."""
+        return self._core
+
+    # -- timing ---------------------------------------------------------------------------
+
+    def earliest(self, cmd: str, channel: int = 0, rank: int = 0, bankgroup: int = 0,
+                 bank: int = 0, row: int = 0, column: int = 0) -> int:
+        """Earliest cycle ``cmd`` may issue at that address under every timing constraint.
+
+        Raises IllegalCommandError if the command is illegal in the present bank state or
+        the address is out of range, whatever the cycle.
+        """
+        code = self._code(cmd)
+        when = self._core.earliest(code, channel, rank, bankgroup, bank, row, column)
+        if when < 0:
+            raise self._error(-when, cmd, channel, rank, bankgroup, bank, row, column)
+        return when
+
+    def issue(self, cmd: str, cycle: int, channel: int = 0, rank: int = 0, bankgroup: int = 0,
+              bank: int = 0, row: int = 0, column: int = 0) -> None:
+        """Issue ``cmd`` at ``cycle`` (memory cycles); refused commands change nothing."""
+        code = self._code(cmd)
+        status = self._core.issue(code, channel, rank, bankgroup, bank, row, column, cycle)
+        if status:
+            raise self._error(status, cmd, channel, rank, bankgroup, bank, row, column, cycle)
+
+    def issue_batch(self, cmds: Sequence[str], addrs: np.ndarray,
+                    cycles: np.ndarray | None = None) -> np.ndarray:
+        """Issue commands in order, each as soon as allowed and not before ``cycles[i]``.
+
+        ``addrs`` is an (n, 6) array of (channel, rank, bankgroup, bank, row, column).
+        Returns the issue cycle of every command. Runs in one C loop.
+        """
+        codes = np.array([self._code(c) for c in cmds], dtype=np.int32)
+        addrs = np.ascontiguousarray(addrs, dtype=np.int32).reshape(len(codes), 6)
+        when = (np.zeros(len(codes), dtype=np.int64) if cycles is None
+                else np.array(cycles, dtype=np.int64))
+        done, status = self._core.issue_batch(codes, addrs, when)
+        if status:
+            raise self._error(status, cmds[done], *(int(v) for v in addrs[done]))
+        return when
+
+    def open_row(self, channel: int, rank: int, bankgroup: int, bank: int) -> int | None:
+        """The row open in that bank, or None when the bank is closed."""
+        row = self._core.open_row(channel, rank, bankgroup, bank)
+        return None if row < 0 else row
+
+    def command_counts(self) -> dict[str, int]:
+        """Commands issued so far, summed over channels."""
+        totals = self._core.command_counts().sum(axis=0)
+        return {name: int(totals[code]) for code, name in enumerate(COMMANDS)}
+
+    def command_counts_per_channel(self) -> np.ndarray:
+        """Commands issued so far, as a (channels x commands) array in COMMANDS order."""
+        return self._core.command_counts()
+
+    # -- row data ---------------------------------------------------------------------------
+
+    def row_id(self, channel: int, rank: int, bankgroup: int, bank: int, row: int) -> int:
+        """Flat id of a row in the core's data store; IllegalCommandError if out of range."""
+        rid = self._core.row_id(channel, rank, bankgroup, bank, row)
+        if rid < 0:
+            raise IllegalCommandError(
+                f"row channel {channel} rank {rank} bankgroup {bankgroup} bank {bank} "
+                f"row {row}: address out of range"
+            )
+        return rid
+
+    def read_burst(self, channel: int, rank: int, bankgroup: int, bank: int, row: int,
+                   column: int) -> np.ndarray:
+        """The 64-byte burst at ``column`` (burst_length uint64 words, one per column)."""
+        out = np.empty(self.config.organisation.burst_length, dtype=np.uint64)
+        self._core.read_burst(self.row_id(channel, rank, bankgroup, bank, row), column, out)
+        return out
+
+    def write_burst(self, channel: int, rank: int, bankgroup: int, bank: int, row: int,
+                    column: int, words: np.ndarray) -> None:
+        """Write one burst of uint64 words at ``column``."""
+        data = np.ascontiguousarray(words, dtype=np.uint64)
+        self._core.write_burst(self.row_id(channel, rank, bankgroup, bank, row), column, data)
+
+    def read_row(self, channel: int, rank: int, bankgroup: int, bank: int,
+                 row: int) -> np.ndarray:
+        """A copy of a rank-wide row (columns uint64 words; zeros if never written)."""
+        return self._core.read_row(self.row_id(channel, rank, bankgroup, bank, row))
+
+    def write_row(self, channel: int, rank: int, bankgroup: int, bank: int, row: int,
+                  words: np.ndarray) -> None:
+        """Overwrite a whole rank-wide row."""
+        data = np.ascontiguousarray(words, dtype=np.uint64)
+        self._core.write_row(self.row_id(channel, rank, bankgroup, bank, row), data)
+
+    def copy_row(self, src: RowAddress, dsts: Sequence[RowAddress]) -> None:
+        """Copy row ``src`` into every row of ``dsts``."""
+        ids = np.array([self.row_id(*d) for d in dsts], dtype=np.int64)
+        self._core.copy_rows(self.row_id(*src), ids)
+
+    def majority_rows(self, a: RowAddress, b: RowAddress, c: RowAddress) -> None:
+        """Leave the bitwise majority of three rows in all three (triple-row activation)."""
+        self._core.majority3(self.row_id(*a), self.row_id(*b), self.row_id(*c))
+
+    def complement_row(self, src: RowAddress, dst: RowAddress) -> None:
+        """Write NOT ``src`` into ``dst``."""
+        self._core.complement(self.row_id(*src), self.row_id(*dst))
+
+    @property
+    def rows_allocated(self) -> int:
+        """Rows that hold data; memory used is this times the row size in bytes."""
+        return self._core.rows_allocated
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _code(cmd: str) -> int:
+        try:
+            return CMD[cmd]
+        except KeyError:
+            raise IllegalCommandError(
+                f"unknown command {cmd!r} (known: {', '.join(COMMANDS)})"
+            ) from None
+
+    def _error(self, status: int, cmd: str, channel: int, rank: int, bankgroup: int, bank: int,
+               row: int, column: int, cycle: int | None = None) -> IllegalCommandError:
+        where = _where(cmd, channel, rank, bankgroup, bank, row, column)
+        if status == _core.STATUS_TOO_EARLY:
+            when = self._core.earliest(CMD[cmd], channel, rank, bankgroup, bank, row, column)
+            return TimingViolationError(
+                f"{where}: issued at cycle {cycle}, earliest legal cycle is {when}"
+            )
+        return IllegalCommandError(f"{where}: {_core.STATUS_TEXT[status]}")

@@ -1,0 +1,39 @@
+"""Exceptions pimsim raises for bad input or illegal commands.
+
+Every error renders as one line that names where the problem is (file, line, key or field),
+so the CLI can print ``str(error)`` and exit without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PimsimError(Exception):
+    """Base class of every error pimsim reports to a user."""
+
+
+class ConfigError(PimsimError):
+    """A configuration value is unknown, missing, of the wrong type or inconsistent.
+
+    ``source`` is the file (or ``-p`` override, or preset) the value came from and ``key`` the
+    dotted key at fault, e.g. ``timing.nREFI``.
+    """
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source, self.key, self.message = source, key, message
+        super().__init__(f"{source}: {key}: {message}")
+
+
+class IllegalCommandError(PimsimError):
+    """A DRAM command cannot be issued in the current bank state or at that address."""
+
+
+class TimingViolationError(IllegalCommandError):
+    """A DRAM command was issued before the earliest cycle its timing constraints allow."""
+
+
+class TraceError(PimsimError):
+    """A trace line cannot be parsed: names the file, line number and field."""
+
+    def __init__(self, path: str, line: int, field: str, message: str):
+        self.path, self.line, self.field, self.message = path, line, field, message
+        super().__init__(f"{path}:{line}: {field}: {message}")
