@@ -25,8 +25,9 @@ RowAddress = tuple[int, int, int, int, int]
 """(channel, rank, bankgroup, bank, row) of one rank-wide row."""
 
 
-def _where(cmd: str, channel: int, rank: int, bankgroup: int, bank: int, row: int,
-           column: int) -> str:
+def _where(
+    cmd: str, channel: int, rank: int, bankgroup: int, bank: int, row: int, column: int
+) -> str:
     if SCOPE[cmd] <= 1:
         return f"{cmd} channel {channel} rank {rank}"
     text = f"{cmd} channel {channel} rank {rank} bankgroup {bankgroup} bank {bank} row {row}"
@@ -43,10 +44,23 @@ class Device:
         org = config.organisation
         t = self.tables
         self._core = _core.Core(
-            (org.channels, org.ranks, org.bankgroups, org.banks_per_group, org.rows,
-             org.columns, org.burst_length),
-            t.latency, t.sibling, t.scope, t.window_level, t.window_prev, t.window_next,
-            t.window_latency, t.window_size,
+            (
+                org.channels,
+                org.ranks,
+                org.bankgroups,
+                org.banks_per_group,
+                org.rows,
+                org.columns,
+                org.burst_length,
+            ),
+            t.latency,
+            t.sibling,
+            t.scope,
+            t.window_level,
+            t.window_prev,
+            t.window_next,
+            t.window_latency,
+            t.window_size,
         )
 
     @property
@@ -56,8 +70,16 @@ class Device:
 
     # -- timing ---------------------------------------------------------------------------
 
-    def earliest(self, cmd: str, channel: int = 0, rank: int = 0, bankgroup: int = 0,
-                 bank: int = 0, row: int = 0, column: int = 0) -> int:
+    def earliest(
+        self,
+        cmd: str,
+        channel: int = 0,
+        rank: int = 0,
+        bankgroup: int = 0,
+        bank: int = 0,
+        row: int = 0,
+        column: int = 0,
+    ) -> int:
         """Earliest cycle ``cmd`` may issue at that address under every timing constraint.
 
         Raises IllegalCommandError if the command is illegal in the present bank state or
@@ -69,16 +91,26 @@ class Device:
             raise self._error(-when, cmd, channel, rank, bankgroup, bank, row, column)
         return when
 
-    def issue(self, cmd: str, cycle: int, channel: int = 0, rank: int = 0, bankgroup: int = 0,
-              bank: int = 0, row: int = 0, column: int = 0) -> None:
+    def issue(
+        self,
+        cmd: str,
+        cycle: int,
+        channel: int = 0,
+        rank: int = 0,
+        bankgroup: int = 0,
+        bank: int = 0,
+        row: int = 0,
+        column: int = 0,
+    ) -> None:
         """Issue ``cmd`` at ``cycle`` (memory cycles); refused commands change nothing."""
         code = self._code(cmd)
         status = self._core.issue(code, channel, rank, bankgroup, bank, row, column, cycle)
         if status:
             raise self._error(status, cmd, channel, rank, bankgroup, bank, row, column, cycle)
 
-    def issue_batch(self, cmds: Sequence[str], addrs: np.ndarray,
-                    cycles: np.ndarray | None = None) -> np.ndarray:
+    def issue_batch(
+        self, cmds: Sequence[str], addrs: np.ndarray, cycles: np.ndarray | None = None
+    ) -> np.ndarray:
         """Issue commands in order, each as soon as allowed and not before ``cycles[i]``.
 
         ``addrs`` is an (n, 6) array of (channel, rank, bankgroup, bank, row, column).
@@ -86,8 +118,11 @@ class Device:
         """
         codes = np.array([self._code(c) for c in cmds], dtype=np.int32)
         addrs = np.ascontiguousarray(addrs, dtype=np.int32).reshape(len(codes), 6)
-        when = (np.zeros(len(codes), dtype=np.int64) if cycles is None
-                else np.array(cycles, dtype=np.int64))
+        when = (
+            np.zeros(len(codes), dtype=np.int64)
+            if cycles is None
+            else np.array(cycles, dtype=np.int64)
+        )
         done, status = self._core.issue_batch(codes, addrs, when)
         if status:
             raise self._error(status, cmds[done], *(int(v) for v in addrs[done]))
@@ -119,26 +154,35 @@ class Device:
             )
         return rid
 
-    def read_burst(self, channel: int, rank: int, bankgroup: int, bank: int, row: int,
-                   column: int) -> np.ndarray:
+    def read_burst(
+        self, channel: int, rank: int, bankgroup: int, bank: int, row: int, column: int
+    ) -> np.ndarray:
         """The 64-byte burst at ``column`` (burst_length uint64 words, one per column)."""
         out = np.empty(self.config.organisation.burst_length, dtype=np.uint64)
         self._core.read_burst(self.row_id(channel, rank, bankgroup, bank, row), column, out)
         return out
 
-    def write_burst(self, channel: int, rank: int, bankgroup: int, bank: int, row: int,
-                    column: int, words: np.ndarray) -> None:
+    def write_burst(
+        self,
+        channel: int,
+        rank: int,
+        bankgroup: int,
+        bank: int,
+        row: int,
+        column: int,
+        words: np.ndarray,
+    ) -> None:
         """Write one burst of uint64 words at ``column``."""
         data = np.ascontiguousarray(words, dtype=np.uint64)
         self._core.write_burst(self.row_id(channel, rank, bankgroup, bank, row), column, data)
 
-    def read_row(self, channel: int, rank: int, bankgroup: int, bank: int,
-                 row: int) -> np.ndarray:
+    def read_row(self, channel: int, rank: int, bankgroup: int, bank: int, row: int) -> np.ndarray:
         """A copy of a rank-wide row (columns uint64 words; zeros if never written)."""
         return self._core.read_row(self.row_id(channel, rank, bankgroup, bank, row))
 
-    def write_row(self, channel: int, rank: int, bankgroup: int, bank: int, row: int,
-                  words: np.ndarray) -> None:
+    def write_row(
+        self, channel: int, rank: int, bankgroup: int, bank: int, row: int, words: np.ndarray
+    ) -> None:
         """Overwrite a whole rank-wide row."""
         data = np.ascontiguousarray(words, dtype=np.uint64)
         self._core.write_row(self.row_id(channel, rank, bankgroup, bank, row), data)
@@ -172,8 +216,18 @@ class Device:
                 f"unknown command {cmd!r} (known: {', '.join(COMMANDS)})"
             ) from None
 
-    def _error(self, status: int, cmd: str, channel: int, rank: int, bankgroup: int, bank: int,
-               row: int, column: int, cycle: int | None = None) -> IllegalCommandError:
+    def _error(
+        self,
+        status: int,
+        cmd: str,
+        channel: int,
+        rank: int,
+        bankgroup: int,
+        bank: int,
+        row: int,
+        column: int,
+        cycle: int | None = None,
+    ) -> IllegalCommandError:
         where = _where(cmd, channel, rank, bankgroup, bank, row, column)
         if status == _core.STATUS_TOO_EARLY:
             when = self._core.earliest(CMD[cmd], channel, rank, bankgroup, bank, row, column)

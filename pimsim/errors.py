@@ -20,7 +20,10 @@ class ConfigError(PimsimError):
 
     def __init__(self, source: str, key: str, message: str):
         self.source, self.key, self.message = source, key, message
-        super().__init__(f"{source}: {key}: {message}")
+        super().__init__(source, key, message)  # re-creatable from args (SimPy does that)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.key}: {self.message}"
 
 
 class IllegalCommandError(PimsimError):
@@ -36,4 +39,7 @@ class TraceError(PimsimError):
 
     def __init__(self, path: str, line: int, field: str, message: str):
         self.path, self.line, self.field, self.message = path, line, field, message
-        super().__init__(f"{path}:{line}: {field}: {message}")
+        super().__init__(path, line, field, message)  # re-creatable from args (SimPy does that)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"

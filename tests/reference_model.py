@@ -62,12 +62,17 @@ class ReferenceDevice:
         self.rows, self.columns, self.burst_length = rows, columns, burst_length
         self.timing = dict(timing)
         # Every constraint with its latency for this timing set, straight from the list.
-        rules = [(con, LEVELS.index(con.level), evaluate_latency(con.latency, self.timing))
-                 for con in self.standard.constraints]
+        rules = [
+            (con, LEVELS.index(con.level), evaluate_latency(con.latency, self.timing))
+            for con in self.standard.constraints
+        ]
         # ... and, per following command, the ones that can apply to it (level within scope).
         self.rules_for = {
-            cmd: [(con, level, latency) for con, level, latency in rules
-                  if cmd in con.following and level <= SCOPE[cmd]]
+            cmd: [
+                (con, level, latency)
+                for con, level, latency in rules
+                if cmd in con.following and level <= SCOPE[cmd]
+            ]
             for cmd in COMMANDS
         }
         self.history: list[Issued] = []
@@ -112,9 +117,21 @@ class ReferenceDevice:
         """Raise IllegalCommandError if ``cmd`` cannot issue at this address in this state."""
         if cmd not in SCOPE:
             raise IllegalCommandError(f"unknown command {cmd!r}")
-        self._check_bank(channel, rank, bankgroup, bank)
+        # An address names the fields its command uses: channel and rank always; bank group,
+        # bank and row for bank commands; the column for column commands. Others are ignored.
+        self._check_range("channel", channel, self.counts_of["channel"])
+        self._check_range("rank", rank, self.counts_of["rank"])
+        if SCOPE[cmd] != BANK_LEVEL:
+            if cmd == "REF" and any(
+                k in self.open_rows for k in self._banks_of_rank(channel, rank)
+            ):
+                raise IllegalCommandError(f"REF with a bank of rank {(channel, rank)} open")
+            return  # PREA: legal in any state.
+        self._check_range("bankgroup", bankgroup, self.counts_of["bankgroup"])
+        self._check_range("bank", bank, self.counts_of["bank"])
         self._check_range("row", row, self.rows)
-        self._check_range("column", column, self.columns)
+        if cmd in CAS_COMMANDS:
+            self._check_range("column", column, self.columns)
         key = (channel, rank, bankgroup, bank)
         is_open = key in self.open_rows
         if cmd == "ACT":
@@ -130,10 +147,6 @@ class ReferenceDevice:
                 raise IllegalCommandError(f"{cmd} to closed bank {key}")
             if self.open_rows[key] != row:
                 raise IllegalCommandError(f"{cmd} row {row} but row {self.open_rows[key]} open")
-        elif cmd == "REF":
-            if any(k in self.open_rows for k in self._banks_of_rank(channel, rank)):
-                raise IllegalCommandError(f"REF with a bank of rank {(channel, rank)} open")
-        # PREA: legal in any state.
 
     # --- timing ----------------------------------------------------------------------------
 
@@ -148,7 +161,8 @@ class ReferenceDevice:
         earliest = 0
         for con, level, latency in self.rules_for[cmd]:
             matches = [
-                p for p in self.history
+                p
+                for p in self.history
                 if p.cmd in con.preceding
                 and SCOPE[p.cmd] >= level
                 and self._related(con, level, p.path, path)
@@ -169,12 +183,13 @@ class ReferenceDevice:
         path = (channel, rank, bankgroup, bank)[: SCOPE[cmd] + 1]
         return self._timing_earliest(cmd, path)
 
-    def issue(self, cmd: str, cycle: int, channel=0, rank=0, bankgroup=0, bank=0, row=0,
-              column=0) -> None:
+    def issue(
+        self, cmd: str, cycle: int, channel=0, rank=0, bankgroup=0, bank=0, row=0, column=0
+    ) -> None:
         earliest = self.earliest(cmd, channel, rank, bankgroup, bank, row, column)
         if cycle < earliest:
             raise TimingViolationError(f"{cmd} at {cycle} before earliest {earliest}")
-        key = (channel, rank, bankgroup, bank)
+        key = (channel, rank, bankgroup, bank)[: SCOPE[cmd] + 1]
         if cmd == "ACT":
             self.open_rows[key] = row
         elif cmd in ("PRE", "RDA", "WRA"):
@@ -182,7 +197,7 @@ class ReferenceDevice:
         elif cmd == "PREA":
             for k in self._banks_of_rank(channel, rank):
                 self.open_rows.pop(k, None)
-        self.history.append(Issued(int(cycle), cmd, key[: SCOPE[cmd] + 1]))
+        self.history.append(Issued(int(cycle), cmd, key))
         self.counts[cmd] += 1
 
     def open_row(self, channel, rank, bankgroup, bank) -> int | None:

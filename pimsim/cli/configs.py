@@ -1,0 +1,55 @@
+"""``pimsim configs``: list the preset configurations, or print one resolved."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import yaml
+
+from pimsim.cli.options import load_config_or_fail, param_option
+from pimsim.config import DEFAULT_PRESET, list_presets
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def configs(ctx: click.Context) -> None:
+    """List the preset configurations (name and description).
+
+    \b
+    Examples:
+      pimsim configs
+      pimsim configs show ddr3-1600 -p timing.nRCD=9
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    for name in list_presets():
+        config = load_config_or_fail(name, ())
+        mark = " (default)" if name == DEFAULT_PRESET else ""
+        click.echo(f"{name:<12} {config.description}{mark}")
+
+
+@configs.command()
+@click.argument("name", metavar="[NAME|PATH]", required=False)
+@param_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+def show(name: str | None, params: tuple[str, ...], as_json: bool) -> None:
+    """Print a configuration, resolved and checked, in the layout of a config file.
+
+    NAME|PATH is a preset or a YAML file (default ddr4-2400); -p overrides apply on top.
+    Timings are shown in cycles of tCK (ns). The output loads back with --config.
+
+    \b
+    Examples:
+      pimsim configs show ddr3-1600 -p timing.nRCD=9
+      pimsim configs show my.yaml --json
+    """
+    config = load_config_or_fail(name, params)
+    if as_json:
+        click.echo(json.dumps(config.to_dict(), indent=2))
+        return
+    click.echo(f"# resolved from {config.source}")
+    if config.overrides:
+        changes = ", ".join(f"{key}={value}" for key, value in config.overrides)
+        click.echo(f"# differs from {config.preset or 'the file'}: {changes}")
+    click.echo(yaml.safe_dump(config.to_dict(), sort_keys=False, width=1000), nl=False)

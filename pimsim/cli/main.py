@@ -1,0 +1,54 @@
+"""The ``pimsim`` command group: global options, and the subcommands it registers."""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+
+import click
+
+from pimsim.cli.configs import configs
+from pimsim.cli.run import run
+
+#: Subcommands, in --help order; a new one is one import above and one entry here.
+COMMANDS: tuple[click.Command, ...] = (run, configs)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pimsim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _EchoHandler(logging.Handler):
+    """Log records to the current stderr through click (so test runners capture them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), prog_name="pimsim")
+@click.option("-v", "--verbose", count=True, help="More messages on stderr (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Errors only.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Cycle-level simulator of DRAM that computes in memory (Ambit, RowClone).
+
+    \b
+    Examples:
+      pimsim run traces/sample.trace
+      pimsim configs
+      pimsim configs show ddr3-1600 -p timing.nRCD=9
+    """
+    logger = logging.getLogger("pimsim")
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logger.setLevel(logging.ERROR if quiet else levels.get(verbose, logging.DEBUG))
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        handler = _EchoHandler()
+        handler.setFormatter(logging.Formatter("pimsim: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)

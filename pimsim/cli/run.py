@@ -1,0 +1,72 @@
+"""``pimsim run``: replay a memory trace and report cycles, bandwidth, latency, commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from pimsim.cli.options import config_options, load_config_or_fail, reported_errors
+from pimsim.sim import Replay
+from pimsim.stats import format_summary
+from pimsim.tracefile import FORMATS
+
+
+@click.command()
+@click.argument("trace", type=click.Path(dir_okay=False))
+@config_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("auto", *FORMATS)),
+    default="auto",
+    show_default=True,
+    help="Trace format (auto-detected from the first line).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    metavar="PATH|-",
+    help="Write the stats document as JSON to PATH; '-' writes it to stdout and "
+    "the summary to stderr.",
+)
+@click.option("--no-data", is_flag=True, help="Timing only: do not keep row contents.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), metavar="N", help="Replay only the first N requests."
+)
+def run(
+    trace: str,
+    config: str | None,
+    params: tuple[str, ...],
+    fmt: str,
+    json_path: str | None,
+    no_data: bool,
+    limit: int | None,
+) -> None:
+    """Replay TRACE through the memory controller and print its statistics.
+
+    TRACE is a pimsim, DRAMSim3 or Ramulator 2 trace (see traces/README.md), plain or
+    gzip. Ctrl-C stops the replay and still reports what ran, marked interrupted.
+
+    \b
+    Examples:
+      pimsim run traces/sample.trace
+      pimsim run traces/sample.trace --config ddr3-1600 -p organisation.ranks=2
+      pimsim run big.trace.gz --no-data --json - > stats.json
+    """
+    cfg = load_config_or_fail(config, params)
+    with reported_errors():
+        replay = Replay(cfg, trace, fmt=fmt, limit=limit, with_data=not no_data)
+        doc = replay.run()
+    summary = format_summary(doc)
+    if json_path == "-":
+        click.echo(summary, err=True)
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(summary)
+    if json_path:
+        with reported_errors(), open(json_path, "w") as fh:
+            json.dump(doc, fh, indent=2)
+    if doc.get("interrupted"):
+        sys.exit(130)

@@ -1,0 +1,606 @@
+"""Configuration: presets and user files resolved into one frozen, validated :class:`Config`.
+
+A configuration is resolved in layers, each overriding the one before, key by key:
+
+1. a preset, ``configs/<name>.yaml`` (complete; shipped as the package ``pimsim.configs``);
+2. a user file, which may name a preset to start from (``preset: ddr4-2400``) and give any
+   subset of its sections and keys, or be complete on its own;
+3. ``-p KEY=VALUE`` overrides with dotted keys (``timing.nRCD=20``, ``pim.split_decoder=false``;
+   each value is read as YAML).
+
+Then the whole is checked. Timings are integer cycles of the memory clock under their ``n``
+names (``nRCD``); any of them may instead be given in nanoseconds under its ``t`` name
+(``tRCD: 13.32``) and is rounded to cycles the JEDEC way, ``n = ceil(t / tCK - 0.025)``, with
+the final ``tCK``. ``tCK`` itself is in ns. Every problem raises
+:class:`~pimsim.errors.ConfigError` naming the source (``FILE:LINE``, ``-p`` or ``preset NAME``)
+and the dotted key at fault, in one line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from pimsim.addrmap import SCHEMES
+from pimsim.errors import ConfigError
+from pimsim.standards import STANDARDS, Standard
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+DEFAULT_PRESET = "ddr4-2400"
+
+#: Names of the physical-address mapping schemes (row, bank, rank, column, channel order).
+ADDRESS_SCHEMES: tuple[str, ...] = tuple(SCHEMES)
+
+# Value kinds: "str"; "bool"; "int" positive integer; "int0" non-negative integer; "pow2"
+# positive power of two; "num" positive number; "num0" non-negative number (numbers -> float).
+_TOP: dict[str, str] = {"name": "str", "description": "str", "standard": "str"}
+_SECTIONS: dict[str, dict[str, str]] = {
+    "organisation": {
+        "channels": "pow2",
+        "ranks": "pow2",
+        "bankgroups": "pow2",
+        "banks_per_group": "pow2",
+        "rows": "pow2",
+        "columns": "pow2",
+        "device_width": "int",
+        "devices_per_rank": "int",
+        "burst_length": "int",
+        "density_gbit": "int",
+    },
+    "timing": {},  # tCK and the standard's timing names: see _timing_kind
+    "power": dict.fromkeys(
+        ("VDD", "IDD0", "IDD2N", "IDD3N", "IDD4R", "IDD4W", "IDD5", "VPP", "IPP0", "IPP3N"), "num"
+    ),
+    "pim": {
+        "rows_per_subarray": "pow2",
+        "split_decoder": "bool",
+        "tWLOV": "num",
+        "extra_row_energy_factor": "num0",
+    },
+    "address_mapping": {"scheme": "str"},
+}
+_VPP_KEYS = ("power.VPP", "power.IPP0", "power.IPP3N")  # optional, all three or none
+_OPTIONAL = {"description": "", **dict.fromkeys(_VPP_KEYS)}
+#: Timings that must be at least one cycle; the others may be 0 ("no gap", e.g. nFAW=0).
+_POSITIVE_TIMINGS = {"nBL", "nCL", "nCWL", "nRCD", "nRP", "nRAS", "nRC", "nRFC", "nREFI"}
+#: Rows of a subarray that are not data rows: C0, C1 and the addresses B0..B15 (Ambit).
+_RESERVED_ROWS = 18
+_TIMING_KEY = re.compile(r"([nt])([A-Z]\w*)")
+#: Timing names of every standard, for suggestions before the standard is known.
+_ALL_TIMING_NAMES = tuple(dict.fromkeys(n for s in STANDARDS.values() for n in s.timing_names))
+_KIND_TEXT = {"str": "text", "bool": "true or false"}
+
+
+class FrozenMap(Mapping):
+    """A read-only, hashable mapping (configuration tables do not change after loading)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Geometry of the memory system; counts per level, ``rows``/``columns`` per bank of one
+    device (JEDEC column count), ``device_width`` in bits, ``density_gbit`` per device."""
+
+    channels: int
+    ranks: int
+    bankgroups: int
+    banks_per_group: int
+    rows: int
+    columns: int
+    device_width: int
+    devices_per_rank: int
+    burst_length: int
+    density_gbit: int
+
+    @property
+    def banks_per_rank(self) -> int:
+        """Banks in one rank (all bank groups)."""
+        return self.bankgroups * self.banks_per_group
+
+    @property
+    def row_bytes(self) -> int:
+        """Bytes in one rank-wide row (all devices of the rank act in lockstep)."""
+        return self.columns * self.device_width // 8 * self.devices_per_rank
+
+    @property
+    def burst_bytes(self) -> int:
+        """Bytes moved over the channel by one burst (one RD or WR)."""
+        return self.devices_per_rank * self.device_width // 8 * self.burst_length
+
+    @property
+    def channel_width_bits(self) -> int:
+        """Width of the data bus of one channel, in bits."""
+        return self.devices_per_rank * self.device_width
+
+
+@dataclass(frozen=True)
+class PimParams:
+    """In-DRAM computing parameters: subarray size in rows, whether the row decoder is split
+    (Ambit's overlapped second ACT, ``tWLOV_ns`` ns after the first), and the activation
+    energy surcharge per extra row raised at once (0.22 = 22%)."""
+
+    rows_per_subarray: int
+    split_decoder: bool
+    tWLOV_ns: float
+    extra_row_energy_factor: float
+
+
+@dataclass(frozen=True)
+class Config:
+    """A resolved configuration. ``timing`` maps every timing name of the standard to integer
+    cycles of ``tCK_ns``; ``power`` holds per-device currents in mA and voltages in V;
+    ``source`` is the preset or file it was loaded from, ``preset`` the preset it starts from
+    (None for a complete file of its own), and ``overrides`` the dotted keys whose values
+    differ from that base, in canonical order (timings in cycles)."""
+
+    name: str
+    description: str
+    standard: str
+    organisation: Organisation
+    timing: Mapping[str, int]
+    tCK_ns: float
+    power: Mapping[str, float]
+    pim: PimParams
+    address_scheme: str
+    source: str
+    preset: str | None
+    overrides: tuple[tuple[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as a nested plain dict in the file layout; loads back as is."""
+        doc: dict[str, Any] = {"preset": self.preset} if self.preset else {}
+        doc.update(
+            name=self.name,
+            description=self.description,
+            standard=self.standard,
+            organisation=asdict(self.organisation),
+            timing={"tCK": self.tCK_ns, **self.timing},
+            power=dict(self.power),
+            pim={
+                "rows_per_subarray": self.pim.rows_per_subarray,
+                "split_decoder": self.pim.split_decoder,
+                "tWLOV": self.pim.tWLOV_ns,
+                "extra_row_energy_factor": self.pim.extra_row_energy_factor,
+            },
+            address_mapping={"scheme": self.address_scheme},
+        )
+        return doc
+
+    def differences(self) -> dict[str, Any]:
+        """Dotted key -> value for every parameter that differs from the base preset."""
+        return dict(self.overrides)
+
+
+def ns_to_cycles(t_ns: float, tCK_ns: float) -> int:
+    """A time in ns as whole cycles of ``tCK_ns``, rounded up the JEDEC way (0.025 guard)."""
+    return math.ceil(t_ns / tCK_ns - 0.025)
+
+
+# --- presets ------------------------------------------------------------------------------
+
+
+def _preset_dir() -> Traversable:
+    try:
+        return resources.files("pimsim.configs")
+    except ModuleNotFoundError:  # not installed: the repository's configs/ folder
+        return Path(__file__).resolve().parent.parent / "configs"
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped presets, sorted."""
+    names = (entry.name for entry in _preset_dir().iterdir())
+    return sorted(name.removesuffix(".yaml") for name in names if name.endswith(".yaml"))
+
+
+def _known_presets() -> str:
+    return f"known presets: {', '.join(list_presets())}"
+
+
+def preset_path(name: str) -> Traversable:
+    """The YAML file of preset ``name``; ConfigError if there is no such preset."""
+    if name not in list_presets():
+        raise ConfigError("--config", name, f"unknown preset; {_known_presets()}")
+    return _preset_dir() / f"{name}.yaml"
+
+
+# --- reading layers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One value as given: ``where`` it came from, the dotted key as written (``given``), the
+    layer ``level`` (later wins), and whether it is in ns still to be turned into cycles."""
+
+    value: Any
+    where: str
+    given: str
+    level: int
+    in_ns: bool = False
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    """The document and the line of each top-level and section key (for error messages)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        context = (
+            f" ({error.context} on line {error.context_mark.line + 1})"
+            if (error.context and error.context_mark)
+            else ""
+        )
+        raise ConfigError(where, "YAML syntax", f"{error.problem}{context}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(source, "YAML syntax", " ".join(str(error).split())) from None
+    lines: dict[str, int] = {}
+
+    def record(mapping: yaml.Node, prefix: str, depth: int) -> None:
+        if not isinstance(mapping, yaml.MappingNode):
+            return
+        for key_node, value_node in mapping.value:
+            key, line = f"{prefix}{key_node.value}", key_node.start_mark.line + 1
+            if key in lines:
+                raise ConfigError(
+                    f"{source}:{line}", key, f"duplicate key (first on line {lines[key]})"
+                )
+            lines[key] = line
+            if depth == 0:
+                record(value_node, f"{key}.", 1)
+
+    record(node, "", 0)
+    return doc, lines
+
+
+def _suggest(key: str, candidates: Sequence[str]) -> str:
+    """'; did you mean X?' for the candidate closest to ``key`` (case-insensitive), or ''.
+
+    A key given without its section (``tCK``) is matched to the key with that last part."""
+    lowered = {c.lower(): c for c in candidates}
+    leaves = {c.rpartition(".")[2].lower(): c for c in candidates}
+    best = leaves.get(key.lower())
+    if best is None:
+        close = difflib.get_close_matches(key.lower(), list(lowered), n=1)
+        best = lowered[close[0]] if close else None
+    return f"; did you mean {best}?" if best else ""
+
+
+def _canonical_keys(timing_names: Sequence[str]) -> list[str]:
+    """Every dotted key of a configuration, in file order, timings in cycles."""
+    keys = list(_TOP)
+    for section, kinds in _SECTIONS.items():
+        names = ("tCK", *timing_names) if section == "timing" else kinds
+        keys += [f"{section}.{k}" for k in names]
+    return keys
+
+
+def _unknown_key(where: str, key: str) -> ConfigError:
+    """An unknown top-level or section key, with the closest known one."""
+    candidates = list(_SECTIONS) + _canonical_keys(_ALL_TIMING_NAMES)
+    section, _, leaf = key.partition(".")
+    if section == "timing" and leaf:
+        candidates = _timing_candidates(leaf, _ALL_TIMING_NAMES)
+    elif section in _SECTIONS and leaf:
+        candidates = [f"{section}.{k}" for k in _SECTIONS[section]]
+    return ConfigError(where, key, "unknown key" + _suggest(key, candidates))
+
+
+def _timing_candidates(key: str, names: Sequence[str]) -> list[str]:
+    """Timing keys to suggest for ``key``: the ``n`` names, and the ``t`` ones for a key in ns."""
+    if key.startswith("t"):
+        names = [*names, *(f"t{n[1:]}" for n in names)]
+    return [f"timing.{n}" for n in ("tCK", *names)]
+
+
+def _timing_kind(key: str) -> tuple[str, str] | None:
+    """(canonical key, kind) of a timing key given in cycles or ns, or None if malformed."""
+    if key == "tCK":
+        return "timing.tCK", "num"
+    match = _TIMING_KEY.fullmatch(key)
+    if match is None:
+        return None
+    name = f"n{match[2]}"
+    if match[1] == "t":
+        return f"timing.{name}", "num" if name in _POSITIVE_TIMINGS else "num0"
+    return f"timing.{name}", "int" if name in _POSITIVE_TIMINGS else "int0"
+
+
+def _check(kind: str, value: Any, where: str, key: str) -> Any:
+    """``value`` checked against ``kind``; numbers come back as float."""
+    if value is None:
+        raise ConfigError(where, key, "missing value")
+    if kind in ("str", "bool"):
+        if not isinstance(value, str if kind == "str" else bool):
+            raise ConfigError(where, key, f"{_KIND_TEXT[kind]} expected, got {value!r}")
+        return value
+    integer = kind in ("int", "int0", "pow2")
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise ConfigError(
+            where, key, f"{'integer' if integer else 'number'} expected, got {value!r}"
+        )
+    if not math.isfinite(value):
+        raise ConfigError(where, key, f"finite number expected, got {value!r}")
+    if value < 0 or (value == 0 and kind not in ("int0", "num0")):
+        need = "non-negative" if kind in ("int0", "num0") else "positive"
+        raise ConfigError(where, key, f"must be {need}, got {value!r}")
+    if kind == "pow2" and value & (value - 1):
+        raise ConfigError(where, key, f"must be a power of two, got {value!r}")
+    return value if integer else float(value)
+
+
+def _flatten(doc: Any, source: str, level: int, lines: Mapping[str, int]) -> dict[str, _Entry]:
+    """Check one layer's keys and value types; canonical dotted key -> entry."""
+
+    def where(key: str) -> str:
+        return f"{source}:{lines[key]}" if key in lines else source
+
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(source, "top level", f"mapping of keys expected, got {doc!r}")
+    entries: dict[str, _Entry] = {}
+    for top, body in doc.items():
+        top = str(top)
+        if top in _TOP:
+            entries[top] = _Entry(_check(_TOP[top], body, where(top), top), where(top), top, level)
+            continue
+        if top not in _SECTIONS:
+            raise _unknown_key(where(top), top)
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(where(top), top, f"mapping of keys expected, got {body!r}")
+        for key, value in body.items():
+            given = f"{top}.{key}"
+            if top == "timing":
+                found = _timing_kind(str(key))
+            else:
+                found = (given, _SECTIONS[top][key]) if key in _SECTIONS[top] else None
+            if found is None:
+                raise _unknown_key(where(given), given)
+            canonical, kind = found
+            if canonical in entries:
+                other = entries[canonical].given
+                raise ConfigError(where(given), given, f"given twice, also as {other}; give one")
+            value = _check(kind, value, where(given), given)
+            entries[canonical] = _Entry(value, where(given), given, level, canonical != given)
+    return entries
+
+
+def _parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
+    """``-p KEY=VALUE`` strings as a nested document (later ones win); values read as YAML."""
+    doc: dict[str, Any] = {}
+    for text in overrides:
+        key, equals, raw = text.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise ConfigError("-p", text, "KEY=VALUE expected, e.g. timing.nRCD=20")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError("-p", key, f"cannot read value {raw!r}") from None
+        top, _, leaf = key.partition(".")
+        if top == "preset":
+            raise ConfigError("-p", key, "name the preset with --config, not -p")
+        if top in _SECTIONS and leaf and "." not in leaf:
+            doc.setdefault(top, {})[leaf] = value
+        elif top in _SECTIONS:
+            raise ConfigError("-p", key, f"{top}.KEY=VALUE expected")
+        elif leaf:
+            raise _unknown_key("-p", key)
+        else:
+            doc[top] = value
+    return doc
+
+
+def _read_preset(name: str, level: int) -> dict[str, _Entry]:
+    source = f"preset {name}"
+    doc, _ = _parse_yaml(preset_path(name).read_text(encoding="utf-8"), source)
+    return _flatten(doc, source, level, {})
+
+
+def _read_file(path: str) -> tuple[Any, dict[str, int]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        looks_like_name = not Path(path).suffix and "/" not in path and "\\" not in path
+        message = (
+            f"no such preset or file; {_known_presets()}" if looks_like_name else "no such file"
+        )
+        raise ConfigError("--config", path, message) from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError("--config", path, f"cannot read: {reason}") from None
+    return _parse_yaml(text, path)
+
+
+# --- resolution ----------------------------------------------------------------------------
+
+
+def load_config(spec: str | None = None, overrides: Sequence[str] = ()) -> Config:
+    """Resolve a configuration: ``spec`` is a preset name, the path of a YAML file, or None
+    for the default preset; ``overrides`` are ``KEY=VALUE`` strings as given to ``-p``."""
+    spec = DEFAULT_PRESET if spec is None else spec
+    if spec in list_presets():
+        preset, source, layers = spec, f"preset {spec}", [_read_preset(spec, 0)]
+    else:
+        doc, lines = _read_file(spec)
+        preset, source, layers = None, spec, []
+        if isinstance(doc, dict) and "preset" in doc:
+            preset = doc.pop("preset")
+            if not isinstance(preset, str) or preset not in list_presets():
+                where = f"{spec}:{lines['preset']}"
+                raise ConfigError(where, "preset", f"unknown preset {preset!r}; {_known_presets()}")
+            layers.append(_read_preset(preset, 0))
+        layers.append(_flatten(doc, spec, len(layers), lines))
+    layers.append(_flatten(_parse_overrides(overrides), "-p", len(layers), {}))
+    values, standard = _resolve(layers, source)
+    base = layers[0]
+    base_tck = base["timing.tCK"].value if "timing.tCK" in base else values["timing.tCK"]
+    before = {k: ns_to_cycles(e.value, base_tck) if e.in_ns else e.value for k, e in base.items()}
+    changed = tuple(
+        (k, v) for k, v in values.items() if k not in ("name", "description") and before.get(k) != v
+    )
+    return _build(values, standard, source, preset, changed)
+
+
+def _blame(merged: Mapping[str, _Entry], keys: Sequence[str], message: str) -> ConfigError:
+    """An error on the most recently given of ``keys`` (the first of them on a tie)."""
+    entry = max((merged[k] for k in keys if k in merged), key=lambda e: e.level)
+    return ConfigError(entry.where, entry.given, message)
+
+
+def _resolve(layers: Sequence[dict[str, _Entry]], source: str) -> tuple[dict[str, Any], Standard]:
+    """Merge the layers and check the result: canonical key -> final value, and the standard."""
+    merged: dict[str, _Entry] = {}
+    for layer in layers:
+        merged.update(layer)
+    if "standard" not in merged:
+        raise ConfigError(source, "standard", "missing value")
+    name = merged["standard"].value
+    if name not in STANDARDS:
+        known = ", ".join(STANDARDS)
+        raise _blame(merged, ["standard"], f"unknown standard {name!r}; known: {known}")
+    standard = STANDARDS[name]
+    keys = _canonical_keys(standard.timing_names)
+    for key, entry in merged.items():
+        if key not in keys:
+            leaf = entry.given.partition(".")[2]
+            hint = _suggest(entry.given, _timing_candidates(leaf, standard.timing_names))
+            raise ConfigError(entry.where, entry.given, f"not a {name} timing{hint}")
+    for key in keys:
+        if key not in merged and key not in _OPTIONAL:
+            raise ConfigError(source, key, "missing value")
+    tck = merged["timing.tCK"].value
+    values = {k: _cycles(merged[k], tck) if k in merged else _OPTIONAL[k] for k in keys}
+    values = {k: v for k, v in values.items() if v is not None}
+    _check_consistency(values, merged, standard)
+    return values, standard
+
+
+def _cycles(entry: _Entry, tck: float) -> Any:
+    """The entry's value; a timing given in ns turned into cycles of ``tck`` ns."""
+    if not entry.in_ns:
+        return entry.value
+    cycles = ns_to_cycles(entry.value, tck)
+    if cycles < 1 and "n" + entry.given.partition(".")[2][1:] in _POSITIVE_TIMINGS:
+        message = f"{entry.value:g} ns is {cycles} cycles at tCK {tck:g} ns; at least 1 needed"
+        raise ConfigError(entry.where, entry.given, message)
+    return cycles
+
+
+def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: Standard) -> None:
+    """Rules between keys; a failure is blamed on the most recently given key involved."""
+    org = {k.partition(".")[2]: x for k, x in v.items() if k.startswith("organisation.")}
+    geometry = ("bankgroups", "banks_per_group", "rows", "columns", "device_width")
+    gbit = math.prod(org[k] for k in geometry) / 2**30
+    rps = v["pim.rows_per_subarray"]
+    nrc, nras, nrp, nbl = (v[f"timing.{n}"] for n in ("nRC", "nRAS", "nRP", "nBL"))
+    vpp = [k for k in _VPP_KEYS if k in v]
+    scheme = v["address_mapping.scheme"]
+    rules = [
+        (
+            ["organisation.bankgroups"],
+            std.has_bankgroups or org["bankgroups"] == 1,
+            f"{std.name} has no bank groups: bankgroups must be 1, got {org['bankgroups']}",
+        ),
+        (
+            ["organisation.density_gbit", *(f"organisation.{k}" for k in geometry)],
+            gbit == org["density_gbit"],
+            f"{'*'.join(geometry)} = {gbit:g} Gbit, but density_gbit is {org['density_gbit']}",
+        ),
+        (
+            ["timing.nBL", "organisation.burst_length"],
+            2 * nbl == org["burst_length"],
+            f"nBL = {nbl} is not burst_length / 2 = {org['burst_length'] / 2:g}",
+        ),
+        (
+            ["timing.nRC", "timing.nRAS", "timing.nRP"],
+            nrc >= nras + nrp,
+            f"nRC = {nrc} is less than nRAS + nRP = {nras} + {nrp} = {nras + nrp}",
+        ),
+        (
+            ["pim.rows_per_subarray", "organisation.rows"],
+            _RESERVED_ROWS < rps <= org["rows"],
+            f"rows_per_subarray = {rps} must be more than {_RESERVED_ROWS} (C0, C1, B0..B15) "
+            f"and at most rows = {org['rows']}",
+        ),
+        (
+            vpp,
+            len(vpp) in (0, len(_VPP_KEYS)),
+            "VPP, IPP0 and IPP3N go together; missing "
+            + ", ".join(k.partition(".")[2] for k in _VPP_KEYS if k not in v),
+        ),
+        (
+            ["address_mapping.scheme"],
+            scheme in ADDRESS_SCHEMES,
+            f"unknown scheme {scheme!r}; known: {', '.join(ADDRESS_SCHEMES)}",
+        ),
+    ]
+    for keys, ok, message in rules:
+        if not ok:
+            raise _blame(merged, keys, message)
+
+
+def _build(
+    values: Mapping[str, Any],
+    standard: Standard,
+    source: str,
+    preset: str | None,
+    overrides: tuple[tuple[str, Any], ...],
+) -> Config:
+    """The frozen Config of checked, resolved values."""
+
+    def section(name: str) -> dict[str, Any]:
+        return {k.partition(".")[2]: x for k, x in values.items() if k.startswith(f"{name}.")}
+
+    pim = section("pim")
+    return Config(
+        name=values["name"],
+        description=values["description"],
+        standard=standard.name,
+        organisation=Organisation(**section("organisation")),
+        timing=FrozenMap({n: values[f"timing.{n}"] for n in standard.timing_names}),
+        tCK_ns=values["timing.tCK"],
+        power=FrozenMap(section("power")),
+        pim=PimParams(
+            rows_per_subarray=pim["rows_per_subarray"],
+            split_decoder=pim["split_decoder"],
+            tWLOV_ns=pim["tWLOV"],
+            extra_row_energy_factor=pim["extra_row_energy_factor"],
+        ),
+        address_scheme=values["address_mapping.scheme"],
+        source=source,
+        preset=preset,
+        overrides=overrides,
+    )

@@ -1,0 +1,401 @@
+"""Configuration: presets, layering (preset, file, -p), ns-to-cycle rounding and every error."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pimsim.config import (
+    ADDRESS_SCHEMES,
+    Config,
+    list_presets,
+    load_config,
+    ns_to_cycles,
+    preset_path,
+)
+from pimsim.errors import ConfigError
+from pimsim.standards import STANDARDS
+
+
+def write(tmp_path: Path, text: str, name: str = "my.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def config_error(spec: str | None, *overrides: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(spec, overrides)
+    error = info.value
+    assert "\n" not in str(error)
+    assert str(error) == f"{error.source}: {error.key}: {error.message}"
+    return error
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+
+def test_the_three_presets_are_listed():
+    assert list_presets() == ["ddr3-1066", "ddr3-1600", "ddr4-2400"]
+    assert preset_path("ddr3-1600").name == "ddr3-1600.yaml"
+
+
+def test_default_is_ddr4_2400():
+    config = load_config()
+    org = config.organisation
+    assert (config.name, config.standard, config.source) == (
+        "ddr4-2400",
+        "DDR4",
+        "preset ddr4-2400",
+    )
+    assert (org.row_bytes, org.banks_per_rank, org.burst_bytes, org.channel_width_bits) == (
+        8192,
+        16,
+        64,
+        64,
+    )
+    assert (config.timing["nRCD"], config.timing["nRAS"], config.timing["nRFC"]) == (16, 39, 420)
+    assert config.tCK_ns == 0.833
+    assert (config.power["IDD0"], config.power["VPP"], config.power["IPP3N"]) == (64, 2.5, 3)
+    assert (config.pim.rows_per_subarray, config.pim.split_decoder) == (512, True)
+    assert (config.preset, config.overrides, config.differences()) == ("ddr4-2400", (), {})
+
+
+def test_ddr3_1600_is_ambits_setting():
+    config = load_config("ddr3-1600")
+    assert config.organisation.row_bytes == 8192
+    assert config.organisation.banks_per_rank == 8
+    assert (config.timing["nFAW"], config.timing["nRAS"], config.tCK_ns) == (24, 28, 1.25)
+    assert config.pim.rows_per_subarray == 1024 and config.pim.tWLOV_ns == 4.0
+    assert config.power["IDD4R"] == 187 and "VPP" not in config.power
+
+
+def test_ddr3_1066_is_rowclones_setting():
+    config = load_config("ddr3-1066")
+    assert config.organisation.row_bytes == 4096
+    assert (config.timing["nRAS"], config.timing["nRP"], config.tCK_ns) == (20, 8, 1.875)
+    # RowClone FPM = 2 tRAS + tRP = 90 ns
+    assert (2 * config.timing["nRAS"] + config.timing["nRP"]) * config.tCK_ns == 90
+    assert config.pim.split_decoder is False
+
+
+@pytest.mark.parametrize("name", ["ddr3-1066", "ddr3-1600", "ddr4-2400"])
+def test_presets_are_complete(name):
+    config = load_config(name)
+    assert list(config.timing) == list(STANDARDS[config.standard].timing_names)
+    assert all(isinstance(v, int) and not isinstance(v, bool) for v in config.timing.values())
+    assert config.address_scheme in ADDRESS_SCHEMES
+
+
+def test_address_schemes_match_the_address_mapper():
+    from pimsim.addrmap import SCHEMES
+
+    assert set(ADDRESS_SCHEMES) == set(SCHEMES)
+
+
+# --- nanoseconds -----------------------------------------------------------------------------
+
+
+def test_jedec_rounding():
+    assert ns_to_cycles(32, 0.833) == 39
+    assert ns_to_cycles(14.16, 0.833) == 17
+    assert ns_to_cycles(13.32, 0.833) == 16
+    assert ns_to_cycles(35, 1.25) == 28
+
+
+def test_tras_in_ns_gives_the_preset_cycles():
+    config = load_config("ddr4-2400", ["timing.tRAS=32"])
+    assert config.timing["nRAS"] == 39
+    assert config.differences() == {}
+
+
+def test_trp_in_ns_rounds_up():
+    # 14.16 ns is 17 cycles; nRC must grow with it (nRAS 39 + nRP 17 = 56).
+    config = load_config("ddr4-2400", ["timing.tRP=14.16", "timing.nRC=56"])
+    assert config.timing["nRP"] == 17
+    assert config.differences() == {"timing.nRP": 17, "timing.nRC": 56}
+
+
+def test_ns_in_a_file_use_the_final_tck(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntiming:\n  tRCD: 13.32\n")
+    assert load_config(path).timing["nRCD"] == 16
+    assert load_config(path, ["timing.tCK=1.0"]).timing["nRCD"] == 14
+
+
+def test_a_later_level_may_switch_between_ns_and_cycles(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntiming:\n  nRAS: 30\n  nRC: 60\n")
+    assert load_config(path).timing["nRAS"] == 30
+    assert load_config(path, ["timing.tRAS=32"]).timing["nRAS"] == 39
+
+
+def test_zero_is_allowed_where_it_means_no_gap():
+    config = load_config("ddr4-2400", ["timing.nFAW=0", "timing.nCS=0"])
+    assert (config.timing["nFAW"], config.timing["nCS"]) == (0, 0)
+
+
+# --- layering --------------------------------------------------------------------------------
+
+
+def test_file_then_overrides(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\norganisation:\n  ranks: 1\ntiming:\n  nRCD: 18\n")
+    config = load_config(path, ["timing.nRCD=20"])
+    assert config.timing["nRCD"] == 20
+    assert config.organisation.ranks == 1
+    assert (config.name, config.source, config.preset) == ("ddr4-2400", path, "ddr4-2400")
+    assert config.differences() == {"organisation.ranks": 1, "timing.nRCD": 20}
+
+
+def test_the_last_of_repeated_overrides_wins():
+    config = load_config("ddr3-1600", ["timing.nRCD=9", "timing.nRCD=10"])
+    assert config.timing["nRCD"] == 10
+
+
+def test_override_values_are_yaml():
+    config = load_config(
+        None, ["pim.split_decoder=false", "pim.tWLOV=3", "address_mapping.scheme=RoCoRaBaCh"]
+    )
+    assert config.pim.split_decoder is False and config.pim.tWLOV_ns == 3.0
+    assert config.address_scheme == "RoCoRaBaCh"
+
+
+def test_complete_file_without_preset(tmp_path):
+    doc = load_config("ddr3-1066").to_dict()
+    del doc["preset"]
+    doc["name"] = "mine"
+    path = write(tmp_path, yaml.safe_dump(doc))
+    config = load_config(path, ["timing.nWR=10"])
+    assert (config.name, config.preset, config.source) == ("mine", None, path)
+    assert config.differences() == {"timing.nWR": 10}
+
+
+def test_to_dict_round_trips(tmp_path):
+    config = load_config("ddr3-1600", ["timing.tRCD=12", "organisation.ranks=2"])
+    again = load_config(write(tmp_path, yaml.safe_dump(config.to_dict())))
+    assert dataclasses.replace(again, source=config.source) == config
+    assert again.differences() == {"organisation.ranks": 2, "timing.nRCD": 10}
+
+
+def test_config_is_frozen_hashable_and_picklable():
+    config = load_config("ddr3-1600")
+    with pytest.raises(TypeError):
+        config.timing["nRCD"] = 1  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.organisation.ranks = 4  # type: ignore[misc]
+    assert hash(config) == hash(load_config("ddr3-1600"))
+    assert pickle.loads(pickle.dumps(config)) == config
+    assert isinstance(config, Config)
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_unknown_key_in_a_file_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\norganisation:\n  colums: 512\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:3", "organisation.colums")
+    assert error.message == "unknown key; did you mean organisation.columns?"
+
+
+def test_unknown_section(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntimings:\n  nRCD: 20\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:2", "timings")
+    assert error.message == "unknown key; did you mean timing?"
+
+
+def test_timing_typo_suggests_the_cycle_name():
+    error = config_error("ddr4-2400", "timing.REFI=9000")
+    assert (error.source, error.key) == ("-p", "timing.REFI")
+    assert error.message == "unknown key; did you mean timing.nREFI?"
+
+
+def test_timing_typo_in_a_file(tmp_path):
+    path = write(tmp_path, "preset: ddr3-1600\ntiming:\n  nRCD: 9\n  REFI: 7000\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:4", "timing.REFI")
+    assert "did you mean timing.nREFI?" in error.message
+
+
+def test_timing_of_another_standard():
+    error = config_error("ddr3-1600", "timing.nCCD_S=4")
+    assert (error.source, error.key) == ("-p", "timing.nCCD_S")
+    assert error.message == "not a DDR3 timing; did you mean timing.nCCD?"
+
+
+def test_negative_timing():
+    error = config_error("ddr4-2400", "timing.nRCD=-3")
+    assert (error.source, error.key, error.message) == (
+        "-p",
+        "timing.nRCD",
+        "must be positive, got -3",
+    )
+
+
+def test_zero_core_timing():
+    error = config_error("ddr4-2400", "timing.nRCD=0")
+    assert (error.key, error.message) == ("timing.nRCD", "must be positive, got 0")
+
+
+def test_inconsistent_nrc():
+    error = config_error("ddr4-2400", "timing.nRC=40")
+    assert (error.source, error.key) == ("-p", "timing.nRC")
+    assert error.message == "nRC = 40 is less than nRAS + nRP = 39 + 16 = 55"
+
+
+def test_inconsistency_is_blamed_on_the_latest_key(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntiming:\n  tRAS: 40\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:3", "timing.tRAS")
+    assert error.message == "nRC = 55 is less than nRAS + nRP = 48 + 16 = 64"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("timing.nRCD=abc", "integer expected, got 'abc'"),
+        ("timing.nRCD=16.0", "integer expected, got 16.0"),
+        ("organisation.ranks=true", "integer expected, got True"),
+        ("pim.split_decoder=1", "true or false expected, got 1"),
+        ("timing.tCK=fast", "number expected, got 'fast'"),
+        ("standard=4", "text expected, got 4"),
+        ("timing.nRCD=", "missing value"),
+    ],
+)
+def test_bad_type(override, message):
+    error = config_error("ddr4-2400", override)
+    assert (error.source, error.key, error.message) == ("-p", override.split("=")[0], message)
+
+
+def test_bad_type_in_a_file(tmp_path):
+    path = write(tmp_path, "preset: ddr3-1066\npim:\n  split_decoder: maybe\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:3", "pim.split_decoder")
+    assert error.message == "true or false expected, got 'maybe'"
+
+
+@pytest.mark.parametrize("key", ["channels", "ranks", "bankgroups", "banks_per_group", "rows"])
+def test_non_power_of_two(key):
+    error = config_error("ddr4-2400", f"organisation.{key}=3")
+    assert (error.source, error.key) == ("-p", f"organisation.{key}")
+    assert error.message == "must be a power of two, got 3"
+
+
+def test_density_mismatch():
+    error = config_error("ddr4-2400", "organisation.rows=32768")
+    assert (error.source, error.key) == ("-p", "organisation.rows")
+    assert error.message == (
+        "bankgroups*banks_per_group*rows*columns*device_width = 4 Gbit, but density_gbit is 8"
+    )
+
+
+def test_burst_length_and_nbl_disagree():
+    error = config_error("ddr4-2400", "timing.nBL=8")
+    assert (error.key, error.message) == ("timing.nBL", "nBL = 8 is not burst_length / 2 = 4")
+
+
+def test_ddr3_has_no_bank_groups():
+    error = config_error("ddr3-1600", "organisation.bankgroups=2", "organisation.banks_per_group=4")
+    assert (error.source, error.key) == ("-p", "organisation.bankgroups")
+
+
+def test_ns_and_cycles_at_the_same_level(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntiming:\n  nRAS: 39\n  tRAS: 32\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:4", "timing.tRAS")
+    assert error.message == "given twice, also as timing.nRAS; give one"
+    error = config_error("ddr4-2400", "timing.tRAS=32", "timing.nRAS=39")
+    assert (error.source, error.key) == ("-p", "timing.nRAS")
+
+
+def test_unknown_standard_and_scheme():
+    error = config_error("ddr4-2400", "standard=DDR5")
+    assert (error.key, error.message) == ("standard", "unknown standard 'DDR5'; known: DDR3, DDR4")
+    error = config_error("ddr4-2400", "address_mapping.scheme=RoRaBaCoCh")
+    assert (error.source, error.key) == ("-p", "address_mapping.scheme")
+    assert error.message == "unknown scheme 'RoRaBaCoCh'; known: RoBaRaCoCh, RoCoRaBaCh"
+
+
+def test_unknown_preset():
+    error = config_error("ddr5")
+    assert (error.source, error.key) == ("--config", "ddr5")
+    assert error.message == "no such preset or file; known presets: ddr3-1066, ddr3-1600, ddr4-2400"
+
+
+def test_unknown_preset_named_in_a_file(tmp_path):
+    path = write(tmp_path, "# mine\npreset: ddr5\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:2", "preset")
+    assert error.message.startswith("unknown preset 'ddr5'; known presets: ddr3-1066")
+
+
+def test_file_not_found(tmp_path):
+    path = str(tmp_path / "nope.yaml")
+    error = config_error(path)
+    assert (error.source, error.key, error.message) == ("--config", path, "no such file")
+
+
+def test_yaml_syntax_error(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntiming:\n  nRCD: 20\n  nRP 16\n  nRAS: 39\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:5", "YAML syntax")
+    assert "could not find expected ':'" in error.message
+
+
+def test_duplicate_key(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ntiming:\n  nRCD: 20\n  nRCD: 21\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:4", "timing.nRCD")
+    assert error.message == "duplicate key (first on line 3)"
+
+
+def test_missing_value_in_a_file_without_preset(tmp_path):
+    doc = load_config("ddr3-1600").to_dict()
+    del doc["preset"], doc["timing"]["nWR"]
+    path = write(tmp_path, yaml.safe_dump(doc))
+    error = config_error(path)
+    assert (error.source, error.key, error.message) == (path, "timing.nWR", "missing value")
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    path = write(tmp_path, "- ddr4-2400\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (path, "top level")
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "message"),
+    [
+        ("timing.nRCD", "timing.nRCD", "KEY=VALUE expected, e.g. timing.nRCD=20"),
+        ("tCK=1.0", "tCK", "unknown key; did you mean timing.tCK?"),
+        ("preset=ddr3-1600", "preset", "name the preset with --config, not -p"),
+        ("timing=5", "timing", "timing.KEY=VALUE expected"),
+        ("organisatin.rows=3", "organisatin.rows", "unknown key; did you mean organisation.rows?"),
+    ],
+)
+def test_bad_override_syntax(override, key, message):
+    error = config_error("ddr4-2400", override)
+    assert (error.source, error.key, error.message) == ("-p", key, message)
+
+
+def test_vpp_currents_go_together():
+    error = config_error("ddr3-1600", "power.VPP=2.5")
+    assert (error.key, error.message) == (
+        "power.VPP",
+        "VPP, IPP0 and IPP3N go together; missing IPP0, IPP3N",
+    )
+
+
+def test_subarray_larger_than_the_bank():
+    error = config_error("ddr4-2400", "pim.rows_per_subarray=16")
+    assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
+
+
+def test_presets_are_found_without_the_installed_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pimsim.configs", None)
+    assert list_presets() == ["ddr3-1066", "ddr3-1600", "ddr4-2400"]
+    assert load_config("ddr3-1066").organisation.row_bytes == 4096
