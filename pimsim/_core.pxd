@@ -53,5 +53,9 @@ cdef class Core:
                        int* nodes) noexcept nogil
     cdef int c_issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                      int64_t cycle) noexcept nogil
+    cdef int64_t c_issue_asap(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                              int64_t not_before) noexcept nogil
+    cdef void apply(self, int cmd, int ch, int row, int* nodes, int64_t cycle) noexcept nogil
+    cdef int check_id(self, int64_t row_id) except -1
     cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil
     cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil

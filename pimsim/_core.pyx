@@ -223,14 +223,31 @@ cdef class Core:
                      int64_t cycle) noexcept nogil:
         """Issue ``cmd`` at ``cycle``: update timing, bank state and counters, or refuse."""
         cdef int nodes[4]
-        cdef int level, top, f, w, node, first, k, sibling_node, rank
-        cdef int64_t when, bank, v
-        cdef int64_t* fut
-        when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
+        cdef int64_t when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
         if when < 0:
             return <int>(-when)
         if cycle < when:
             return S_EARLY
+        self.apply(cmd, ch, row, nodes, cycle)
+        return S_OK
+
+    cdef int64_t c_issue_asap(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
+                              int64_t not_before) noexcept nogil:
+        """Issue ``cmd`` at max(not_before, earliest): the cycle used, or minus a status."""
+        cdef int nodes[4]
+        cdef int64_t when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
+        if when < 0:
+            return when
+        if not_before > when:
+            when = not_before
+        self.apply(cmd, ch, row, nodes, when)
+        return when
+
+    cdef void apply(self, int cmd, int ch, int row, int* nodes, int64_t cycle) noexcept nogil:
+        """Record a checked command: timing of its nodes and siblings, windows, bank state."""
+        cdef int level, top, f, w, node, first, k, sibling_node, rank
+        cdef int64_t bank, v
+        cdef int64_t* fut
         top = self.scope[cmd]
         for level in range(top + 1):
             fut = &self.future[nodes[level] * self.n_cmds]
@@ -274,7 +291,6 @@ cdef class Core:
         self.counts[ch * self.n_cmds + cmd] += 1
         if cycle > self.last_cycle:
             self.last_cycle = cycle
-        return S_OK
 
     # ------------------------------------------------------------------------------------
     # Timing and state, Python level (one call per command; loops belong in issue_batch)
@@ -303,15 +319,11 @@ cdef class Core:
             raise ValueError("cmds, addrs (n x 6) and cycles must describe the same commands")
         with nogil:
             for i in range(n):
-                when = self.c_earliest(cmds[i], addrs[i, 0], addrs[i, 1], addrs[i, 2],
-                                       addrs[i, 3], addrs[i, 4], addrs[i, 5])
+                when = self.c_issue_asap(cmds[i], addrs[i, 0], addrs[i, 1], addrs[i, 2],
+                                         addrs[i, 3], addrs[i, 4], addrs[i, 5], cycles[i])
                 if when < 0:
                     status = <int>(-when)
                     break
-                if cycles[i] > when:
-                    when = cycles[i]
-                self.c_issue(cmds[i], addrs[i, 0], addrs[i, 1], addrs[i, 2], addrs[i, 3],
-                             addrs[i, 4], addrs[i, 5], when)
                 cycles[i] = when
         return i if status != S_OK else n, status
 
@@ -373,15 +385,16 @@ cdef class Core:
             return NULL
         return self.pool + slot * self.n_columns
 
-    def _check_ids(self, *row_ids):
+    cdef int check_id(self, int64_t row_id) except -1:
+        """Raise IndexError unless ``row_id`` names a row of this system."""
         cdef int64_t limit = self.n_bank_nodes * self.n_rows
-        for row_id in row_ids:
-            if not 0 <= row_id < limit:
-                raise IndexError(f"row id {row_id} out of range [0, {limit})")
+        if row_id < 0 or row_id >= limit:
+            raise IndexError(f"row id {row_id} out of range [0, {limit})")
+        return 0
 
     def read_row(self, int64_t row_id):
         """A copy of the row's words (zeros for an untouched row)."""
-        self._check_ids(row_id)
+        self.check_id(row_id)
         out = np.zeros(self.n_columns, dtype=np.uint64)
         cdef uint64_t[::1] view = out
         cdef uint64_t* src = self.row_ptr(row_id)
@@ -391,7 +404,7 @@ cdef class Core:
 
     def write_row(self, int64_t row_id, const uint64_t[::1] words):
         """Overwrite the whole row with ``words`` (n_columns uint64)."""
-        self._check_ids(row_id)
+        self.check_id(row_id)
         if words.shape[0] != self.n_columns:
             raise ValueError(f"a row holds {self.n_columns} words, got {words.shape[0]}")
         cdef int64_t slot = self.ensure_row(row_id)
@@ -414,7 +427,7 @@ cdef class Core:
                self.burst_words * sizeof(uint64_t))
 
     def _check_burst(self, int64_t row_id, int col, Py_ssize_t n_words):
-        self._check_ids(row_id)
+        self.check_id(row_id)
         if col < 0 or col >= self.n_columns or col % self.burst_words:
             raise IndexError(f"column {col} is not a burst start in [0, {self.n_columns})")
         if n_words != self.burst_words:
@@ -425,7 +438,9 @@ cdef class Core:
         cdef Py_ssize_t i
         cdef uint64_t* src
         cdef uint64_t* dst
-        self._check_ids(src_id, *dst_ids)
+        self.check_id(src_id)
+        for i in range(dst_ids.shape[0]):
+            self.check_id(dst_ids[i])
         for i in range(dst_ids.shape[0]):
             self.ensure_row(dst_ids[i])
         src = self.row_ptr(src_id)
@@ -445,7 +460,9 @@ cdef class Core:
         cdef uint64_t* a
         cdef uint64_t* b
         cdef uint64_t* c
-        self._check_ids(a_id, b_id, c_id)
+        self.check_id(a_id)
+        self.check_id(b_id)
+        self.check_id(c_id)
         self.ensure_row(a_id)
         self.ensure_row(b_id)
         self.ensure_row(c_id)
@@ -467,7 +484,8 @@ cdef class Core:
         cdef Py_ssize_t k
         cdef uint64_t* src
         cdef uint64_t* dst
-        self._check_ids(src_id, dst_id)
+        self.check_id(src_id)
+        self.check_id(dst_id)
         self.ensure_row(dst_id)
         src = self.row_ptr(src_id)
         dst = self.row_ptr(dst_id)

@@ -278,7 +278,7 @@ def _outcome(fn, *args, **kwargs):
     """('ok', value) or ('raises', exception class): what a call did, for comparing."""
     try:
         return ("ok", fn(*args, **kwargs))
-    except Exception as exc:  # noqa: BLE001 - the class is the result being compared
+    except Exception as exc:  # any class: the class is what gets compared
         return ("raises", type(exc))
 
 
@@ -296,6 +296,34 @@ def test_device_preset_hand_numbers():
         assert model.earliest("ACT", **bank(bank=1)) == max(
             timing["nFAW"], 4 * timing["nRRD_S"], timing["nRRD_L"]
         )
+
+
+def test_device_row_kernels_in_place():
+    """Copying a row onto itself and complementing it in place, both ways."""
+    dev, ref = _pair("ddr4-2400")
+    a, b = (0, 0, 0, 0, 5), (0, 1, 3, 3, 7)
+    words = np.arange(dev.config.organisation.columns, dtype=np.uint64) * np.uint64(0x9E37)
+    for model in (dev, ref):
+        model.write_row(*a, words)
+        model.copy_row(a, [a, b])
+        model.complement_row(b, b)
+        model.complement_row((0, 0, 1, 1, 1), (0, 0, 1, 1, 1))  # untouched: becomes all ones
+    for row in (a, b, (0, 0, 1, 1, 1)):
+        assert (dev.read_row(*row) == ref.read_row(*row)).all(), row
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="device: addresses beyond a C int raise OverflowError, not IllegalCommandError",
+)
+@pytest.mark.parametrize("field", ["rank", "bank", "row", "column"])
+def test_device_huge_address_is_illegal(field):
+    dev, ref = _pair("ddr4-2400")
+    addr = bank(**{field: 2**40})
+    for model in (ref, dev):
+        with pytest.raises(IllegalCommandError):
+            model.earliest("RD", **addr)
 
 
 class CoreVsReference(RuleBasedStateMachine):
@@ -395,6 +423,10 @@ class CoreVsReference(RuleBasedStateMachine):
             _outcome(self.dev.earliest, cmd, **self.addr(b, self.dev.open_row(*b) or 0))
             for b in self.all_banks
             for cmd in BANK_CMDS
+        ] + [
+            _outcome(self.dev.earliest, cmd, **self.addr((c, r, 0, 0)))
+            for c, r in self.ranks
+            for cmd in RANK_CMDS
         ]
         return (
             [self.dev.open_row(*b) for b in self.all_banks],
