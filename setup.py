@@ -22,12 +22,13 @@ DIRECTIVES = {
 
 extensions = [
     Extension(
-        "pimsim._core",
-        ["pimsim/_core.pyx"],
+        f"pimsim.{name}",
+        [f"pimsim/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
+    for name in ("_core", "_replay", "_traceparse")
 ]
 
 setup(

@@ -49,6 +49,7 @@ cdef class Core:
                   int* nodes) noexcept nogil
     cdef int64_t c_earliest(self, int cmd, int ch, int rk, int bg, int ba, int row,
                             int col) noexcept nogil
+    cdef int64_t earliest_at(self, int cmd, const int* nodes) noexcept nogil
     cdef int64_t check(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                        int* nodes) noexcept nogil
     cdef int c_issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,

@@ -180,8 +180,8 @@ cdef class Core:
     cdef int64_t check(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                        int* nodes) noexcept nogil:
         """As c_earliest, also filling ``nodes`` with the command's node per level."""
-        cdef int status, level, w, top, node
-        cdef int64_t when = 0, value, bank, slot
+        cdef int status
+        cdef int64_t bank
         if cmd < 0 or cmd >= self.n_cmds:
             return -S_COMMAND
         status = self.path(cmd, ch, rk, bg, ba, row, col, nodes)
@@ -203,6 +203,12 @@ cdef class Core:
         elif cmd == C_REF:
             if self.open_banks[nodes[1] - self.level_offset[1]] != 0:
                 return -S_RANK_OPEN
+        return self.earliest_at(cmd, nodes)
+
+    cdef int64_t earliest_at(self, int cmd, const int* nodes) noexcept nogil:
+        """Timing-only earliest cycle of ``cmd`` at a checked node path (no state checks)."""
+        cdef int level, w, top, node
+        cdef int64_t when = 0, value, slot
         top = self.scope[cmd]
         for level in range(top + 1):
             value = self.future[nodes[level] * self.n_cmds + cmd]

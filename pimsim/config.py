@@ -40,9 +40,14 @@ DEFAULT_PRESET = "ddr4-2400"
 
 #: Names of the physical-address mapping schemes (row, bank, rank, column, channel order).
 ADDRESS_SCHEMES: tuple[str, ...] = tuple(SCHEMES)
+#: Request schedulers of the memory controller: first-ready FCFS, and plain FCFS.
+SCHEDULERS: tuple[str, ...] = ("frfcfs", "fcfs")
+#: Row-buffer policies: keep a row open until a conflict, or close it after ``row_cap`` accesses.
+ROW_POLICIES: tuple[str, ...] = ("open", "closed")
 
 # Value kinds: "str"; "bool"; "int" positive integer; "int0" non-negative integer; "pow2"
-# positive power of two; "num" positive number; "num0" non-negative number (numbers -> float).
+# positive power of two; "num" positive number; "num0" non-negative number; "frac" positive
+# number at most 1 (numbers -> float).
 _TOP: dict[str, str] = {"name": "str", "description": "str", "standard": "str"}
 _SECTIONS: dict[str, dict[str, str]] = {
     "organisation": {
@@ -68,6 +73,16 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "extra_row_energy_factor": "num0",
     },
     "address_mapping": {"scheme": "str"},
+    "controller": {
+        "read_queue": "int",
+        "write_queue": "int",
+        "scheduler": "str",
+        "row_policy": "str",
+        "row_cap": "int",
+        "high_watermark": "frac",
+        "low_watermark": "num0",
+        "refresh": "bool",
+    },
 }
 _VPP_KEYS = ("power.VPP", "power.IPP0", "power.IPP3N")  # optional, all three or none
 _OPTIONAL = {"description": "", **dict.fromkeys(_VPP_KEYS)}
@@ -155,6 +170,24 @@ class PimParams:
 
 
 @dataclass(frozen=True)
+class ControllerParams:
+    """Memory-controller parameters: read and write queue sizes in entries, the scheduler (one
+    of :data:`SCHEDULERS`) and row-buffer policy (one of :data:`ROW_POLICIES`), ``row_cap``
+    column accesses to an open row before the closed policy closes it, the write-drain
+    watermarks as fractions of ``write_queue`` (drain above ``high_watermark``, stop below
+    ``low_watermark``), and whether all-bank refresh is issued every nREFI."""
+
+    read_queue: int
+    write_queue: int
+    scheduler: str
+    row_policy: str
+    row_cap: int
+    high_watermark: float
+    low_watermark: float
+    refresh: bool
+
+
+@dataclass(frozen=True)
 class Config:
     """A resolved configuration. ``timing`` maps every timing name of the standard to integer
     cycles of ``tCK_ns``; ``power`` holds per-device currents in mA and voltages in V;
@@ -171,6 +204,7 @@ class Config:
     power: Mapping[str, float]
     pim: PimParams
     address_scheme: str
+    controller: ControllerParams
     source: str
     preset: str | None
     overrides: tuple[tuple[str, Any], ...]
@@ -192,6 +226,7 @@ class Config:
                 "extra_row_energy_factor": self.pim.extra_row_energy_factor,
             },
             address_mapping={"scheme": self.address_scheme},
+            controller=asdict(self.controller),
         )
         return doc
 
@@ -355,6 +390,8 @@ def _check(kind: str, value: Any, where: str, key: str) -> Any:
         raise ConfigError(where, key, f"must be {need}, got {value!r}")
     if kind == "pow2" and value & (value - 1):
         raise ConfigError(where, key, f"must be a power of two, got {value!r}")
+    if kind == "frac" and value > 1:
+        raise ConfigError(where, key, f"must be at most 1, got {value!r}")
     return value if integer else float(value)
 
 
@@ -528,6 +565,7 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
     nrc, nras, nrp, nbl = (v[f"timing.{n}"] for n in ("nRC", "nRAS", "nRP", "nBL"))
     vpp = [k for k in _VPP_KEYS if k in v]
     scheme = v["address_mapping.scheme"]
+    ctl = {k.partition(".")[2]: x for k, x in v.items() if k.startswith("controller.")}
     rules = [
         (
             ["organisation.bankgroups"],
@@ -566,6 +604,22 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
             scheme in ADDRESS_SCHEMES,
             f"unknown scheme {scheme!r}; known: {', '.join(ADDRESS_SCHEMES)}",
         ),
+        (
+            ["controller.scheduler"],
+            ctl["scheduler"] in SCHEDULERS,
+            f"unknown scheduler {ctl['scheduler']!r}; known: {', '.join(SCHEDULERS)}",
+        ),
+        (
+            ["controller.row_policy"],
+            ctl["row_policy"] in ROW_POLICIES,
+            f"unknown row policy {ctl['row_policy']!r}; known: {', '.join(ROW_POLICIES)}",
+        ),
+        (
+            ["controller.low_watermark", "controller.high_watermark"],
+            ctl["low_watermark"] < ctl["high_watermark"],
+            f"low_watermark = {ctl['low_watermark']:g} must be less than "
+            f"high_watermark = {ctl['high_watermark']:g}",
+        ),
     ]
     for keys, ok, message in rules:
         if not ok:
@@ -600,6 +654,7 @@ def _build(
             extra_row_energy_factor=pim["extra_row_energy_factor"],
         ),
         address_scheme=values["address_mapping.scheme"],
+        controller=ControllerParams(**section("controller")),
         source=source,
         preset=preset,
         overrides=overrides,

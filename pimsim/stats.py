@@ -11,51 +11,64 @@ from collections.abc import Sequence
 import numpy as np
 
 from pimsim.config import Config
-from pimsim.controller import ChannelStats
 from pimsim.standards import COMMANDS
 
 
-def latency_summary(latencies_cycles: Sequence[int] | np.ndarray, tck_ns: float) -> dict:
-    """Mean, median, 99th percentile and maximum of read latencies, in ns."""
-    lat = np.asarray(latencies_cycles, dtype=np.float64) * tck_ns
-    if lat.size == 0:
+def latency_summary(histogram: np.ndarray, tck_ns: float) -> dict:
+    """Mean, median, 99th percentile and maximum, in ns, of a latency histogram.
+
+    ``histogram[c]`` counts reads that took ``c`` cycles; percentiles are exact (the
+    smallest latency whose cumulative count reaches the fraction), no interpolation.
+    """
+    counts = np.asarray(histogram, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
         return {"mean": 0.0, "p50": 0.0, "p99": 0.0, "max": 0.0}
+    cycles = np.arange(len(counts))
+    cumulative = np.cumsum(counts)
+
+    def pick(fraction: float) -> float:
+        return float(np.searchsorted(cumulative, fraction * total)) * tck_ns
+
     return {
-        "mean": round(float(lat.mean()), 3),
-        "p50": round(float(np.percentile(lat, 50)), 3),
-        "p99": round(float(np.percentile(lat, 99)), 3),
-        "max": round(float(lat.max()), 3),
+        "mean": round(float((cycles * counts).sum()) / total * tck_ns, 3),
+        "p50": round(pick(0.5), 3),
+        "p99": round(pick(0.99), 3),
+        "max": round(float(cycles[counts > 0][-1]) * tck_ns, 3),
     }
 
 
-def _section(
-    counts: np.ndarray, stats: Sequence[ChannelStats], cycles: int, config: Config
-) -> dict:
-    """The per-run keys, summed over the channels given."""
-    tck = config.tCK_ns
-    reads = sum(s.reads for s in stats)
-    writes = sum(s.writes for s in stats)
-    time_ns = cycles * tck
-    moved = (reads + writes) * config.organisation.burst_bytes
+def _merge_histograms(histograms: Sequence[np.ndarray]) -> np.ndarray:
+    out = np.zeros(max((len(h) for h in histograms), default=0), dtype=np.int64)
+    for h in histograms:
+        out[: len(h)] += h
+    return out
+
+
+def _section(counts: np.ndarray, chans: Sequence[dict], cycles: int, config: Config) -> dict:
+    """The per-run keys, summed over the channels given (engine channel_stats dicts)."""
+
+    def total(key: str) -> int:
+        return int(sum(c[key] for c in chans))
+
+    time_ns = cycles * config.tCK_ns
+    moved = (total("reads") + total("writes")) * config.organisation.burst_bytes
     commands = {name: int(counts[..., code].sum()) for code, name in enumerate(COMMANDS)}
     return {
         "requests": {
-            "reads": reads,
-            "writes": writes,
-            "forwarded_reads": sum(s.forwarded_reads for s in stats),
+            "reads": total("reads"),
+            "writes": total("writes"),
+            "forwarded_reads": total("forwarded_reads"),
         },
         "commands": commands,
         "rows_raised": commands["ACT"],
         "row_buffer": {
-            "hits": sum(s.row_hits for s in stats),
-            "misses": sum(s.row_misses for s in stats),
-            "conflicts": sum(s.row_conflicts for s in stats),
+            "hits": total("row_hits"),
+            "misses": total("row_misses"),
+            "conflicts": total("row_conflicts"),
         },
         "latency_ns": latency_summary(
-            np.concatenate([np.asarray(s.read_latencies, dtype=np.int64) for s in stats])
-            if stats
-            else [],
-            tck,
+            _merge_histograms([c["latency_histogram"] for c in chans]), config.tCK_ns
         ),
         "bandwidth_gbps": round(moved / time_ns, 4) if time_ns else 0.0,
     }
@@ -64,7 +77,7 @@ def _section(
 def build_stats(
     config: Config,
     counts_per_channel: np.ndarray,
-    channel_stats: Sequence[ChannelStats],
+    channel_stats: Sequence[dict],
     cycles: int,
     **extra,
 ) -> dict:

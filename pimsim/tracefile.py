@@ -8,8 +8,8 @@ Formats (documented with examples in traces/README.md):
   cycle, every request may enter at cycle 0 (in order, one per cycle).
 
 Blank lines and lines starting with ``#`` are skipped. A ``.gz`` file is read through gzip.
-Traces are read as a stream in chunks of numpy arrays, so a trace larger than memory replays
-in constant memory. A malformed line raises :class:`~pimsim.errors.TraceError` naming the
+Traces are parsed in C (pimsim._traceparse) and read as a stream in chunks of numpy arrays,
+so a trace larger than memory replays in constant memory. A malformed line raises :class:`~pimsim.errors.TraceError` naming the
 file, the line number and the field.
 """
 
@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pimsim._traceparse import FORMAT_CODES, parse_block
 from pimsim.errors import TraceError
 
 FORMATS = ("pimsim", "dramsim3", "ramulator")
-CHUNK_LINES = 65536
+BLOCK_BYTES = 1 << 20  # bytes of trace text parsed per chunk (about 60k requests)
 
 
 @dataclass(frozen=True)
@@ -42,68 +43,27 @@ class TraceChunk:
         return len(self.cycle)
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def _int(text: str, base: int, path: str, lineno: int, field: str) -> int:
-    try:
-        value = int(text, base)
-    except ValueError:
-        kind = "hexadecimal" if base == 16 else "decimal"
-        raise TraceError(path, lineno, field, f"{text!r} is not a {kind} integer") from None
-    if value < 0:
-        raise TraceError(path, lineno, field, f"{text!r} is negative")
-    return value
+_SHAPES = {
+    "pimsim": ("'<cycle> R|W <address>'", "R or W"),
+    "dramsim3": ("'<address> READ|WRITE <cycle>'", "READ or WRITE"),
+    "ramulator": ("'LD|ST <address>'", "LD or ST"),
+}
 
 
-def _parse_pimsim(parts: list[str], path: str, lineno: int) -> tuple[int, bool, int]:
-    if len(parts) != 3:
-        raise TraceError(
-            path, lineno, "line", f"expected '<cycle> R|W <address>', got {len(parts)} fields"
-        )
-    op = parts[1].upper()
-    if op not in ("R", "W"):
-        raise TraceError(path, lineno, "op", f"{parts[1]!r} is not R or W")
-    return (
-        _int(parts[0], 10, path, lineno, "cycle"),
-        op == "W",
-        _int(parts[2], 16, path, lineno, "address"),
-    )
-
-
-def _parse_dramsim3(parts: list[str], path: str, lineno: int) -> tuple[int, bool, int]:
-    if len(parts) != 3:
-        raise TraceError(
-            path,
-            lineno,
-            "line",
-            f"expected '<address> READ|WRITE <cycle>', got {len(parts)} fields",
-        )
-    op = parts[1].upper()
-    if op not in ("READ", "WRITE"):
-        raise TraceError(path, lineno, "op", f"{parts[1]!r} is not READ or WRITE")
-    return (
-        _int(parts[2], 10, path, lineno, "cycle"),
-        op == "WRITE",
-        _int(parts[0], 16, path, lineno, "address"),
-    )
-
-
-def _parse_ramulator(parts: list[str], path: str, lineno: int) -> tuple[int, bool, int]:
-    if len(parts) != 2:
-        raise TraceError(
-            path, lineno, "line", f"expected 'LD|ST <address>', got {len(parts)} fields"
-        )
-    op = parts[0].upper()
-    if op not in ("LD", "ST"):
-        raise TraceError(path, lineno, "op", f"{parts[0]!r} is not LD or ST")
-    return 0, op == "ST", _int(parts[1], 16, path, lineno, "address")
-
-
-_PARSERS = {"pimsim": _parse_pimsim, "dramsim3": _parse_dramsim3, "ramulator": _parse_ramulator}
+def _message(fmt: str, field: str, detail: str) -> str:
+    """The error text for a bad field, as reported by the C parser."""
+    shape, ops = _SHAPES[fmt]
+    if field == "line":
+        return f"expected {shape}, got {detail} fields"
+    if field == "op":
+        return f"{detail!r} is not {ops}"
+    if field == "cycle":
+        return f"{detail!r} is not a decimal integer"
+    return f"{detail!r} is not a hexadecimal integer"
 
 
 def _guess(parts: list[str]) -> str | None:
@@ -119,9 +79,9 @@ def _guess(parts: list[str]) -> str | None:
 def detect_format(path: str | Path) -> str:
     """The trace format of ``path``, judged from its first request line."""
     path = Path(path)
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
+    with _open_binary(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            parts = raw.decode("utf-8", "replace").split()
             if not parts or parts[0].startswith("#"):
                 continue
             guess = _guess(parts)
@@ -134,45 +94,46 @@ def detect_format(path: str | Path) -> str:
 
 
 def read_trace(
-    path: str | Path, fmt: str = "auto", limit: int | None = None, chunk_lines: int = CHUNK_LINES
+    path: str | Path, fmt: str = "auto", limit: int | None = None, block_bytes: int = BLOCK_BYTES
 ) -> Iterator[TraceChunk]:
-    """Stream a trace as chunks of at most ``chunk_lines`` requests (``limit``: stop after)."""
+    """Stream a trace as chunks, one per ``block_bytes`` of text (``limit``: stop after)."""
     path = Path(path)
     if not path.is_file():
         raise TraceError(str(path), 0, "file", "no such trace file")
     if fmt == "auto":
         fmt = detect_format(path)
-    if fmt not in _PARSERS:
+    if fmt not in FORMAT_CODES:
         raise TraceError(
             str(path), 0, "format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})"
         )
-    parse = _PARSERS[fmt]
-    name = str(path)
-    taken = 0
-    rows: list[tuple[int, bool, int]] = []
-    lines: list[int] = []
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts or parts[0].startswith("#"):
-                continue
-            rows.append(parse(parts, name, lineno))
-            lines.append(lineno)
-            taken += 1
-            if len(rows) == chunk_lines or (limit is not None and taken >= limit):
-                yield _chunk(rows, lines)
-                rows, lines = [], []
-                if limit is not None and taken >= limit:
-                    return
-    if rows:
-        yield _chunk(rows, lines)
-
-
-def _chunk(rows: list[tuple[int, bool, int]], lines: list[int]) -> TraceChunk:
-    cycle, is_write, address = zip(*rows, strict=True)
-    return TraceChunk(
-        cycle=np.array(cycle, dtype=np.int64),
-        is_write=np.array(is_write, dtype=bool),
-        address=np.array(address, dtype=np.uint64),
-        first_line=np.array(lines, dtype=np.int64),
-    )
+    code, name = FORMAT_CODES[fmt], str(path)
+    first_line, taken, tail = 1, 0, b""
+    with _open_binary(path) as fh:
+        while limit is None or taken < limit:
+            data = fh.read(block_bytes)
+            block = tail + data
+            if data:
+                cut = block.rfind(b"\n") + 1
+                block, tail = block[:cut], block[cut:]
+            if not block:
+                if data:
+                    continue
+                return
+            cycle, is_write, address, line, error = parse_block(block, code)
+            if error is not None:
+                index, field, detail = error
+                raise TraceError(name, first_line + index, field, _message(fmt, field, detail))
+            if limit is not None and taken + len(cycle) > limit:
+                keep = limit - taken
+                cycle, is_write, address, line = (
+                    cycle[:keep],
+                    is_write[:keep],
+                    address[:keep],
+                    line[:keep],
+                )
+            taken += len(cycle)
+            if len(cycle):
+                yield TraceChunk(cycle, is_write, address, line + first_line)
+            first_line += block.count(b"\n")
+            if not data:
+                return

@@ -1,11 +1,17 @@
 """A slow, obviously-correct twin of the DRAM core, for tests only.
 
-It follows the core's contract (see DESIGN.md and the test brief) in the plainest way that
-works: it keeps the whole command history and, to find the earliest cycle of a command, walks
-every constraint of the standard against every command issued before. It reads the standard's
-flat constraint list directly (one :func:`~pimsim.standards.evaluate_latency` per constraint) and
-never uses :func:`~pimsim.standards.compile_tables`, so it checks the table compilation as well
-as the Cython core.
+It follows the core's contract in the plainest way that works. Bank commands (ACT, PRE, RD,
+WR, RDA, WRA) act on a bank, PREA and REF on a rank. ACT needs the bank closed, PRE needs it
+open, column commands need it open at their row and a burst-aligned column (RDA/WRA close it),
+PREA closes the rank, REF needs the rank closed. Rows are rank-wide arrays of ``columns`` uint64
+words, zero until written; the row kernels (copy, majority of three, complement) are numpy
+one-liners.
+
+For timing it keeps the whole command history and, to find the earliest cycle of a command,
+walks every constraint of the standard against every command issued before. It reads the
+standard's flat constraint list directly (one :func:`~pimsim.standards.evaluate_latency` per
+constraint) and never uses :func:`~pimsim.standards.compile_tables`, so it checks the table
+compilation as well as the Cython core.
 
 Speed is not a goal: a query costs (history length) x (constraints). Keep test sequences short.
 """
@@ -21,7 +27,6 @@ from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import COMMANDS, LEVELS, SCOPE, STANDARDS, Standard, evaluate_latency
 
 BANK_LEVEL = LEVELS.index("bank")
-RANK_LEVEL = LEVELS.index("rank")
 CAS_COMMANDS = ("RD", "WR", "RDA", "WRA")
 
 RowAddr = tuple[int, int, int, int, int]  # (channel, rank, bankgroup, bank, row)

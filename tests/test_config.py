@@ -12,7 +12,10 @@ import yaml
 
 from pimsim.config import (
     ADDRESS_SCHEMES,
+    ROW_POLICIES,
+    SCHEDULERS,
     Config,
+    ControllerParams,
     list_presets,
     load_config,
     ns_to_cycles,
@@ -393,6 +396,134 @@ def test_vpp_currents_go_together():
 def test_subarray_larger_than_the_bank():
     error = config_error("ddr4-2400", "pim.rows_per_subarray=16")
     assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
+
+
+# --- controller ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ddr3-1066", "ddr3-1600", "ddr4-2400"])
+def test_controller_defaults(name):
+    controller = load_config(name).controller
+    assert controller == ControllerParams(
+        read_queue=32,
+        write_queue=32,
+        scheduler="frfcfs",
+        row_policy="open",
+        row_cap=16,
+        high_watermark=0.8,
+        low_watermark=0.2,
+        refresh=True,
+    )
+    assert isinstance(controller.high_watermark, float)
+    assert isinstance(controller.low_watermark, float)
+    assert (SCHEDULERS, ROW_POLICIES) == (("frfcfs", "fcfs"), ("open", "closed"))
+
+
+def test_controller_overrides(tmp_path):
+    config = load_config(
+        None,
+        [
+            "controller.scheduler=fcfs",
+            "controller.row_policy=closed",
+            "controller.row_cap=4",
+            "controller.write_queue=64",
+            "controller.low_watermark=0",
+            "controller.refresh=false",
+        ],
+    )
+    controller = config.controller
+    assert (controller.scheduler, controller.row_policy, controller.row_cap) == (
+        "fcfs",
+        "closed",
+        4,
+    )
+    assert (controller.write_queue, controller.low_watermark, controller.refresh) == (
+        64,
+        0.0,
+        False,
+    )
+    assert config.differences() == {
+        "controller.write_queue": 64,
+        "controller.scheduler": "fcfs",
+        "controller.row_policy": "closed",
+        "controller.row_cap": 4,
+        "controller.low_watermark": 0.0,
+        "controller.refresh": False,
+    }
+    assert config.to_dict()["controller"]["scheduler"] == "fcfs"
+    again = load_config(write(tmp_path, yaml.safe_dump(config.to_dict())))
+    assert dataclasses.replace(again, source=config.source) == config
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        controller.scheduler = "frfcfs"  # type: ignore[misc]
+
+
+def test_controller_in_a_file(tmp_path):
+    path = write(tmp_path, "preset: ddr3-1600\ncontroller:\n  read_queue: 8\n")
+    config = load_config(path)
+    assert config.controller.read_queue == 8 and config.controller.write_queue == 32
+    assert config.differences() == {"controller.read_queue": 8}
+
+
+def test_unknown_scheduler():
+    error = config_error("ddr4-2400", "controller.scheduler=fifo")
+    assert (error.source, error.key) == ("-p", "controller.scheduler")
+    assert error.message == "unknown scheduler 'fifo'; known: frfcfs, fcfs"
+
+
+def test_unknown_row_policy(tmp_path):
+    path = write(tmp_path, "preset: ddr4-2400\ncontroller:\n  row_policy: adaptive\n")
+    error = config_error(path)
+    assert (error.source, error.key) == (f"{path}:3", "controller.row_policy")
+    assert error.message == "unknown row policy 'adaptive'; known: open, closed"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["controller.low_watermark=0.8"],
+        ["controller.high_watermark=0.5", "controller.low_watermark=0.9"],
+    ],
+)
+def test_low_watermark_must_be_below_high(overrides):
+    error = config_error("ddr4-2400", *overrides)
+    low = overrides[-1].partition("=")[2]
+    assert (error.source, error.key) == ("-p", "controller.low_watermark")
+    high = "0.5" if len(overrides) == 2 else "0.8"
+    assert error.message == f"low_watermark = {low} must be less than high_watermark = {high}"
+
+
+def test_lowering_high_watermark_below_low_is_blamed_on_it():
+    error = config_error("ddr4-2400", "controller.high_watermark=0.1")
+    assert (error.source, error.key) == ("-p", "controller.high_watermark")
+    assert error.message == "low_watermark = 0.2 must be less than high_watermark = 0.1"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("controller.read_queue=0", "must be positive, got 0"),
+        ("controller.write_queue=2.5", "integer expected, got 2.5"),
+        ("controller.row_cap=-1", "must be positive, got -1"),
+        ("controller.high_watermark=1.5", "must be at most 1, got 1.5"),
+        ("controller.high_watermark=0", "must be positive, got 0"),
+        ("controller.low_watermark=-0.1", "must be non-negative, got -0.1"),
+        ("controller.refresh=1", "true or false expected, got 1"),
+        ("controller.scheduler=3", "text expected, got 3"),
+    ],
+)
+def test_bad_controller_value(override, message):
+    error = config_error("ddr4-2400", override)
+    assert (error.source, error.key, error.message) == ("-p", override.split("=")[0], message)
+
+
+def test_high_watermark_may_be_one():
+    assert load_config(None, ["controller.high_watermark=1"]).controller.high_watermark == 1.0
+
+
+def test_unknown_controller_key():
+    error = config_error("ddr4-2400", "controller.read_queu=8")
+    assert (error.source, error.key) == ("-p", "controller.read_queu")
+    assert error.message == "unknown key; did you mean controller.read_queue?"
 
 
 def test_presets_are_found_without_the_installed_package(monkeypatch):

@@ -36,10 +36,13 @@ def test_reads_to_different_rows_of_one_bank_are_spaced_by_nrc(tmp_path):
     assert doc["row_buffer"]["conflicts"] == 3
 
 
-def test_writes_then_read_of_same_line_is_forwarded(tmp_path):
-    doc, _ = replay(tmp_path, ["0 W 0x40", "0 R 0x40"])
+def test_read_of_a_queued_write_is_answered_from_the_write_queue(tmp_path):
+    # while reads wait, the controller stays in read mode and the write stays queued
+    reads = [f"0 R {(i + 1) << 18:#x}" for i in range(8)]
+    doc, _ = replay(tmp_path, [*reads, "0 W 0x40", "0 R 0x40"])
     assert doc["requests"]["forwarded_reads"] == 1
-    assert doc["requests"]["reads"] == 1 and doc["requests"]["writes"] == 1
+    assert doc["requests"]["reads"] == 9 and doc["requests"]["writes"] == 1
+    assert doc["commands"]["RD"] == 8
 
 
 def test_refresh_runs_every_nrefi_per_rank(tmp_path):

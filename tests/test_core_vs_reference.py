@@ -630,15 +630,16 @@ class CoreVsReference(RuleBasedStateMachine):
             assert (dev == ref).all(), f"row {where} differs\n" + self.context()
 
 
+# name: (preset, overrides, (examples, steps) by default, (examples, steps) when slow)
 CONFIGS = {
-    "ddr4-2400": ("ddr4-2400", ()),
-    "ddr3-1600-2ranks": ("ddr3-1600", ("organisation.ranks=2",)),
-    "ddr4-2400-2channels": ("ddr4-2400", ("organisation.channels=2",)),
+    "ddr4-2400": ("ddr4-2400", (), (50, 40), (100, 60)),
+    "ddr3-1600-2ranks": ("ddr3-1600", ("organisation.ranks=2",), (50, 40), (100, 60)),
+    "ddr4-2400-2channels": ("ddr4-2400", ("organisation.channels=2",), (15, 30), (50, 60)),
 }
 
 
 def _machine(name: str) -> type[CoreVsReference]:
-    spec, overrides = CONFIGS[name]
+    spec, overrides, _, _ = CONFIGS[name]
     return type(
         f"CoreVsReference_{name}", (CoreVsReference,), {"SPEC": spec, "OVERRIDES": overrides}
     )
@@ -653,12 +654,12 @@ def _settings(examples: int, steps: int) -> settings:
     )
 
 
-@pytest.mark.parametrize("name", ["ddr4-2400", "ddr3-1600-2ranks"])
+@pytest.mark.parametrize("name", list(CONFIGS))
 def test_core_matches_reference(name):
-    run_state_machine_as_test(_machine(name), settings=_settings(50, 40))
+    run_state_machine_as_test(_machine(name), settings=_settings(*CONFIGS[name][2]))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_core_matches_reference_long(name):
-    run_state_machine_as_test(_machine(name), settings=_settings(300, 80))
+    run_state_machine_as_test(_machine(name), settings=_settings(*CONFIGS[name][3]))

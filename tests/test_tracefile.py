@@ -51,10 +51,21 @@ def test_gzip_trace_reads_like_plain(tmp_path):
 
 def test_stream_comes_in_chunks_and_limit_stops_early(tmp_path):
     path = _write(tmp_path, "t.trace", "".join(f"{i} R {64 * i:#x}\n" for i in range(1000)))
-    chunks = list(read_trace(path, chunk_lines=300))
-    assert [len(c) for c in chunks] == [300, 300, 300, 100]
-    cycle, _, _ = _all(path, limit=450, chunk_lines=300)
+    chunks = list(read_trace(path, block_bytes=3000))
+    assert len(chunks) > 3 and sum(len(c) for c in chunks) == 1000
+    cycle = np.concatenate([c.cycle for c in chunks])
+    lines = np.concatenate([c.first_line for c in chunks])
+    assert (cycle == np.arange(1000)).all() and (lines == np.arange(1, 1001)).all()
+    cycle, _, _ = _all(path, limit=450, block_bytes=3000)
     assert len(cycle) == 450 and cycle[-1] == 449
+
+
+def test_last_line_without_newline_and_long_lines_across_blocks(tmp_path):
+    text = "# " + "x" * 5000 + "\n1 R 0x40\n2 W 0x80"
+    path = _write(tmp_path, "t.trace", text)
+    chunks = list(read_trace(path, block_bytes=64))
+    assert np.concatenate([c.address for c in chunks]).tolist() == [0x40, 0x80]
+    assert np.concatenate([c.first_line for c in chunks]).tolist() == [2, 3]
 
 
 @pytest.mark.parametrize(

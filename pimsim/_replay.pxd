@@ -1,0 +1,96 @@
+# C-level layout of the trace-replay engine: requests, queues, per-channel controller state.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+
+from pimsim._core cimport Core
+
+
+cdef struct Req:
+    int64_t arrive       # cycle the request entered the controller
+    int64_t depart       # cycle its data returns (reads), -1 before
+    uint64_t addr        # byte address
+    int32_t rank         # address fields (the channel is the queue's)
+    int32_t bg
+    int32_t bank
+    int32_t row
+    int32_t col
+    int32_t kind         # K_READ, K_WRITE or K_REFRESH
+    int32_t cmd          # the next command it needs (cached by ready_at)
+    int32_t counted      # row-buffer outcome already recorded
+    int nodes[4]         # the core's node per level (channel, rank, bankgroup, bank)
+
+
+cdef struct Queue:
+    Req* items           # in arrival order
+    int32_t n            # entries in use
+    int32_t cap          # capacity
+
+
+cdef struct Channel:
+    Queue readq          # reads waiting
+    Queue writeq         # writes waiting
+    Queue active         # requests whose row this controller opened
+    Queue priority       # refreshes
+    Req* pending         # ring buffer of reads waiting for their data
+    int64_t pend_head
+    int64_t pend_n
+    int64_t pend_cap
+    int32_t write_mode   # draining writes
+    int64_t next_refresh # cycle of the next refresh (-1: refresh off)
+    int64_t last_event   # last read returned / write issued
+    int64_t scan_min     # earliest ready cycle seen by the last step that issued nothing
+    int64_t reads        # counters
+    int64_t writes
+    int64_t forwarded
+    int64_t hits
+    int64_t misses
+    int64_t conflicts
+    int64_t refreshes
+    int64_t* lat_hist    # read latency histogram, cycles -> count
+    int64_t lat_cap
+
+
+ctypedef int (*pick_fn)(Engine, Queue*, int, int64_t, int64_t*) noexcept nogil
+ctypedef bint (*close_fn)(Engine, int, Req*) noexcept nogil
+
+
+cdef class Engine:
+    cdef Core core                # the DRAM core commands go to
+    cdef Channel* chans           # one controller per channel
+    cdef int n_channels
+    cdef int ranks, bankgroups, banks, rows, columns, burst
+    cdef int read_latency         # nCL + nBL: RD issue to data returned (cycles)
+    cdef int64_t refresh_interval # nREFI (cycles), 0 = no refresh
+    cdef double high_wm, low_wm   # write-drain watermarks, fractions of the write queue
+    cdef int row_cap              # closed-row policy cap
+    cdef bint with_data           # writes store their data in the rows
+    cdef pick_fn pick             # scheduler
+    cdef close_fn close_row       # row policy
+    cdef int32_t* row_accesses    # column commands since the bank's last ACT, per bank
+    cdef readonly int64_t now     # current cycle
+    cdef int64_t stepped          # last cycle the controllers were stepped
+    cdef int acted                # something happened in cycle ``stepped``
+    cdef readonly int64_t error   # nonzero: an internal inconsistency (status of the core)
+    # the current trace chunk
+    cdef const int64_t[::1] t_cycle
+    cdef const uint8_t[::1] t_write
+    cdef const int32_t[:, ::1] t_fields
+    cdef const uint64_t[::1] t_addr
+    cdef readonly Py_ssize_t t_next   # index of the next request to send
+    cdef Py_ssize_t t_n
+    cdef bint blocked                  # the next request found its queue full
+
+    cdef int64_t bank_index(self, int ch, Req* r) noexcept nogil
+    cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil
+    cdef void set_nodes(self, int ch, Req* r) noexcept nogil
+    cdef int prerequisite(self, int ch, Req* r) noexcept nogil
+    cdef int64_t ready_at(self, int ch, Req* r) noexcept nogil
+    cdef void update_write_mode(self, Channel* c) noexcept nogil
+    cdef int step(self, int ch) except -1 nogil
+    cdef int64_t next_event(self, int ch) noexcept nogil
+    cdef int send(self) except -1 nogil
+    cdef int issue(self, int ch, Queue* q, int i) except -1 nogil
+    cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil
+    cdef int _grow_hist(self, Channel* c, int64_t lat) except -1 nogil
+    cdef int _push_pending(self, Channel* c, Req* r) except -1 nogil
+    cdef int _store(self, int ch, Req* r) except -1 nogil
+    cdef bint _idle(self) noexcept nogil

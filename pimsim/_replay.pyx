@@ -1,0 +1,507 @@
+# cython: language_level=3
+"""The trace-replay engine: frontend plus one memory controller per channel, in C loops.
+
+Semantics (the per-cycle order of Ramulator 2's generic DRAM controller, which makes cycle
+counts comparable with it):
+
+- in each cycle, every channel controller steps, then the frontend may send one request;
+- a controller step: (1) the oldest pending read whose data is back leaves (one per cycle);
+  (2) every nREFI an all-bank refresh per rank enters the priority queue; (3) one command
+  issues, chosen from the active buffer (requests whose row was opened for them), else the
+  priority queue, else the read or write queue (write mode above the high watermark or when
+  no read waits, until below the low one), by the scheduler; a PRE/PREA that would close a
+  row an active request still needs is held back;
+- a request's next command follows the bank state (ACT, PRE, then RD/WR; PREA then REF for a
+  refresh) and never issues in the cycle it arrived;
+- a read whose burst sits in the write queue is answered from it the next cycle.
+
+Cycles where nothing can happen are skipped: after a cycle in which nothing acted the engine
+jumps to the earliest cycle any queued command becomes ready, a read returns, a refresh is
+due or the next trace request may enter. The engine talks to the DRAM core at C level.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy, memmove, memset
+
+from pimsim._core cimport Core
+
+cnp.import_array()
+
+cdef enum:
+    K_READ = 0
+    K_WRITE = 1
+    K_REFRESH = 2
+
+cdef enum:  # command codes of pimsim._core / pimsim.standards
+    C_ACT = 0
+    C_PRE = 1
+    C_PREA = 2
+    C_RD = 3
+    C_WR = 4
+    C_RDA = 5
+    C_WRA = 6
+    C_REF = 7
+
+cdef enum:  # run() results
+    NEED_INPUT = 0
+    REACHED = 1
+    DONE = 2
+
+RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE}
+
+cdef int64_t FOREVER = 1LL << 62
+cdef uint64_t LINE_MASK = ~(<uint64_t>63)
+
+include "policies/scheduler_frfcfs.pxi"
+include "policies/scheduler_fcfs.pxi"
+include "policies/rowpolicy_open.pxi"
+include "policies/rowpolicy_closed.pxi"
+
+SCHEDULER_CODES = {"frfcfs": 0, "fcfs": 1}
+ROW_POLICY_CODES = {"open": 0, "closed": 1}
+
+
+cdef int queue_init(Queue* q, int cap) except -1:
+    q.items = <Req*>calloc(cap, sizeof(Req))
+    if q.items == NULL:
+        raise MemoryError()
+    q.n = 0
+    q.cap = cap
+    return 0
+
+
+cdef inline void queue_remove(Queue* q, int i) noexcept nogil:
+    memmove(&q.items[i], &q.items[i + 1], (q.n - i - 1) * sizeof(Req))
+    q.n -= 1
+
+
+cdef inline void queue_insert_by_age(Queue* q, Req* r) noexcept nogil:
+    """Insert keeping arrival order (the caller checked there is room)."""
+    cdef int i = q.n
+    while i > 0 and q.items[i - 1].arrive > r.arrive:
+        i -= 1
+    memmove(&q.items[i + 1], &q.items[i], (q.n - i) * sizeof(Req))
+    q.items[i] = r[0]
+    q.n += 1
+
+
+cdef class Engine:
+    """Replays trace chunks on ``core``; see the module docstring for the semantics."""
+
+    def __cinit__(self):
+        self.chans = NULL
+        self.row_accesses = NULL
+
+    def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
+                 double low_watermark, int64_t refresh_interval, int read_latency,
+                 str scheduler, str row_policy, int row_cap, bint with_data):
+        cdef int ch
+        cdef Channel* c
+        self.core = core
+        self.n_channels = core.n_channels
+        self.ranks = core.n_ranks
+        self.bankgroups = core.n_bankgroups
+        self.banks = core.n_banks
+        self.rows = core.n_rows
+        self.columns = core.n_columns
+        self.burst = core.burst_words
+        self.read_latency = read_latency
+        self.refresh_interval = refresh_interval
+        self.high_wm = high_watermark
+        self.low_wm = low_watermark
+        self.row_cap = row_cap
+        self.with_data = with_data
+        self.pick = pick_frfcfs if SCHEDULER_CODES[scheduler] == 0 else pick_fcfs
+        self.close_row = close_open if ROW_POLICY_CODES[row_policy] == 0 else close_closed
+        self.row_accesses = <int32_t*>calloc(
+            self.n_channels * self.ranks * self.bankgroups * self.banks, sizeof(int32_t))
+        self.chans = <Channel*>calloc(self.n_channels, sizeof(Channel))
+        if self.chans == NULL or self.row_accesses == NULL:
+            raise MemoryError()
+        for ch in range(self.n_channels):
+            c = &self.chans[ch]
+            queue_init(&c.readq, read_queue)
+            queue_init(&c.writeq, write_queue)
+            queue_init(&c.active, self.ranks * self.bankgroups * self.banks)
+            queue_init(&c.priority, 2 * self.ranks)
+            c.pend_cap = 64
+            c.pending = <Req*>malloc(c.pend_cap * sizeof(Req))
+            c.lat_cap = 1024
+            c.lat_hist = <int64_t*>calloc(c.lat_cap, sizeof(int64_t))
+            if c.pending == NULL or c.lat_hist == NULL:
+                raise MemoryError()
+            c.next_refresh = refresh_interval if refresh_interval > 0 else -1
+        self.now = 0
+        self.stepped = -1
+        self.acted = 0
+        self.error = 0
+        self.t_n = 0
+        self.t_next = 0
+        self.blocked = False
+
+    def __dealloc__(self):
+        cdef int ch
+        if self.chans != NULL:
+            for ch in range(self.n_channels):
+                free(self.chans[ch].readq.items)
+                free(self.chans[ch].writeq.items)
+                free(self.chans[ch].active.items)
+                free(self.chans[ch].priority.items)
+                free(self.chans[ch].pending)
+                free(self.chans[ch].lat_hist)
+            free(self.chans)
+        free(self.row_accesses)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    cdef int64_t bank_index(self, int ch, Req* r) noexcept nogil:
+        return ((<int64_t>ch * self.ranks + r.rank) * self.bankgroups + r.bg) * self.banks \
+            + r.bank
+
+    cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil:
+        """Another request of ``q`` targets the same row of the same bank as ``r``."""
+        cdef int i
+        cdef Req* o
+        for i in range(q.n):
+            o = &q.items[i]
+            if o != r and o.kind != K_REFRESH and o.rank == r.rank and o.bg == r.bg \
+                    and o.bank == r.bank and o.row == r.row:
+                return True
+        return False
+
+    cdef void set_nodes(self, int ch, Req* r) noexcept nogil:
+        """The core's node per level for the request's address."""
+        cdef int rank = ch * self.ranks + r.rank
+        cdef int bg = rank * self.bankgroups + r.bg
+        r.nodes[0] = ch
+        r.nodes[1] = self.core.level_offset[1] + rank
+        r.nodes[2] = self.core.level_offset[2] + bg
+        r.nodes[3] = self.core.level_offset[3] + bg * self.banks + r.bank
+
+    cdef int prerequisite(self, int ch, Req* r) noexcept nogil:
+        """The command the request needs next, from the bank state."""
+        cdef int32_t open_row
+        if r.kind == K_REFRESH:
+            return C_PREA if self.core.open_banks[ch * self.ranks + r.rank] > 0 else C_REF
+        open_row = self.core.open_rows[self.bank_index(ch, r)]
+        if open_row < 0:
+            return C_ACT
+        if open_row != r.row:
+            return C_PRE
+        return C_RD if r.kind == K_READ else C_WR
+
+    cdef int64_t ready_at(self, int ch, Req* r) noexcept nogil:
+        """Cycle the request's next command may issue (never its arrival cycle)."""
+        cdef int64_t when
+        r.cmd = self.prerequisite(ch, r)
+        when = self.core.earliest_at(r.cmd, r.nodes)
+        return when if when > r.arrive else r.arrive + 1
+
+    cdef void update_write_mode(self, Channel* c) noexcept nogil:
+        if not c.write_mode:
+            if c.writeq.n > self.high_wm * c.writeq.cap or c.readq.n == 0:
+                c.write_mode = 1
+        elif c.writeq.n < self.low_wm * c.writeq.cap and c.readq.n != 0:
+            c.write_mode = 0
+
+    # -- one controller cycle ---------------------------------------------------------------------
+
+    cdef int step(self, int ch) except -1 nogil:
+        """Run cycle ``now`` on channel ``ch``; 1 if a command issued or a read returned."""
+        cdef Channel* c = &self.chans[ch]
+        cdef int acted = 0, r, i
+        cdef Req* head
+        cdef Queue* q = NULL
+        cdef int64_t lat
+        if c.pend_n > 0 and c.pending[c.pend_head].depart <= self.now:
+            head = &c.pending[c.pend_head]
+            lat = head.depart - head.arrive
+            if lat >= c.lat_cap:
+                self._grow_hist(c, lat)
+            c.lat_hist[lat] += 1
+            c.reads += 1
+            c.last_event = self.now
+            c.pend_head = (c.pend_head + 1) % c.pend_cap
+            c.pend_n -= 1
+            acted = 1
+        if self.now == c.next_refresh:
+            c.next_refresh += self.refresh_interval
+            for r in range(self.ranks):
+                if c.priority.n < c.priority.cap:
+                    head = &c.priority.items[c.priority.n]
+                    memset(head, 0, sizeof(Req))
+                    head.kind = K_REFRESH
+                    head.rank = r
+                    self.set_nodes(ch, head)
+                    head.arrive = self.now - 1  # schedulable in the cycle it is raised
+                    c.priority.n += 1
+        # choose; c.scan_min keeps the soonest any candidate becomes ready if none is now
+        c.scan_min = FOREVER
+        i = self.pick(self, &c.active, ch, self.now, &c.scan_min)
+        if i >= 0:
+            q = &c.active
+        elif c.priority.n > 0:
+            i = pick_fcfs(self, &c.priority, ch, self.now, &c.scan_min)
+            if i >= 0:
+                q = &c.priority
+        else:
+            self.update_write_mode(c)
+            q = &c.writeq if c.write_mode else &c.readq
+            i = self.pick(self, q, ch, self.now, &c.scan_min)
+            if i < 0:
+                q = NULL
+        if q != NULL and self._holds_back(c, &q.items[i]):
+            q = NULL
+            c.scan_min = self.now  # ready but held back: look again next cycle
+        if q != NULL:
+            self.issue(ch, q, i)
+            acted = 1
+        return acted
+
+    cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil:
+        """A PRE/PREA that would close a row an active request still needs waits."""
+        cdef int i
+        cdef Req* o
+        if r.cmd != C_PRE and r.cmd != C_PREA:
+            return False
+        for i in range(c.active.n):
+            o = &c.active.items[i]
+            if o.rank == r.rank and (r.cmd == C_PREA or (o.bg == r.bg and o.bank == r.bank)):
+                return True
+        return False
+
+    cdef int _grow_hist(self, Channel* c, int64_t lat) except -1 nogil:
+        cdef int64_t cap = c.lat_cap
+        cdef int64_t* grown
+        while cap <= lat:
+            cap *= 2
+        grown = <int64_t*>realloc(c.lat_hist, cap * sizeof(int64_t))
+        if grown == NULL:
+            with gil:
+                raise MemoryError()
+        memset(grown + c.lat_cap, 0, (cap - c.lat_cap) * sizeof(int64_t))
+        c.lat_hist = grown
+        c.lat_cap = cap
+        return 0
+
+    cdef int issue(self, int ch, Queue* q, int i) except -1 nogil:
+        """Issue the chosen request's next command and move the request on."""
+        cdef Channel* c = &self.chans[ch]
+        cdef Req* r = &q.items[i]
+        cdef int cmd = r.cmd, status
+        cdef int64_t bank
+        cdef bint column = cmd == C_RD or cmd == C_WR
+        if not r.counted and r.kind != K_REFRESH:
+            r.counted = 1
+            if column:
+                c.hits += 1
+            elif cmd == C_ACT:
+                c.misses += 1
+            else:
+                c.conflicts += 1
+        if column and self.close_row(self, ch, r):
+            cmd = C_RDA if cmd == C_RD else C_WRA
+        status = self.core.c_issue(cmd, ch, r.rank, r.bg, r.bank, r.row, r.col, self.now)
+        if status != 0:
+            self.error = status
+            return 0
+        if r.kind != K_REFRESH:
+            bank = self.bank_index(ch, r)
+            if cmd == C_ACT:
+                self.row_accesses[bank] = 0
+            elif column or cmd == C_RDA or cmd == C_WRA:
+                self.row_accesses[bank] += 1
+        if column or cmd == C_RDA or cmd == C_WRA:
+            if r.kind == K_READ:
+                r.depart = self.now + self.read_latency
+                self._push_pending(c, r)
+            else:
+                c.writes += 1
+                c.last_event = self.now
+                if self.with_data:
+                    self._store(ch, r)
+            queue_remove(q, i)
+        elif cmd == C_REF:
+            c.refreshes += 1
+            queue_remove(q, i)
+        elif cmd == C_ACT and q != &c.active:
+            queue_insert_by_age(&c.active, r)
+            queue_remove(q, i)
+        return 0
+
+    cdef int _push_pending(self, Channel* c, Req* r) except -1 nogil:
+        cdef int64_t k, cap
+        cdef Req* grown
+        if c.pend_n == c.pend_cap:
+            cap = c.pend_cap * 2
+            grown = <Req*>malloc(cap * sizeof(Req))
+            if grown == NULL:
+                with gil:
+                    raise MemoryError()
+            for k in range(c.pend_n):
+                grown[k] = c.pending[(c.pend_head + k) % c.pend_cap]
+            free(c.pending)
+            c.pending = grown
+            c.pend_head = 0
+            c.pend_cap = cap
+        c.pending[(c.pend_head + c.pend_n) % c.pend_cap] = r[0]
+        c.pend_n += 1
+        return 0
+
+    cdef int _store(self, int ch, Req* r) except -1 nogil:
+        """Write the request's burst into the row: each word holds its own byte address."""
+        cdef int64_t slot = self.core.ensure_row(self.bank_index(ch, r) * self.rows + r.row)
+        cdef uint64_t* words = self.core.pool + slot * self.columns + r.col
+        cdef int k
+        for k in range(self.burst):
+            words[k] = (r.addr & LINE_MASK) + 8 * k
+        return 0
+
+    cdef int64_t next_event(self, int ch) noexcept nogil:
+        """The first cycle after ``now`` at which channel ``ch`` can act (FOREVER: none).
+
+        Valid right after a step of this cycle that changed nothing: the candidates the step
+        scanned are the only ones that can issue, and c.scan_min is their soonest.
+        """
+        cdef Channel* c = &self.chans[ch]
+        cdef int64_t best = c.scan_min
+        if c.pend_n > 0 and c.pending[c.pend_head].depart < best:
+            best = c.pending[c.pend_head].depart
+        if c.next_refresh > self.now and c.next_refresh < best:
+            best = c.next_refresh
+        return best if best > self.now else self.now + 1
+
+    # -- frontend ------------------------------------------------------------------------------
+
+    cdef int send(self) except -1 nogil:
+        """Offer the next trace request at ``now``: 1 if it entered, 0 if its queue is full."""
+        cdef Py_ssize_t k = self.t_next
+        cdef int ch = self.t_fields[k, 0], i
+        cdef Channel* c = &self.chans[ch]
+        cdef Queue* q
+        cdef Req r
+        memset(&r, 0, sizeof(Req))
+        r.addr = self.t_addr[k]
+        r.rank = self.t_fields[k, 1]
+        r.bg = self.t_fields[k, 2]
+        r.bank = self.t_fields[k, 3]
+        r.row = self.t_fields[k, 4]
+        r.col = self.t_fields[k, 5]
+        r.kind = K_WRITE if self.t_write[k] else K_READ
+        r.arrive = self.now
+        r.depart = -1
+        self.set_nodes(ch, &r)
+        if r.kind == K_READ:
+            for i in range(c.writeq.n):
+                if (c.writeq.items[i].addr & LINE_MASK) == (r.addr & LINE_MASK):
+                    r.depart = self.now + 1
+                    self._push_pending(c, &r)
+                    c.forwarded += 1
+                    return 1
+        q = &c.readq if r.kind == K_READ else &c.writeq
+        if q.n >= q.cap:
+            return 0
+        q.items[q.n] = r
+        q.n += 1
+        return 1
+
+    # -- driving -------------------------------------------------------------------------------
+
+    def load(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
+             const int32_t[:, ::1] fields, const uint64_t[::1] addresses):
+        """Make a chunk of trace requests the next ones to send (the previous one is done)."""
+        if self.t_next < self.t_n:
+            raise RuntimeError("the previous chunk has unsent requests")
+        n = cycles.shape[0]
+        if is_write.shape[0] != n or fields.shape[0] != n or addresses.shape[0] != n \
+                or fields.shape[1] != 6:
+            raise ValueError("chunk arrays differ in length")
+        self.t_cycle, self.t_write, self.t_fields, self.t_addr = cycles, is_write, fields, \
+            addresses
+        self.t_n = n
+        self.t_next = 0
+        self.blocked = False
+
+    def run(self, int64_t until, bint final):
+        """Simulate from ``now`` until cycle ``until``, the chunk running out, or the end.
+
+        Returns NEED_INPUT (the chunk is sent; load the next, or call with final=True),
+        REACHED (``now`` reached ``until``) or DONE (final, every request served).
+        """
+        cdef int ch, acted
+        cdef int64_t nxt, t
+        cdef int result = REACHED
+        with nogil:
+            while self.now < until:
+                if self.stepped != self.now:
+                    self.stepped = self.now
+                    self.acted = 0
+                    for ch in range(self.n_channels):
+                        self.acted |= self.step(ch)
+                    if self.error:
+                        break
+                acted = self.acted
+                if self.t_next < self.t_n:
+                    if self.t_cycle[self.t_next] <= self.now:
+                        if self.send():
+                            self.t_next += 1
+                            self.blocked = False
+                            acted = self.acted = 1
+                        else:
+                            self.blocked = True
+                elif not final:
+                    result = NEED_INPUT
+                    break
+                elif self._idle():
+                    result = DONE
+                    break
+                if acted:
+                    self.now += 1
+                    continue
+                nxt = FOREVER
+                for ch in range(self.n_channels):
+                    t = self.next_event(ch)
+                    if t < nxt:
+                        nxt = t
+                if self.t_next < self.t_n and not self.blocked:
+                    t = self.t_cycle[self.t_next]
+                    if t <= self.now:
+                        t = self.now + 1
+                    if t < nxt:
+                        nxt = t
+                self.now = nxt if nxt < until else until
+        if self.error:
+            raise RuntimeError(f"replay engine issued an illegal command (core status "
+                               f"{self.error}) at cycle {self.now}")
+        return result
+
+    cdef bint _idle(self) noexcept nogil:
+        cdef int ch
+        cdef Channel* c
+        for ch in range(self.n_channels):
+            c = &self.chans[ch]
+            if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
+                return False
+        return True
+
+    def channel_stats(self, int ch):
+        """Counters of channel ``ch`` and its read-latency histogram (cycles -> count)."""
+        cdef Channel* c = &self.chans[ch]
+        hist = np.zeros(c.lat_cap, dtype=np.int64)
+        cdef int64_t[::1] view = hist
+        memcpy(&view[0], c.lat_hist, c.lat_cap * sizeof(int64_t))
+        return {
+            "reads": c.reads, "writes": c.writes, "forwarded_reads": c.forwarded,
+            "row_hits": c.hits, "row_misses": c.misses, "row_conflicts": c.conflicts,
+            "refreshes": c.refreshes, "last_event": c.last_event,
+            "latency_histogram": np.trim_zeros(hist, "b"),
+        }
+
+    @property
+    def requests_sent(self):
+        """Requests of the current chunk sent so far."""
+        return self.t_next

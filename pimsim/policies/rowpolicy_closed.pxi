@@ -1,0 +1,9 @@
+# Closed row with a cap: a column command closes its row (RDA/WRA) unless another queued
+# request still wants that row, and always once the row has served row_cap column commands.
+
+cdef bint close_closed(Engine eng, int ch, Req* r) noexcept nogil:
+    cdef Channel* c = &eng.chans[ch]
+    if eng.row_accesses[eng.bank_index(ch, r)] + 1 >= eng.row_cap:
+        return True
+    return not (eng.wants_row(&c.active, r) or eng.wants_row(&c.readq, r)
+                or eng.wants_row(&c.writeq, r))
