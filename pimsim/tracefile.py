@@ -9,8 +9,8 @@ Formats (documented with examples in traces/README.md):
 
 Blank lines and lines starting with ``#`` are skipped. A ``.gz`` file is read through gzip.
 Traces are parsed in C (pimsim._traceparse) and read as a stream in chunks of numpy arrays,
-so a trace larger than memory replays in constant memory. A malformed line raises :class:`~pimsim.errors.TraceError` naming the
-file, the line number and the field.
+so a trace larger than memory replays in constant memory. A malformed line raises
+:class:`~pimsim.errors.TraceError` naming the file, the line number and the field.
 """
 
 from __future__ import annotations
