@@ -1,7 +1,9 @@
 # The C-level layout of the DRAM core. One place declares the C types and every field.
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 
+@cython.final  # no subclasses: method calls are direct C calls the compiler can inline
 cdef class Core:
     # --- organisation ------------------------------------------------------------------
     cdef readonly int n_channels      # channels in the system
@@ -39,6 +41,12 @@ cdef class Core:
     cdef int64_t[::1] counts          # [channel * n_cmds + cmd]: commands issued
     cdef readonly int64_t last_cycle  # latest cycle any command was issued at (-1 = none yet)
 
+    # --- optional log of issued commands (for exports and tests) -------------------------
+    cdef readonly bint recording      # append every issued command to the log
+    cdef int64_t* log                 # rows of LOG_FIELDS int64: cycle, cmd, ch, rk, bg, ba, row, col
+    cdef int64_t log_n                # commands logged
+    cdef int64_t log_cap              # rows allocated
+
     # --- row data, allocated on first touch --------------------------------------------------
     cdef int32_t[::1] row_slot        # [bank * n_rows + row]: slot in the pool, -1 = untouched
     cdef uint64_t* pool               # slot-major rows of n_columns words
@@ -56,7 +64,10 @@ cdef class Core:
                      int64_t cycle) noexcept nogil
     cdef int64_t c_issue_asap(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                               int64_t not_before) noexcept nogil
-    cdef void apply(self, int cmd, int ch, int row, int* nodes, int64_t cycle) noexcept nogil
+    cdef void apply(self, int cmd, int ch, int row, int col, int* nodes,
+                    int64_t cycle) noexcept nogil
+    cdef void record(self, int cmd, int ch, int row, int col, const int* nodes,
+                     int64_t cycle) noexcept nogil
     cdef int check_id(self, int64_t row_id) except -1
     cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil
     cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil

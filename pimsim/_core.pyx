@@ -62,6 +62,9 @@ STATUS_TEXT = {
 }
 STATUS_TOO_EARLY = S_EARLY
 
+cdef enum:
+    LOG_FIELDS = 8   # int64 values per logged command
+
 cdef int64_t NEVER = -(1 << 62)   # window history slot not filled yet
 
 
@@ -74,6 +77,7 @@ cdef class Core:
 
     def __cinit__(self):
         self.pool = NULL
+        self.log = NULL
 
     def __init__(self, tuple organisation, latency, sibling, scope, window_level, window_prev,
                  window_next, window_latency, window_size):
@@ -133,6 +137,7 @@ cdef class Core:
 
     def __dealloc__(self):
         free(self.pool)
+        free(self.log)
 
     def _nodes_at_level(self, int level):
         cdef int64_t n = 1
@@ -234,7 +239,7 @@ cdef class Core:
             return <int>(-when)
         if cycle < when:
             return S_EARLY
-        self.apply(cmd, ch, row, nodes, cycle)
+        self.apply(cmd, ch, row, col, nodes, cycle)
         return S_OK
 
     cdef int64_t c_issue_asap(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
@@ -246,10 +251,11 @@ cdef class Core:
             return when
         if not_before > when:
             when = not_before
-        self.apply(cmd, ch, row, nodes, when)
+        self.apply(cmd, ch, row, col, nodes, when)
         return when
 
-    cdef void apply(self, int cmd, int ch, int row, int* nodes, int64_t cycle) noexcept nogil:
+    cdef void apply(self, int cmd, int ch, int row, int col, int* nodes,
+                    int64_t cycle) noexcept nogil:
         """Record a checked command: timing of its nodes and siblings, windows, bank state."""
         cdef int level, top, f, w, node, first, k, sibling_node, rank
         cdef int64_t bank, v
@@ -297,6 +303,51 @@ cdef class Core:
         self.counts[ch * self.n_cmds + cmd] += 1
         if cycle > self.last_cycle:
             self.last_cycle = cycle
+        if self.recording:
+            self.record(cmd, ch, row, col, nodes, cycle)
+
+    cdef void record(self, int cmd, int ch, int row, int col, const int* nodes,
+                     int64_t cycle) noexcept nogil:
+        """Append one issued command to the log (growing it; on no memory, stop logging)."""
+        cdef int64_t bank = nodes[3] - self.level_offset[3]
+        cdef int64_t* entry
+        cdef int64_t* grown
+        cdef int64_t cap
+        if self.log_n == self.log_cap:
+            cap = 4096 if self.log_cap == 0 else 2 * self.log_cap
+            grown = <int64_t*>realloc(self.log, cap * LOG_FIELDS * sizeof(int64_t))
+            if grown == NULL:
+                self.recording = False
+                return
+            self.log = grown
+            self.log_cap = cap
+        entry = self.log + self.log_n * LOG_FIELDS
+        entry[0] = cycle
+        entry[1] = cmd
+        entry[2] = ch
+        entry[3] = (bank // (self.n_banks * self.n_bankgroups)) % self.n_ranks
+        entry[4] = (bank // self.n_banks) % self.n_bankgroups
+        entry[5] = bank % self.n_banks
+        entry[6] = row if self.scope[cmd] == L_BANK else -1
+        entry[7] = col if cmd == C_RD or cmd == C_WR or cmd == C_RDA or cmd == C_WRA else -1
+        self.log_n += 1
+
+    def start_recording(self):
+        """Log every command issued from now on (see take_log)."""
+        self.recording = True
+
+    def take_log(self):
+        """The commands logged so far as an (n, 8) int64 array, oldest first; clears the log.
+
+        Columns: cycle, command code, channel, rank, bankgroup, bank, row (-1 for rank
+        commands), column (-1 unless a RD/WR/RDA/WRA).
+        """
+        out = np.empty((self.log_n, LOG_FIELDS), dtype=np.int64)
+        cdef int64_t[:, ::1] view = out
+        if self.log_n:
+            memcpy(&view[0, 0], self.log, self.log_n * LOG_FIELDS * sizeof(int64_t))
+        self.log_n = 0
+        return out
 
     # ------------------------------------------------------------------------------------
     # Timing and state, Python level (one call per command; loops belong in issue_batch)

@@ -1,4 +1,5 @@
 # C-level layout of the trace-replay engine: requests, queues, per-channel controller state.
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 from pimsim._core cimport Core
@@ -15,8 +16,11 @@ cdef struct Req:
     int32_t col
     int32_t kind         # K_READ, K_WRITE or K_REFRESH
     int32_t cmd          # the next command it needs (cached by ready_at)
+    int32_t seen_row     # the bank's open row when cmd and bound were computed (-2: never)
+    int64_t bound        # lower bound on the cycle cmd may issue, valid while seen_row holds
     int32_t counted      # row-buffer outcome already recorded
     int nodes[4]         # the core's node per level (channel, rank, bankgroup, bank)
+    int64_t bank_flat    # the bank's index among all banks of the system
 
 
 cdef struct Queue:
@@ -53,6 +57,7 @@ ctypedef int (*pick_fn)(Engine, Queue*, int, int64_t, int64_t*) noexcept nogil
 ctypedef bint (*close_fn)(Engine, int, Req*) noexcept nogil
 
 
+@cython.final  # no subclasses: method calls are direct C calls the compiler can inline
 cdef class Engine:
     cdef Core core                # the DRAM core commands go to
     cdef Channel* chans           # one controller per channel
@@ -79,7 +84,6 @@ cdef class Engine:
     cdef Py_ssize_t t_n
     cdef bint blocked                  # the next request found its queue full
 
-    cdef int64_t bank_index(self, int ch, Req* r) noexcept nogil
     cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil
     cdef void set_nodes(self, int ch, Req* r) noexcept nogil
     cdef int prerequisite(self, int ch, Req* r) noexcept nogil

@@ -158,10 +158,6 @@ cdef class Engine:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    cdef int64_t bank_index(self, int ch, Req* r) noexcept nogil:
-        return ((<int64_t>ch * self.ranks + r.rank) * self.bankgroups + r.bg) * self.banks \
-            + r.bank
-
     cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil:
         """Another request of ``q`` targets the same row of the same bank as ``r``."""
         cdef int i
@@ -181,13 +177,14 @@ cdef class Engine:
         r.nodes[1] = self.core.level_offset[1] + rank
         r.nodes[2] = self.core.level_offset[2] + bg
         r.nodes[3] = self.core.level_offset[3] + bg * self.banks + r.bank
+        r.bank_flat = <int64_t>bg * self.banks + r.bank
 
     cdef int prerequisite(self, int ch, Req* r) noexcept nogil:
         """The command the request needs next, from the bank state."""
         cdef int32_t open_row
         if r.kind == K_REFRESH:
             return C_PREA if self.core.open_banks[ch * self.ranks + r.rank] > 0 else C_REF
-        open_row = self.core.open_rows[self.bank_index(ch, r)]
+        open_row = self.core.open_rows[r.bank_flat]
         if open_row < 0:
             return C_ACT
         if open_row != r.row:
@@ -195,11 +192,25 @@ cdef class Engine:
         return C_RD if r.kind == K_READ else C_WR
 
     cdef int64_t ready_at(self, int ch, Req* r) noexcept nogil:
-        """Cycle the request's next command may issue (never its arrival cycle)."""
+        """Cycle the request's next command may issue (never its arrival cycle), or a lower
+        bound on it that is still in the future.
+
+        The next command of a read or write depends only on its bank's open row, and the
+        earliest cycle of a given command only grows as commands issue, so a bound computed
+        while the bank had the same open row stays a valid lower bound: while it lies in the
+        future the request cannot be ready and nothing is recomputed.
+        """
+        cdef int32_t open_row
         cdef int64_t when
+        if r.kind != K_REFRESH:
+            open_row = self.core.open_rows[r.bank_flat]
+            if open_row == r.seen_row and r.bound > self.now:
+                return r.bound
+            r.seen_row = open_row
         r.cmd = self.prerequisite(ch, r)
         when = self.core.earliest_at(r.cmd, r.nodes)
-        return when if when > r.arrive else r.arrive + 1
+        r.bound = when if when > r.arrive else r.arrive + 1
+        return r.bound
 
     cdef void update_write_mode(self, Channel* c) noexcept nogil:
         if not c.write_mode:
@@ -310,7 +321,7 @@ cdef class Engine:
             self.error = status
             return 0
         if r.kind != K_REFRESH:
-            bank = self.bank_index(ch, r)
+            bank = r.bank_flat
             if cmd == C_ACT:
                 self.row_accesses[bank] = 0
             elif column or cmd == C_RDA or cmd == C_WRA:
@@ -354,7 +365,7 @@ cdef class Engine:
 
     cdef int _store(self, int ch, Req* r) except -1 nogil:
         """Write the request's burst into the row: each word holds its own byte address."""
-        cdef int64_t slot = self.core.ensure_row(self.bank_index(ch, r) * self.rows + r.row)
+        cdef int64_t slot = self.core.ensure_row(r.bank_flat * self.rows + r.row)
         cdef uint64_t* words = self.core.pool + slot * self.columns + r.col
         cdef int k
         for k in range(self.burst):
@@ -394,6 +405,7 @@ cdef class Engine:
         r.kind = K_WRITE if self.t_write[k] else K_READ
         r.arrive = self.now
         r.depart = -1
+        r.seen_row = -2
         self.set_nodes(ch, &r)
         if r.kind == K_READ:
             for i in range(c.writeq.n):

@@ -138,6 +138,16 @@ class Device:
         totals = self._core.command_counts().sum(axis=0)
         return {name: int(totals[code]) for code, name in enumerate(COMMANDS)}
 
+    def start_command_log(self) -> None:
+        """Log every command issued from now on (cycle, command, address); see command_log."""
+        self._core.start_recording()
+
+    def command_log(self) -> np.ndarray:
+        """Commands logged since the last call: (n, 8) int64 rows of cycle, command code (an
+        index into COMMANDS), channel, rank, bankgroup, bank, row (-1: rank command), column
+        (-1: not a column command)."""
+        return self._core.take_log()
+
     def command_counts_per_channel(self) -> np.ndarray:
         """Commands issued so far, as a (channels x commands) array in COMMANDS order."""
         return self._core.command_counts()

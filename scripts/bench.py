@@ -4,26 +4,36 @@
     python scripts/bench.py                 # everything, default config (ddr4-2400)
     python scripts/bench.py --only core     # DRAM core alone, commands/s
     python scripts/bench.py --only kernels  # row kernels, GB/s
+    python scripts/bench.py --only replay   # `pimsim run` on 1M-request traces, requests/s
+    python scripts/bench.py --only memory   # a 10M-request replay: peak RSS
     python scripts/bench.py --json out.json
 
 ``core`` drives the Cython core from its own C loop (Core.issue_batch) with a legal random
 stream of ACT, a few RD/WR, PRE over every bank, and reports commands per second.
 ``kernels`` runs the row kernels (majority of three rows, complement, copy) over rank-wide
 rows and reports GB/s of row data read by the kernel.
+``replay`` times whole `pimsim run` processes (start-up, parsing, simulation, report) on
+1,000,000-request ``rndrd`` and ``seqrd`` traces, timing-only and with data, and reports
+requests/s, simulated GB/s and peak RSS. ``memory`` replays a 10,000,000-request trace and
+reports peak RSS, to show memory stays flat whatever the trace length.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from pimsim.config import load_config
 from pimsim.device import Device
 from pimsim.standards import CMD
+from pimsim.workloads import write_trace
 
 
 def _best_of(repeats: int, func) -> float:
@@ -129,15 +139,71 @@ def bench_kernels(config_name: str, rows: int) -> dict:
     return out
 
 
+# Peak RSS is read from /proc (VmHWM, this process image only): ru_maxrss would carry the
+# parent's high-water mark over fork and exec.
+_CHILD = (
+    "import sys\n"
+    "from pimsim.cli.main import cli\n"
+    "try:\n"
+    "    cli(sys.argv[1:], standalone_mode=False)\n"
+    "finally:\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+    "    print('PEAK_RSS_KB', hwm.split()[1], file=sys.stderr)\n"
+)
+
+
+def run_cli(args: list[str]) -> dict:
+    """Run `pimsim ARGS` in a fresh process: wall seconds, peak RSS and its JSON stats."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args, "--json", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - start
+    peak_kb = int(proc.stderr.split("PEAK_RSS_KB")[-1].split()[0])
+    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "stats": json.loads(proc.stdout)}
+
+
+def bench_replay(config_name: str, requests: int, workdir: Path) -> dict:
+    out = {}
+    for kind in ("rndrd", "seqrd"):
+        trace = workdir / f"{kind}-{requests}.trace"
+        if not trace.exists():
+            write_trace(trace, kind, requests)
+        for data in (False, True):
+            args = ["run", str(trace), "--config", config_name] + ([] if data else ["--no-data"])
+            r = run_cli(args)
+            stats = r.pop("stats")
+            name = f"{kind}{'' if data else ' --no-data'}"
+            out[name] = {
+                **r,
+                "requests": requests,
+                "requests_per_s": requests / r["seconds"],
+                "cycles": stats["cycles"],
+                "simulated_gbps": stats["bandwidth_gbps"],
+            }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="ddr4-2400")
-    parser.add_argument("--only", choices=["core", "kernels"], action="append")
+    parser.add_argument("--only", choices=["core", "kernels", "replay", "memory"], action="append")
+    parser.add_argument("--requests", type=int, default=1_000_000, help="requests per replay trace")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "pimsim-bench",
+        help="where generated traces are kept between runs",
+    )
     parser.add_argument("--commands", type=int, default=1_200_000)
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
-    parts = args.only or ["core", "kernels"]
+    parts = args.only or ["core", "kernels", "replay"]
+    args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {"config": args.config}
     if "core" in parts:
         r = results["core"] = bench_core(args.config, args.commands)
@@ -151,6 +217,21 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"kernel {name}: {r['rows']} rows in {r['seconds'] * 1e3:.2f} ms = "
                 f"{r['gb_per_s']:.1f} GB/s"
+            )
+    if "replay" in parts:
+        results["replay"] = bench_replay(args.config, args.requests, args.workdir)
+        for name, r in results["replay"].items():
+            print(
+                f"replay {name}: {r['requests']:,} requests in {r['seconds']:.2f} s = "
+                f"{r['requests_per_s'] / 1e3:.0f}k requests/s (whole process), "
+                f"simulated {r['simulated_gbps']:.2f} GB/s, peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
+    if "memory" in parts:
+        results["memory"] = bench_replay(args.config, 10 * args.requests, args.workdir)
+        for name, r in results["memory"].items():
+            print(
+                f"memory {name}: {r['requests']:,} requests, peak RSS "
+                f"{r['peak_rss_mb']:.0f} MB, {r['requests_per_s'] / 1e3:.0f}k requests/s"
             )
     if args.json:
         with open(args.json, "w") as fh:

@@ -87,3 +87,20 @@ def test_bad_config_key_exits_2():
     assert (
         result.output.strip() == "Error: -p: timing.REFI: unknown key; did you mean timing.nREFI?"
     )
+
+
+def test_ctrl_c_keeps_the_stats_gathered_so_far(tmp_path):
+    from pimsim.config import load_config
+    from pimsim.sim import Replay
+
+    trace = tmp_path / "long.trace"
+    trace.write_text("".join(f"0 R {64 * i:#x}\n" for i in range(200_000)))
+
+    def interrupt(sent):
+        raise KeyboardInterrupt
+
+    doc = Replay(load_config(), trace, with_data=False, on_progress=interrupt).run()
+    assert doc["interrupted"] is True
+    done = doc["requests"]["reads"]
+    assert 0 < done < 200_000
+    assert doc["commands"]["RD"] >= done

@@ -1,5 +1,6 @@
 """The channel controller against closed-form timing (DDR4-2400 unless said otherwise)."""
 
+import numpy as np
 import pytest
 
 from pimsim.config import load_config
@@ -51,3 +52,54 @@ def test_refresh_runs_every_nrefi_per_rank(tmp_path):
     doc, _ = replay(tmp_path, [f"{10 * i} R {64 * i:#x}" for i in range(n)])
     # the replay lasts 3.5 refresh intervals; each interval ends with one REF per rank
     assert doc["commands"]["REF"] == 3 * cfg.organisation.ranks
+
+
+def test_row_hit_stream_over_bank_groups_reaches_peak_bandwidth(tmp_path):
+    # RoCoRaBaCh puts consecutive lines in different bank groups, each in its open row, so
+    # reads follow each other at nCCD_S = nBL: the data bus is never idle. (Within a single
+    # DDR4 row, JEDEC's nCCD_L = 6 > nBL = 4 caps a stream at 4/6 of the peak.)
+    lines = [f"0 R {64 * i:#x}" for i in range(4096)]
+    doc, cfg = replay(tmp_path, lines, "ddr4-2400", "address_mapping.scheme=RoCoRaBaCh")
+    peak = cfg.organisation.burst_bytes / (cfg.timing["nBL"] * cfg.tCK_ns)  # GB/s
+    assert doc["bandwidth_gbps"] >= 0.9 * peak
+
+
+def test_single_row_stream_on_ddr3_reaches_peak_bandwidth(tmp_path):
+    lines = [f"0 R {64 * (i % 128):#x}" for i in range(4096)]  # one 8 KiB row, re-read
+    doc, cfg = replay(tmp_path, lines, "ddr3-1600")
+    peak = cfg.organisation.burst_bytes / (cfg.timing["nBL"] * cfg.tCK_ns)
+    assert doc["row_buffer"]["misses"] == 1 + doc["commands"]["REF"]  # refresh closes it
+    assert doc["bandwidth_gbps"] >= 0.9 * peak
+
+
+def test_no_four_activates_to_a_rank_fall_inside_nfaw(tmp_path):
+    from pimsim.workloads import write_trace
+
+    cfg = load_config("ddr4-2400")
+    trace = write_trace(tmp_path / "rndrd.trace", "rndrd", 20_000)
+    run = Replay(cfg, trace, with_data=False)
+    run.device.start_command_log()
+    run.run()
+    log = run.device.command_log()
+    acts = log[log[:, 1] == 0]
+    nfaw, gaps = cfg.timing["nFAW"], []
+    for rank in range(cfg.organisation.ranks):
+        t = acts[acts[:, 3] == rank, 0]
+        gaps.append(t[4:] - t[:-4])
+    gaps = np.concatenate(gaps)
+    assert gaps.min() >= nfaw
+    assert (gaps == nfaw).sum() > 100  # and the window really binds on random reads
+
+
+def test_refresh_costs_about_nrfc_over_nrefi_of_the_time(tmp_path):
+    from pimsim.workloads import write_trace
+
+    trace = write_trace(tmp_path / "rndrd.trace", "rndrd", 30_000)
+    on = Replay(load_config("ddr4-2400"), trace, with_data=False).run()
+    off = Replay(
+        load_config("ddr4-2400", ["controller.refresh=false"]), trace, with_data=False
+    ).run()
+    t = load_config("ddr4-2400").timing
+    lost = 1 - off["cycles"] / on["cycles"]
+    assert lost == pytest.approx(t["nRFC"] / t["nREFI"], abs=0.01)
+    assert off["commands"]["REF"] == 0

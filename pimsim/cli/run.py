@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+from tqdm import tqdm
 
 from pimsim.cli.options import config_options, load_config_or_fail, reported_errors
 from pimsim.sim import Replay
@@ -56,17 +57,39 @@ def run(
       pimsim run big.trace.gz --no-data --json - > stats.json
     """
     cfg = load_config_or_fail(config, params)
-    with reported_errors():
-        replay = Replay(cfg, trace, fmt=fmt, limit=limit, with_data=not no_data)
+    # shown on stderr only on a terminal, and only for runs longer than a second
+    with (
+        reported_errors(),
+        tqdm(
+            unit=" req", unit_scale=True, delay=1.0, file=sys.stderr, disable=None, desc="replaying"
+        ) as bar,
+    ):
+        replay = Replay(
+            cfg,
+            trace,
+            fmt=fmt,
+            limit=limit,
+            with_data=not no_data,
+            on_progress=lambda sent: bar.update(sent - bar.n),
+        )
         doc = replay.run()
-    summary = format_summary(doc)
+    write_outputs(doc, format_summary(doc), json_path)
+    if doc.get("interrupted"):
+        sys.exit(130)  # the shell's code for "stopped by Ctrl-C", after the stats are out
+
+
+def write_outputs(doc: dict, summary: str, json_path: str | None) -> None:
+    """Print the summary; with ``--json -`` it goes to stderr and the JSON to stdout."""
     if json_path == "-":
         click.echo(summary, err=True)
         click.echo(json.dumps(doc, indent=2))
         return
     click.echo(summary)
     if json_path:
-        with reported_errors(), open(json_path, "w") as fh:
-            json.dump(doc, fh, indent=2)
-    if doc.get("interrupted"):
-        sys.exit(130)
+        try:
+            with open(json_path, "w") as fh:
+                json.dump(doc, fh, indent=2)
+        except OSError as exc:
+            raise click.ClickException(
+                f"{json_path}: cannot write the stats: {exc.strerror}"
+            ) from None

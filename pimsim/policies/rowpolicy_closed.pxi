@@ -3,7 +3,7 @@
 
 cdef bint close_closed(Engine eng, int ch, Req* r) noexcept nogil:
     cdef Channel* c = &eng.chans[ch]
-    if eng.row_accesses[eng.bank_index(ch, r)] + 1 >= eng.row_cap:
+    if eng.row_accesses[r.bank_flat] + 1 >= eng.row_cap:
         return True
     return not (eng.wants_row(&c.active, r) or eng.wants_row(&c.readq, r)
                 or eng.wants_row(&c.writeq, r))
