@@ -61,6 +61,7 @@ STATUS_TEXT = {
     S_COMMAND: "unknown command code",
 }
 STATUS_TOO_EARLY = S_EARLY
+STATUS_OUT_OF_RANGE = S_RANGE
 
 cdef enum:
     LOG_FIELDS = 8   # int64 values per logged command

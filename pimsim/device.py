@@ -86,7 +86,10 @@ class Device:
         the address is out of range, whatever the cycle.
         """
         code = self._code(cmd)
-        when = self._core.earliest(code, channel, rank, bankgroup, bank, row, column)
+        try:
+            when = self._core.earliest(code, channel, rank, bankgroup, bank, row, column)
+        except OverflowError:  # a field beyond a C int: out of range like any other
+            when = -_core.STATUS_OUT_OF_RANGE
         if when < 0:
             raise self._error(-when, cmd, channel, rank, bankgroup, bank, row, column)
         return when
@@ -104,7 +107,10 @@ class Device:
     ) -> None:
         """Issue ``cmd`` at ``cycle`` (memory cycles); refused commands change nothing."""
         code = self._code(cmd)
-        status = self._core.issue(code, channel, rank, bankgroup, bank, row, column, cycle)
+        try:
+            status = self._core.issue(code, channel, rank, bankgroup, bank, row, column, cycle)
+        except OverflowError:  # a field beyond a C int: out of range like any other
+            status = _core.STATUS_OUT_OF_RANGE
         if status:
             raise self._error(status, cmd, channel, rank, bankgroup, bank, row, column, cycle)
 
@@ -156,7 +162,10 @@ class Device:
 
     def row_id(self, channel: int, rank: int, bankgroup: int, bank: int, row: int) -> int:
         """Flat id of a row in the core's data store; IllegalCommandError if out of range."""
-        rid = self._core.row_id(channel, rank, bankgroup, bank, row)
+        try:
+            rid = self._core.row_id(channel, rank, bankgroup, bank, row)
+        except OverflowError:
+            rid = -1
         if rid < 0:
             raise IllegalCommandError(
                 f"row channel {channel} rank {rank} bankgroup {bankgroup} bank {bank} "

@@ -103,3 +103,28 @@ def test_refresh_costs_about_nrfc_over_nrefi_of_the_time(tmp_path):
     lost = 1 - off["cycles"] / on["cycles"]
     assert lost == pytest.approx(t["nRFC"] / t["nREFI"], abs=0.01)
     assert off["commands"]["REF"] == 0
+
+
+def test_closed_row_policy_precharges_after_the_last_queued_hit(tmp_path):
+    lines = ["0 R 0x0", "0 R 0x40", "400 R 0x80"]  # one row; the third comes much later
+    opened, _ = replay(tmp_path, lines, "ddr4-2400")
+    closed, _ = replay(tmp_path, lines, "ddr4-2400", "controller.row_policy=closed")
+    assert opened["row_buffer"] == {"hits": 2, "misses": 1, "conflicts": 0}
+    assert closed["row_buffer"] == {"hits": 1, "misses": 2, "conflicts": 0}
+    assert closed["commands"]["RDA"] == 2 and closed["commands"]["RD"] == 1
+
+
+def test_closed_row_cap_limits_hits_to_one_row(tmp_path):
+    lines = [f"0 R {64 * i:#x}" for i in range(8)]
+    doc, _ = replay(tmp_path, lines, "ddr4-2400", "controller.row_policy=closed",
+                    "controller.row_cap=3")
+    assert doc["commands"]["RDA"] == 3 and doc["commands"]["ACT"] == 3
+
+
+def test_fcfs_waits_for_the_oldest_request(tmp_path):
+    # a conflict to bank 0 is oldest; FR-FCFS serves the younger hit first, FCFS may not
+    lines = ["0 R 0x0", "10 R 0x40000", "11 R 0x40"]
+    fr, _ = replay(tmp_path, lines, "ddr4-2400")
+    fc, _ = replay(tmp_path, lines, "ddr4-2400", "controller.scheduler=fcfs")
+    assert fr["row_buffer"]["hits"] == 1 and fc["row_buffer"]["hits"] == 0
+    assert fc["cycles"] > fr["cycles"]

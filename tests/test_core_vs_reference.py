@@ -312,11 +312,6 @@ def test_device_row_kernels_in_place():
         assert (dev.read_row(*row) == ref.read_row(*row)).all(), row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="device: addresses beyond a C int raise OverflowError, not IllegalCommandError",
-)
 @pytest.mark.parametrize("field", ["rank", "bank", "row", "column"])
 def test_device_huge_address_is_illegal(field):
     dev, ref = _pair("ddr4-2400")

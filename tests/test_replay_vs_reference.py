@@ -116,8 +116,8 @@ def scenarios(draw, max_requests=150):
     org = load_config(preset, overrides).organisation
     mapper = AddressMapper(org)
     shape = PRESETS[preset]
-    # a small pool of lines: few rows per bank (hits and conflicts), few columns (same-line
-    # forwarding), a few banks in one or two bank groups and ranks
+    # lines from few rows per bank (hits and conflicts), few columns (same-line forwarding),
+    # a few banks in one or two bank groups and ranks; each trace uses a pool of 1..40 of them
     line = st.builds(
         mapper.encode,
         st.integers(0, channels - 1),
@@ -127,7 +127,8 @@ def scenarios(draw, max_requests=150):
         st.integers(0, 2),
         st.sampled_from([0, org.burst_length, 5 * org.burst_length]),
     )
-    address = st.tuples(line, st.sampled_from([0, 8, 63])).map(sum)
+    pool = draw(st.lists(line, min_size=1, max_size=draw(st.sampled_from([4, 12, 40]))))
+    address = st.tuples(st.sampled_from(pool), st.sampled_from([0, 8, 63])).map(sum)
     requests = draw(
         st.lists(
             st.tuples(st.sampled_from([0, 0, 0, 1, 2, 5, 20, 60, 200]), st.booleans(), address),
