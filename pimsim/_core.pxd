@@ -63,7 +63,7 @@ cdef class Core:
     cdef int c_issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                      int64_t cycle) noexcept nogil
     cdef int64_t c_issue_asap(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
-                              int64_t not_before) noexcept nogil
+                              int64_t not_before, int64_t align) noexcept nogil
     cdef void apply(self, int cmd, int ch, int row, int col, int* nodes,
                     int64_t cycle) noexcept nogil
     cdef void record(self, int cmd, int ch, int row, int col, const int* nodes,

@@ -3,7 +3,8 @@
 
 Everything here runs per command or per word and touches no Python object in its loops.
 Inputs are checked once at the boundary; errors come back as status codes (see STATUS_TEXT)
-that pimsim.device turns into exceptions. Time is an integer count of memory cycles.
+that pimsim.device turns into exceptions. Time is an integer count of ticks (a clock cycle
+is nCK ticks, 1 unless a sub-cycle PIM timing needs more; see pimsim.device).
 
 Timing follows Ramulator 2's node model: every channel, rank, bank group and bank node keeps
 "earliest cycle each command may issue here"; issuing a command raises those values along its
@@ -21,7 +22,7 @@ from libc.string cimport memcpy, memset
 cnp.import_array()
 
 #: Command codes; pimsim.standards.COMMANDS must list the same names in the same order.
-COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF")
+COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT")
 cdef enum:
     C_ACT = 0
     C_PRE = 1
@@ -31,6 +32,7 @@ cdef enum:
     C_RDA = 5
     C_WRA = 6
     C_REF = 7
+    C_AACT = 8
 
 cdef enum:
     L_CHANNEL = 0
@@ -162,7 +164,7 @@ cdef class Core:
                 return S_RANGE
             if row < 0 or row >= self.n_rows:
                 return S_RANGE
-            if cmd != C_ACT and cmd != C_PRE:
+            if cmd != C_ACT and cmd != C_PRE and cmd != C_AACT:
                 if col < 0 or col >= self.n_columns:
                     return S_RANGE
                 if col % self.burst_words != 0:
@@ -198,7 +200,7 @@ cdef class Core:
         if cmd == C_ACT:
             if self.open_rows[bank] >= 0:
                 return -S_OPEN
-        elif cmd == C_PRE:
+        elif cmd == C_PRE or cmd == C_AACT:
             if self.open_rows[bank] < 0:
                 return -S_CLOSED
         elif cmd == C_RD or cmd == C_WR or cmd == C_RDA or cmd == C_WRA:
@@ -244,14 +246,16 @@ cdef class Core:
         return S_OK
 
     cdef int64_t c_issue_asap(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
-                              int64_t not_before) noexcept nogil:
-        """Issue ``cmd`` at max(not_before, earliest): the cycle used, or minus a status."""
+                              int64_t not_before, int64_t align) noexcept nogil:
+        """Issue ``cmd`` at max(not_before, earliest) rounded up to a multiple of ``align``:
+        the tick used, or minus a status."""
         cdef int nodes[4]
         cdef int64_t when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
         if when < 0:
             return when
         if not_before > when:
             when = not_before
+        when = (when + align - 1) // align * align
         self.apply(cmd, ch, row, col, nodes, when)
         return when
 
@@ -363,8 +367,9 @@ cdef class Core:
         return self.c_issue(cmd, ch, rk, bg, ba, row, col, cycle)
 
     def issue_batch(self, const int32_t[::1] cmds, const int32_t[:, ::1] addrs,
-                    int64_t[::1] cycles):
-        """Issue commands in order, each at max(cycles[i], its earliest cycle).
+                    int64_t[::1] cycles, int64_t align=1):
+        """Issue commands in order, each at max(cycles[i], its earliest tick), rounded up to a
+        multiple of ``align`` ticks (a cycle, for commands that issue on clock edges).
 
         ``addrs[i]`` is (channel, rank, bankgroup, bank, row, column). The cycle each command
         issued at is written back into ``cycles``. Returns (commands issued, status); on a
@@ -378,7 +383,7 @@ cdef class Core:
         with nogil:
             for i in range(n):
                 when = self.c_issue_asap(cmds[i], addrs[i, 0], addrs[i, 1], addrs[i, 2],
-                                         addrs[i, 3], addrs[i, 4], addrs[i, 5], cycles[i])
+                                         addrs[i, 3], addrs[i, 4], addrs[i, 5], cycles[i], align)
                 if when < 0:
                     status = <int>(-when)
                     break

@@ -63,15 +63,16 @@ cdef class Engine:
     cdef Channel* chans           # one controller per channel
     cdef int n_channels
     cdef int ranks, bankgroups, banks, rows, columns, burst
-    cdef int read_latency         # nCL + nBL: RD issue to data returned (cycles)
-    cdef int64_t refresh_interval # nREFI (cycles), 0 = no refresh
+    cdef int read_latency         # nCL + nBL: RD issue to data returned (ticks)
+    cdef int tick                 # ticks per clock cycle
+    cdef int64_t refresh_interval # nREFI (ticks), 0 = no refresh
     cdef double high_wm, low_wm   # write-drain watermarks, fractions of the write queue
     cdef int row_cap              # closed-row policy cap
     cdef bint with_data           # writes store their data in the rows
     cdef pick_fn pick             # scheduler
     cdef close_fn close_row       # row policy
     cdef int32_t* row_accesses    # column commands since the bank's last ACT, per bank
-    cdef readonly int64_t now     # current cycle
+    cdef readonly int64_t now     # current tick
     cdef int64_t stepped          # last cycle the controllers were stepped
     cdef int acted                # something happened in cycle ``stepped``
     cdef readonly int64_t error   # nonzero: an internal inconsistency (status of the core)

@@ -9,13 +9,15 @@ counts comparable with it):
   (2) every nREFI an all-bank refresh per rank enters the priority queue; (3) one command
   issues, chosen from the active buffer (requests whose row was opened for them), else the
   priority queue, else the read or write queue (write mode above the high watermark or when
-  no read waits, until below the low one), by the scheduler; a PRE/PREA that would close a
+  no read waits, until below the low one or empty, with a read waiting), by the scheduler; a PRE/PREA that would close a
   row an active request still needs is held back;
 - a request's next command follows the bank state (ACT, PRE, then RD/WR; PREA then REF for a
   refresh) and never issues in the cycle it arrived;
 - a read whose burst sits in the write queue is answered from it the next cycle.
 
-Cycles where nothing can happen are skipped: after a cycle in which nothing acted the engine
+Time is in the core's ticks (``tick`` of them make a cycle; see pimsim.device): trace cycles,
+"the next cycle" and the arrival rule are multiples of it. Cycles where nothing can happen
+are skipped: after a cycle in which nothing acted the engine
 jumps to the earliest cycle any queued command becomes ready, a read returns, a refresh is
 due or the next trace request may enter. The engine talks to the DRAM core at C level.
 """
@@ -98,7 +100,7 @@ cdef class Engine:
 
     def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
                  double low_watermark, int64_t refresh_interval, int read_latency,
-                 str scheduler, str row_policy, int row_cap, bint with_data):
+                 str scheduler, str row_policy, int row_cap, bint with_data, int tick):
         cdef int ch
         cdef Channel* c
         self.core = core
@@ -110,6 +112,7 @@ cdef class Engine:
         self.columns = core.n_columns
         self.burst = core.burst_words
         self.read_latency = read_latency
+        self.tick = tick
         self.refresh_interval = refresh_interval
         self.high_wm = high_watermark
         self.low_wm = low_watermark
@@ -209,14 +212,14 @@ cdef class Engine:
             r.seen_row = open_row
         r.cmd = self.prerequisite(ch, r)
         when = self.core.earliest_at(r.cmd, r.nodes)
-        r.bound = when if when > r.arrive else r.arrive + 1
+        r.bound = when if when >= r.arrive + self.tick else r.arrive + self.tick
         return r.bound
 
     cdef void update_write_mode(self, Channel* c) noexcept nogil:
         if not c.write_mode:
             if c.writeq.n > self.high_wm * c.writeq.cap or c.readq.n == 0:
                 c.write_mode = 1
-        elif c.writeq.n < self.low_wm * c.writeq.cap and c.readq.n != 0:
+        elif (c.writeq.n < self.low_wm * c.writeq.cap or c.writeq.n == 0) and c.readq.n != 0:
             c.write_mode = 0
 
     # -- one controller cycle ---------------------------------------------------------------------
@@ -239,7 +242,7 @@ cdef class Engine:
             c.pend_head = (c.pend_head + 1) % c.pend_cap
             c.pend_n -= 1
             acted = 1
-        if self.now == c.next_refresh:
+        if 0 <= c.next_refresh <= self.now:
             c.next_refresh += self.refresh_interval
             for r in range(self.ranks):
                 if c.priority.n < c.priority.cap:
@@ -248,7 +251,7 @@ cdef class Engine:
                     head.kind = K_REFRESH
                     head.rank = r
                     self.set_nodes(ch, head)
-                    head.arrive = self.now - 1  # schedulable in the cycle it is raised
+                    head.arrive = self.now - self.tick  # schedulable in the cycle it is raised
                     c.priority.n += 1
         # choose; c.scan_min keeps the soonest any candidate becomes ready if none is now
         c.scan_min = FOREVER
@@ -384,7 +387,7 @@ cdef class Engine:
             best = c.pending[c.pend_head].depart
         if c.next_refresh > self.now and c.next_refresh < best:
             best = c.next_refresh
-        return best if best > self.now else self.now + 1
+        return best if best > self.now else self.now + self.tick
 
     # -- frontend ------------------------------------------------------------------------------
 
@@ -410,7 +413,7 @@ cdef class Engine:
         if r.kind == K_READ:
             for i in range(c.writeq.n):
                 if (c.writeq.items[i].addr & LINE_MASK) == (r.addr & LINE_MASK):
-                    r.depart = self.now + 1
+                    r.depart = self.now + self.tick
                     self._push_pending(c, &r)
                     c.forwarded += 1
                     return 1
@@ -458,7 +461,7 @@ cdef class Engine:
                         break
                 acted = self.acted
                 if self.t_next < self.t_n:
-                    if self.t_cycle[self.t_next] <= self.now:
+                    if self.t_cycle[self.t_next] * self.tick <= self.now:
                         if self.send():
                             self.t_next += 1
                             self.blocked = False
@@ -472,7 +475,7 @@ cdef class Engine:
                     result = DONE
                     break
                 if acted:
-                    self.now += 1
+                    self.now += self.tick
                     continue
                 nxt = FOREVER
                 for ch in range(self.n_channels):
@@ -480,9 +483,9 @@ cdef class Engine:
                     if t < nxt:
                         nxt = t
                 if self.t_next < self.t_n and not self.blocked:
-                    t = self.t_cycle[self.t_next]
+                    t = self.t_cycle[self.t_next] * self.tick
                     if t <= self.now:
-                        t = self.now + 1
+                        t = self.now + self.tick
                     if t < nxt:
                         nxt = t
                 self.now = nxt if nxt < until else until

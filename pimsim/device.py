@@ -5,6 +5,13 @@ offers a checked Python API: ask for the earliest cycle a command may issue, iss
 write bursts and rows, and run the row kernels the PIM layer is made of. Errors from the core
 come back as status codes and are raised here as one-line exceptions naming the command and the
 address. Loops over many commands belong in :meth:`Device.issue_batch`, which runs in C.
+
+Time inside the core is counted in *ticks*: ``ticks_per_cycle`` ticks make one clock cycle.
+It is 1 unless Ambit's split row decoder is on, whose second activation follows the first
+after ``pim.tWLOV`` ns, a fraction of a cycle on most parts (4 ns is 3.2 cycles of DDR3-1600):
+then a cycle is split into the fewest ticks that express tWLOV exactly (5 for DDR3-1600). All
+JEDEC timings are whole cycles, so ordinary commands still issue on cycle boundaries, and the
+methods here speak in cycles; the PIM layer works in ticks (``*_tick`` methods).
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from pimsim import _core
 from pimsim.config import Config
 from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import CMD, COMMANDS, SCOPE, STANDARDS, Standard, compile_tables
+
+#: Largest number of ticks a cycle is split into; tWLOV is rounded to the nearest tick.
+MAX_TICKS_PER_CYCLE = 16
 
 if tuple(_core.COMMAND_NAMES) != COMMANDS:
     raise ImportError("pimsim._core and pimsim.standards disagree on the command codes")
@@ -31,7 +41,29 @@ def _where(
     if SCOPE[cmd] <= 1:
         return f"{cmd} channel {channel} rank {rank}"
     text = f"{cmd} channel {channel} rank {rank} bankgroup {bankgroup} bank {bank} row {row}"
-    return text if cmd in ("ACT", "PRE") else f"{text} column {column}"
+    return text if cmd in ("ACT", "PRE", "AACT") else f"{text} column {column}"
+
+
+def ticks_per_cycle(config: Config) -> int:
+    """Ticks per clock cycle: the fewest that express the split decoder's tWLOV exactly."""
+    if not config.pim.split_decoder:
+        return 1
+    cycles = config.pim.tWLOV_ns / config.tCK_ns
+    for ticks in range(1, MAX_TICKS_PER_CYCLE + 1):
+        if abs(cycles * ticks - round(cycles * ticks)) <= 0.02:
+            return ticks
+    return MAX_TICKS_PER_CYCLE
+
+
+def tick_timings(config: Config, ticks: int) -> dict[str, int]:
+    """Every timing of the config in ticks, with the derived nCK and nAAP."""
+    timings = {name: value * ticks for name, value in config.timing.items()}
+    timings["nCK"] = ticks
+    if config.pim.split_decoder:
+        timings["nAAP"] = max(1, round(config.pim.tWLOV_ns / config.tCK_ns * ticks))
+    else:
+        timings["nAAP"] = timings["nRAS"]
+    return timings
 
 
 class Device:
@@ -40,7 +72,9 @@ class Device:
     def __init__(self, config: Config):
         self.config = config
         self.standard: Standard = STANDARDS[config.standard]
-        self.tables = compile_tables(self.standard, dict(config.timing))
+        self.ticks_per_cycle = ticks_per_cycle(config)
+        self.timing_ticks = tick_timings(config, self.ticks_per_cycle)
+        self.tables = compile_tables(self.standard, self.timing_ticks)
         org = config.organisation
         t = self.tables
         self._core = _core.Core(
@@ -85,6 +119,12 @@ class Device:
         Raises IllegalCommandError if the command is illegal in the present bank state or
         the address is out of range, whatever the cycle.
         """
+        when = self.earliest_tick(cmd, channel, rank, bankgroup, bank, row, column)
+        return -(-when // self.ticks_per_cycle)
+
+    def earliest_tick(self, cmd: str, channel: int = 0, rank: int = 0, bankgroup: int = 0,
+                      bank: int = 0, row: int = 0, column: int = 0) -> int:
+        """As :meth:`earliest`, in ticks."""
         code = self._code(cmd)
         try:
             when = self._core.earliest(code, channel, rank, bankgroup, bank, row, column)
@@ -106,13 +146,19 @@ class Device:
         column: int = 0,
     ) -> None:
         """Issue ``cmd`` at ``cycle`` (memory cycles); refused commands change nothing."""
+        self.issue_tick(cmd, cycle * self.ticks_per_cycle, channel, rank, bankgroup, bank, row,
+                        column)
+
+    def issue_tick(self, cmd: str, tick: int, channel: int = 0, rank: int = 0,
+                   bankgroup: int = 0, bank: int = 0, row: int = 0, column: int = 0) -> None:
+        """As :meth:`issue`, at a tick."""
         code = self._code(cmd)
         try:
-            status = self._core.issue(code, channel, rank, bankgroup, bank, row, column, cycle)
+            status = self._core.issue(code, channel, rank, bankgroup, bank, row, column, tick)
         except OverflowError:  # a field beyond a C int: out of range like any other
             status = _core.STATUS_OUT_OF_RANGE
         if status:
-            raise self._error(status, cmd, channel, rank, bankgroup, bank, row, column, cycle)
+            raise self._error(status, cmd, channel, rank, bankgroup, bank, row, column, tick)
 
     def issue_batch(
         self, cmds: Sequence[str], addrs: np.ndarray, cycles: np.ndarray | None = None
@@ -124,15 +170,14 @@ class Device:
         """
         codes = np.array([self._code(c) for c in cmds], dtype=np.int32)
         addrs = np.ascontiguousarray(addrs, dtype=np.int32).reshape(len(codes), 6)
-        when = (
-            np.zeros(len(codes), dtype=np.int64)
-            if cycles is None
-            else np.array(cycles, dtype=np.int64)
-        )
-        done, status = self._core.issue_batch(codes, addrs, when)
+        k = self.ticks_per_cycle
+        when = np.zeros(len(codes), dtype=np.int64)
+        if cycles is not None:
+            when[:] = np.asarray(cycles, dtype=np.int64) * k
+        done, status = self._core.issue_batch(codes, addrs, when, k)
         if status:
             raise self._error(status, cmds[done], *(int(v) for v in addrs[done]))
-        return when
+        return when // k
 
     def open_row(self, channel: int, rank: int, bankgroup: int, bank: int) -> int | None:
         """The row open in that bank, or None when the bank is closed."""
@@ -149,7 +194,7 @@ class Device:
         self._core.start_recording()
 
     def command_log(self) -> np.ndarray:
-        """Commands logged since the last call: (n, 8) int64 rows of cycle, command code (an
+        """Commands logged since the last call: (n, 8) int64 rows of tick, command code (an
         index into COMMANDS), channel, rank, bankgroup, bank, row (-1: rank command), column
         (-1: not a column command)."""
         return self._core.take_log()
@@ -245,12 +290,13 @@ class Device:
         bank: int,
         row: int,
         column: int,
-        cycle: int | None = None,
+        tick: int = 0,
     ) -> IllegalCommandError:
         where = _where(cmd, channel, rank, bankgroup, bank, row, column)
         if status == _core.STATUS_TOO_EARLY:
             when = self._core.earliest(CMD[cmd], channel, rank, bankgroup, bank, row, column)
+            k = self.ticks_per_cycle
             return TimingViolationError(
-                f"{where}: issued at cycle {cycle}, earliest legal cycle is {when}"
+                f"{where}: issued at cycle {tick / k:g}, earliest legal cycle is {when / k:g}"
             )
         return IllegalCommandError(f"{where}: {_core.STATUS_TEXT[status]}")

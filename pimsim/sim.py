@@ -1,6 +1,7 @@
 """Trace replay on SimPy: one process streams the trace through the replay engine.
 
-SimPy's clock counts memory cycles. The frontend takes requests in trace order; a request may
+SimPy's clock counts the core's ticks (pimsim.device; one per cycle unless a PIM timing needs
+finer ones). The frontend takes requests in trace order; a request may
 not enter before its trace cycle, at most one enters per cycle, and when its queue is full the
 frontend retries the next cycle. The controllers (one per channel) and the frontend run inside
 the compiled engine (pimsim._replay), which skips idle cycles; the SimPy process hands it one
@@ -26,7 +27,8 @@ from pimsim.errors import TraceError
 from pimsim.stats import build_stats
 from pimsim.tracefile import TraceChunk, read_trace
 
-#: Longest stretch of cycles the engine runs before SimPy's clock catches up.
+#: Longest stretch of cycles the engine runs before SimPy's clock catches up (a multiple of
+#: the tick keeps the engine on cycle boundaries).
 QUANTUM = 1 << 16
 _NEED_INPUT = _replay.RUN_RESULTS["need_input"]
 _DONE = _replay.RUN_RESULTS["done"]
@@ -54,19 +56,21 @@ class Replay:
         self.fmt, self.limit = fmt, limit
         self.device = Device(config)
         self.mapper = AddressMapper(config.organisation, config.address_scheme)
-        ctl, timing = config.controller, config.timing
+        ctl, ticks = config.controller, self.device.timing_ticks
+        self.tick = self.device.ticks_per_cycle
         self.engine = _replay.Engine(
             self.device.core,
             ctl.read_queue,
             ctl.write_queue,
             ctl.high_watermark,
             ctl.low_watermark,
-            timing["nREFI"] if ctl.refresh else 0,
-            timing["nCL"] + timing["nBL"],
+            ticks["nREFI"] if ctl.refresh else 0,
+            ticks["nCL"] + ticks["nBL"],
             ctl.scheduler,
             ctl.row_policy,
             ctl.row_cap,
             with_data,
+            self.tick,
         )
         self.env = simpy.Environment()
         self.on_progress = on_progress
@@ -85,7 +89,7 @@ class Replay:
 
     def _advance(self, final: bool):
         """Run the engine one quantum and move SimPy's clock to where it stopped."""
-        result = self.engine.run(self.env.now + QUANTUM, final)
+        result = self.engine.run(self.env.now + QUANTUM * self.tick, final)
         if self.engine.now > self.env.now:
             yield self.env.timeout(self.engine.now - self.env.now)
         return result
@@ -112,9 +116,19 @@ class Replay:
             self.interrupted = True
         return self.stats()
 
+    def _in_cycles(self, chan: dict) -> dict:
+        """Channel stats with ticks turned into cycles (rounded up)."""
+        k = self.tick
+        hist = chan["latency_histogram"]
+        cycles_hist = np.zeros(-(-len(hist) // k) + 1, dtype=np.int64)
+        np.add.at(cycles_hist, -(-np.arange(len(hist)) // k), hist)
+        return {**chan, "last_event": -(-chan["last_event"] // k),
+                "latency_histogram": cycles_hist}
+
     def stats(self) -> dict:
         """The stats document of what ran so far."""
-        chans = [self.engine.channel_stats(ch) for ch in range(self.config.organisation.channels)]
+        chans = [self._in_cycles(self.engine.channel_stats(ch))
+                 for ch in range(self.config.organisation.channels)]
         cycles = max(c["last_event"] for c in chans) + 1
         return build_stats(
             self.config,

@@ -29,9 +29,16 @@ LEVELS: tuple[str, ...] = ("channel", "rank", "bankgroup", "bank")
 CHANNEL, RANK, BANKGROUP, BANK = range(4)
 
 #: Commands, in the order of their integer codes (the core and the tables use these codes).
-COMMANDS: tuple[str, ...] = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF")
+#: AACT is processing-in-memory's second activation of an already open bank (the second ACT
+#: of Ambit's ACTIVATE-ACTIVATE-PRECHARGE): the rows it raises receive the sensed value.
+COMMANDS: tuple[str, ...] = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT")
 CMD = {name: code for code, name in enumerate(COMMANDS)}
-ACT, PRE, PREA, RD, WR, RDA, WRA, REF = range(len(COMMANDS))
+ACT, PRE, PREA, RD, WR, RDA, WRA, REF, AACT = range(len(COMMANDS))
+
+#: Timings every standard has besides its own, computed by the device from the config:
+#: nCK is one clock cycle in ticks (see pimsim.device), nAAP the gap from an ACT to the AACT
+#: that follows it (pim.tWLOV with Ambit's split row decoder, nRAS without).
+DERIVED_TIMINGS: tuple[str, ...] = ("nCK", "nAAP")
 
 #: The level each command acts on (its scope): bank commands name a bank, rank ones a rank.
 SCOPE: dict[str, int] = {
@@ -43,11 +50,13 @@ SCOPE: dict[str, int] = {
     "RDA": BANK,
     "WRA": BANK,
     "REF": RANK,
+    "AACT": BANK,
 }
 
 _READS = ("RD", "RDA")
 _WRITES = ("WR", "WRA")
 _CAS = _READS + _WRITES
+_ACTS = ("ACT", "AACT")  # every activation counts in tRRD and tFAW
 _ALL = COMMANDS
 
 
@@ -88,13 +97,13 @@ def _common_constraints(ccd_s: str, rrd_s: str, wtr_s: str, rank_switch: str) ->
     """Rules DDR3 and DDR4 share; the arguments name the short-path and rank-switch timings."""
     return [
         # --- channel: command bus and data bus -------------------------------------------
-        _c("channel", _ALL, _ALL, "1", note="one command per cycle on the command bus"),
+        _c("channel", _ALL, _ALL, "nCK", note="one command per cycle on the command bus"),
         _c("channel", _READS, _READS, "nBL", note="data bus occupancy (reads)"),
         _c("channel", _WRITES, _WRITES, "nBL", note="data bus occupancy (writes)"),
         # --- rank: column to column --------------------------------------------------------
         _c("rank", _READS, _READS, ccd_s, note="column-to-column delay"),
         _c("rank", _WRITES, _WRITES, ccd_s, note="column-to-column delay"),
-        _c("rank", _READS, _WRITES, "nCL + nBL + 2 - nCWL", note="read to write turnaround"),
+        _c("rank", _READS, _WRITES, "nCL + nBL + 2 * nCK - nCWL", note="read to write turnaround"),
         _c("rank", _WRITES, _READS, f"nCWL + nBL + {wtr_s}", note="write to read (tWTR)"),
         _c(
             "rank",
@@ -116,12 +125,12 @@ def _common_constraints(ccd_s: str, rrd_s: str, wtr_s: str, rank_switch: str) ->
         _c("rank", ["RD"], ["PREA"], "nRTP", note="read to precharge"),
         _c("rank", ["WR"], ["PREA"], "nCWL + nBL + nWR", note="write recovery"),
         # --- rank: activations --------------------------------------------------------------
-        _c("rank", ["ACT"], ["ACT"], rrd_s, note="ACT to ACT, any bank of the rank"),
-        _c("rank", ["ACT"], ["ACT"], "nFAW", window=4, note="four-activate window"),
-        _c("rank", ["ACT"], ["PREA"], "nRAS", note="row active time"),
+        _c("rank", _ACTS, _ACTS, rrd_s, note="ACT to ACT, any bank of the rank"),
+        _c("rank", _ACTS, _ACTS, "nFAW", window=4, note="four-activate window"),
+        _c("rank", _ACTS, ["PREA"], "nRAS", note="row active time"),
         _c("rank", ["PREA"], ["ACT"], "nRP", note="precharge time"),
         # --- rank: refresh ---------------------------------------------------------------------
-        _c("rank", ["ACT"], ["REF"], "nRC", note="activate to refresh"),
+        _c("rank", _ACTS, ["REF"], "nRC", note="activate to refresh"),
         _c("rank", ["PRE", "PREA"], ["REF"], "nRP", note="precharge to refresh"),
         _c("rank", ["RDA"], ["REF"], "nRP + nRTP", note="auto-precharge read to refresh"),
         _c(
@@ -135,7 +144,8 @@ def _common_constraints(ccd_s: str, rrd_s: str, wtr_s: str, rank_switch: str) ->
         # --- bank -------------------------------------------------------------------------------
         _c("bank", ["ACT"], ["ACT"], "nRC", note="row cycle time"),
         _c("bank", ["ACT"], _CAS, "nRCD", note="activate to column command"),
-        _c("bank", ["ACT"], ["PRE"], "nRAS", note="row active time"),
+        _c("bank", _ACTS, ["PRE"], "nRAS", note="row active time (from the last ACT)"),
+        _c("bank", ["ACT"], ["AACT"], "nAAP", note="second activation of an AAP"),
         _c("bank", ["PRE"], ["ACT"], "nRP", note="precharge time"),
         _c("bank", ["RD"], ["PRE"], "nRTP", note="read to precharge"),
         _c("bank", ["WR"], ["PRE"], "nCWL + nBL + nWR", note="write recovery"),
@@ -186,7 +196,7 @@ DDR4 = Standard(
                 "nCWL + nBL + nWTR_L",
                 note="write to read, same bank group",
             ),
-            _c("bankgroup", ["ACT"], ["ACT"], "nRRD_L", note="ACT to ACT, same bank group"),
+            _c("bankgroup", _ACTS, _ACTS, "nRRD_L", note="ACT to ACT, same bank group"),
         ]
     ),
 )
@@ -224,7 +234,8 @@ NO_CONSTRAINT = -1
 def evaluate_latency(expression: str, timings: dict[str, int]) -> int:
     """Evaluate a latency expression such as ``"nCWL + nBL + nWR"`` over named timings.
 
-    Only integers, timing names, ``+`` and ``-`` are allowed; the result is in cycles.
+    Only integers, timing names, ``+``, ``-`` and ``*`` are allowed; the result is in the
+    unit of the timings given (the device passes ticks).
     """
     tree = ast.parse(expression, mode="eval")
 
@@ -237,10 +248,12 @@ def evaluate_latency(expression: str, timings: dict[str, int]) -> int:
             if node.id not in timings:
                 raise KeyError(f"latency {expression!r} uses unknown timing {node.id!r}")
             return int(timings[node.id])
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
             left, right = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Mult):
+                return left * right
             return left + right if isinstance(node.op, ast.Add) else left - right
-        raise ValueError(f"latency {expression!r}: only names, integers, + and - are allowed")
+        raise ValueError(f"latency {expression!r}: only names, integers, +, - and * are allowed")
 
     return walk(tree)
 

@@ -38,6 +38,10 @@ PRE: conflict). A read's latency is ``depart - arrive`` with ``depart`` = RD iss
 + nBL. The run ends at the first cycle where the whole trace is sent and every channel has
 empty read, write and active queues and no pending read; ``cycles`` is one more than the last
 cycle at which a read returned or a write issued, over all channels.
+
+These rules can deadlock (FCFS with the closed row policy: see
+tests/test_replay_vs_reference.py::test_fcfs_closed_row_never_deadlocks); the reference then
+raises :class:`Stalled` instead of looping for ever.
 """
 
 from __future__ import annotations
@@ -226,7 +230,7 @@ class ChannelController:
         if not self.write_mode:
             if writes > self.params.high_watermark * cap or not self.read_q:
                 self.write_mode = True
-        elif writes < self.params.low_watermark * cap and self.read_q:
+        elif (writes < self.params.low_watermark * cap or not writes) and self.read_q:
             self.write_mode = False
 
     def _choose(self, cycle: int) -> tuple[Request, list[Request]] | None:
@@ -254,11 +258,12 @@ class ChannelController:
                     return None  # would close a row an active request still needs
         return found
 
-    def _wants_row(self, req: Request) -> bool:
-        """Another queued (active, read or write) request targets req's row in req's bank."""
+    def _wants_row(self, req: Request, queues=None) -> bool:
+        """Another request of ``queues`` (default: active, read and write) targets req's row
+        in req's bank."""
         return any(
             other is not req and other.bank_key == req.bank_key and other.row == req.row
-            for queue in (self.active, self.read_q, self.write_q)
+            for queue in (queues or (self.active, self.read_q, self.write_q))
             for other in queue
         )
 
@@ -266,6 +271,8 @@ class ChannelController:
         """Closed row policy: auto-precharge this column command?"""
         if self.params.row_policy == "open":
             return False
+        if self._wants_row(req, (self.active,)):
+            return False  # an active request opened this row and still needs it
         if self.row_accesses[req.bank_key] + 1 >= self.params.row_cap:
             return True
         return not self._wants_row(req)

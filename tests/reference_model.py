@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pimsim.device import tick_timings, ticks_per_cycle
 from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import COMMANDS, LEVELS, SCOPE, STANDARDS, Standard, evaluate_latency
 
@@ -56,6 +57,7 @@ class ReferenceDevice:
         columns: int,
         burst_length: int = 8,
         timing: Mapping[str, int],
+        ticks_per_cycle: int = 1,
     ):
         self.standard = STANDARDS[standard] if isinstance(standard, str) else standard
         self.counts_of = {
@@ -65,7 +67,9 @@ class ReferenceDevice:
             "bank": banks_per_group,
         }
         self.rows, self.columns, self.burst_length = rows, columns, burst_length
-        self.timing = dict(timing)
+        # Timings in ticks, like the device's core; the API below speaks cycles like Device.
+        self.k = ticks_per_cycle
+        self.timing = {"nCK": self.k, "nAAP": timing["nRAS"], **timing}
         # Every constraint with its latency for this timing set, straight from the list.
         rules = [
             (con, LEVELS.index(con.level), evaluate_latency(con.latency, self.timing))
@@ -98,7 +102,8 @@ class ReferenceDevice:
             rows=org.rows,
             columns=org.columns,
             burst_length=org.burst_length,
-            timing=dict(config.timing),
+            timing=tick_timings(config, ticks_per_cycle(config)),
+            ticks_per_cycle=ticks_per_cycle(config),
         )
 
     # --- legality ------------------------------------------------------------------------
@@ -142,9 +147,9 @@ class ReferenceDevice:
         if cmd == "ACT":
             if is_open:
                 raise IllegalCommandError(f"ACT to open bank {key}")
-        elif cmd == "PRE":
+        elif cmd in ("PRE", "AACT"):
             if not is_open:
-                raise IllegalCommandError(f"PRE to closed bank {key}")
+                raise IllegalCommandError(f"{cmd} to closed bank {key}")
         elif cmd in CAS_COMMANDS:
             if column % self.burst_length:
                 raise IllegalCommandError(f"{cmd} column {column} not burst aligned")
@@ -186,14 +191,16 @@ class ReferenceDevice:
     def earliest(self, cmd: str, channel=0, rank=0, bankgroup=0, bank=0, row=0, column=0) -> int:
         self._check_legal(cmd, channel, rank, bankgroup, bank, row, column)
         path = (channel, rank, bankgroup, bank)[: SCOPE[cmd] + 1]
-        return self._timing_earliest(cmd, path)
+        return -(-self._timing_earliest(cmd, path) // self.k)  # ticks -> cycles, rounded up
 
     def issue(
         self, cmd: str, cycle: int, channel=0, rank=0, bankgroup=0, bank=0, row=0, column=0
     ) -> None:
-        earliest = self.earliest(cmd, channel, rank, bankgroup, bank, row, column)
-        if cycle < earliest:
-            raise TimingViolationError(f"{cmd} at {cycle} before earliest {earliest}")
+        self._check_legal(cmd, channel, rank, bankgroup, bank, row, column)
+        path = (channel, rank, bankgroup, bank)[: SCOPE[cmd] + 1]
+        earliest, tick = self._timing_earliest(cmd, path), cycle * self.k
+        if tick < earliest:
+            raise TimingViolationError(f"{cmd} at tick {tick} before earliest {earliest}")
         key = (channel, rank, bankgroup, bank)[: SCOPE[cmd] + 1]
         if cmd == "ACT":
             self.open_rows[key] = row
@@ -202,7 +209,7 @@ class ReferenceDevice:
         elif cmd == "PREA":
             for k in self._banks_of_rank(channel, rank):
                 self.open_rows.pop(k, None)
-        self.history.append(Issued(int(cycle), cmd, key))
+        self.history.append(Issued(int(tick), cmd, key))
         self.counts[cmd] += 1
 
     def open_row(self, channel, rank, bankgroup, bank) -> int | None:

@@ -82,7 +82,7 @@ def test_no_four_activates_to_a_rank_fall_inside_nfaw(tmp_path):
     run.run()
     log = run.device.command_log()
     acts = log[log[:, 1] == 0]
-    nfaw, gaps = cfg.timing["nFAW"], []
+    nfaw, gaps = cfg.timing["nFAW"] * run.device.ticks_per_cycle, []  # the log is in ticks
     for rank in range(cfg.organisation.ranks):
         t = acts[acts[:, 3] == rank, 0]
         gaps.append(t[4:] - t[:-4])
@@ -116,8 +116,9 @@ def test_closed_row_policy_precharges_after_the_last_queued_hit(tmp_path):
 
 def test_closed_row_cap_limits_hits_to_one_row(tmp_path):
     lines = [f"0 R {64 * i:#x}" for i in range(8)]
-    doc, _ = replay(tmp_path, lines, "ddr4-2400", "controller.row_policy=closed",
-                    "controller.row_cap=3")
+    doc, _ = replay(
+        tmp_path, lines, "ddr4-2400", "controller.row_policy=closed", "controller.row_cap=3"
+    )
     assert doc["commands"]["RDA"] == 3 and doc["commands"]["ACT"] == 3
 
 

@@ -326,7 +326,17 @@ class CoreVsReference(RuleBasedStateMachine):
 
     SPEC = "ddr4-2400"
     OVERRIDES: tuple[str, ...] = ()
-    WEIGHTS = {"ACT": 6, "PRE": 2, "PREA": 1, "RD": 2, "WR": 2, "RDA": 1, "WRA": 1, "REF": 1}
+    WEIGHTS = {
+        "ACT": 6,
+        "PRE": 2,
+        "PREA": 1,
+        "RD": 2,
+        "WR": 2,
+        "RDA": 1,
+        "WRA": 1,
+        "REF": 1,
+        "AACT": 1,
+    }
 
     def __init__(self):
         super().__init__()
@@ -378,7 +388,7 @@ class CoreVsReference(RuleBasedStateMachine):
             if row is None:
                 out.append(("ACT", b, None))
             else:
-                out += [(cmd, b, row) for cmd in ("PRE", *CAS)]
+                out += [(cmd, b, row) for cmd in ("PRE", "AACT", *CAS)]
         for c, r in self.ranks:
             out.append(("PREA", (c, r, 0, 0), None))
             if all(
@@ -399,7 +409,7 @@ class CoreVsReference(RuleBasedStateMachine):
             st.sampled_from([ch for ch in choices if ch[0] == cmd]), label="where"
         )
         column = 0
-        if cmd == "ACT":
+        if cmd in ("ACT", "AACT"):
             row = data.draw(
                 st.sampled_from(self.act_rows) | st.integers(0, self.org.rows - 1), label="row"
             )
