@@ -12,6 +12,12 @@ Names read from the most significant field down, as in Ramulator 2:
 Every field width is log2 of its count (the config checks counts are powers of two); the
 column field counts bursts, so the column returned is the device column of the burst start
 (a multiple of the burst length).
+
+Ordinary addresses reach data rows only: with Ambit's reserved rows (C0, C1 and the B-group
+addresses at the end of every subarray, see pimsim.ambit.layout) the row field counts data
+rows, and host row h is physical row (h // data_rows) * rows_per_subarray + h % data_rows.
+The row is the most significant field of every scheme, so the memory is the contiguous range
+[0, capacity_bytes).
 """
 
 from __future__ import annotations
@@ -49,12 +55,50 @@ class AddressMapper:
 
     organisation: Organisation  # noqa: F821 (imported for type checking only)
     scheme: str = "RoBaRaCoCh"
+    rows_per_subarray: int = 0  # 0: every row is a data row
+    reserved_rows: int = 0  # rows at the end of each subarray that addresses do not reach
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
             raise AddressError(
                 f"unknown address mapping {self.scheme!r} (known: {', '.join(SCHEMES)})"
             )
+
+    @classmethod
+    def for_config(cls, config) -> AddressMapper:
+        """The mapping a config selects, with its PIM-reserved rows kept out of reach."""
+        pim = config.pim
+        return cls(
+            config.organisation,
+            config.address_scheme,
+            pim.rows_per_subarray,
+            pim.reserved_rows_per_subarray,
+        )
+
+    @property
+    def data_rows_per_bank(self) -> int:
+        """Rows of a bank that ordinary addresses reach."""
+        rows = self.organisation.rows
+        if not self.rows_per_subarray:
+            return rows
+        return rows // self.rows_per_subarray * (self.rows_per_subarray - self.reserved_rows)
+
+    def physical_row(self, host_row):
+        """Physical row of host row(s) ``host_row`` (an int or an integer array)."""
+        if not self.rows_per_subarray:
+            return host_row
+        data = self.rows_per_subarray - self.reserved_rows
+        return host_row // data * self.rows_per_subarray + host_row % data
+
+    def host_row(self, row: int) -> int:
+        """Host row of physical data row ``row``; AddressError for a reserved row."""
+        if not self.rows_per_subarray:
+            return row
+        data = self.rows_per_subarray - self.reserved_rows
+        sub, offset = divmod(row, self.rows_per_subarray)
+        if offset >= data:
+            raise AddressError(f"row {row} is reserved for in-DRAM computing")
+        return sub * data + offset
 
     @property
     def offset_bits(self) -> int:
@@ -63,14 +107,14 @@ class AddressMapper:
 
     @property
     def capacity_bytes(self) -> int:
-        """Bytes of memory the organisation holds (all channels)."""
+        """Bytes of memory ordinary addresses reach (all channels)."""
         org = self.organisation
         return (
             org.channels
             * org.ranks
             * org.bankgroups
             * org.banks_per_group
-            * org.rows
+            * self.data_rows_per_bank
             * org.row_bytes
         )
 
@@ -98,6 +142,7 @@ class AddressMapper:
             out[name] = value & ((1 << width) - 1)
             value >>= width
         out["column"] *= self.organisation.burst_length
+        out["row"] = self.physical_row(out["row"])
         return tuple(out[name] for name in FIELDS)  # type: ignore[return-value]
 
     def decode_array(self, addresses: np.ndarray) -> np.ndarray:
@@ -114,18 +159,20 @@ class AddressMapper:
             out[:, FIELDS.index(name)] = value & np.uint64((1 << width) - 1)
             value = value >> np.uint64(width)
         out[:, FIELDS.index("column")] *= self.organisation.burst_length
+        row = FIELDS.index("row")
+        out[:, row] = self.physical_row(out[:, row])
         return out
 
     def encode(
         self, channel: int, rank: int, bankgroup: int, bank: int, row: int, column: int
     ) -> int:
-        """The byte address of the burst that starts at that column."""
+        """The byte address of the burst that starts at that column (``row`` is physical)."""
         fields = {
             "channel": channel,
             "rank": rank,
             "bankgroup": bankgroup,
             "bank": bank,
-            "row": row,
+            "row": self.host_row(row),
             "column": column // self.organisation.burst_length,
         }
         value, shift = 0, 0

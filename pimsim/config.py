@@ -8,6 +8,13 @@ A configuration is resolved in layers, each overriding the one before, key by ke
 3. ``-p KEY=VALUE`` overrides with dotted keys (``timing.nRCD=20``, ``pim.split_decoder=false``;
    each value is read as YAML).
 
+``pim.decoder`` is the one table whose keys are free: it maps each reserved row address of a
+subarray (Ambit's B-group, ``B0``..``B15`` in the presets; a variant may add more) to the
+wordlines it raises, and each entry is a key of its own (``pim.decoder.B12``), so a later layer
+replaces or adds single entries (``-p "pim.decoder.B12=T0 T1 T3"``). Row and wordline lists are
+names separated by spaces (``T0 T1 T2``; a YAML list also works), ``~X`` being the negated
+wordline of dual-contact row ``X``.
+
 Then the whole is checked. Timings are integer cycles of the memory clock under their ``n``
 names (``nRCD``); any of them may instead be given in nanoseconds under its ``t`` name
 (``tRCD: 13.32``) and is rounded to cycles the JEDEC way, ``n = ceil(t / tCK - 0.025)``, with
@@ -21,7 +28,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -71,6 +78,9 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "split_decoder": "bool",
         "tWLOV": "num",
         "extra_row_energy_factor": "num0",
+        "compute_rows": "names",
+        "dual_contact_rows": "names0",
+        "decoder": "decoder",  # address -> wordlines: one key per address, see _flatten_decoder
     },
     "address_mapping": {"scheme": "str"},
     "controller": {
@@ -88,12 +98,18 @@ _VPP_KEYS = ("power.VPP", "power.IPP0", "power.IPP3N")  # optional, all three or
 _OPTIONAL = {"description": "", **dict.fromkeys(_VPP_KEYS)}
 #: Timings that must be at least one cycle; the others may be 0 ("no gap", e.g. nFAW=0).
 _POSITIVE_TIMINGS = {"nBL", "nCL", "nCWL", "nRCD", "nRP", "nRAS", "nRC", "nRFC", "nREFI"}
-#: Rows of a subarray that are not data rows: C0, C1 and the addresses B0..B15 (Ambit).
-_RESERVED_ROWS = 18
+#: Prefix of the dotted keys of the decoder table, one per reserved address (pim.decoder.B0).
+_DECODER = "pim.decoder."
+#: Addresses of the constant rows (all zeros, all ones), reserved before the decoder's.
+_CONSTANT_ROWS = ("C0", "C1")
+#: Most wordlines one decoder address may raise (Ambit's triple-row activation).
+_MAX_RAISED = 3
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMING_KEY = re.compile(r"([nt])([A-Z]\w*)")
 #: Timing names of every standard, for suggestions before the standard is known.
 _ALL_TIMING_NAMES = tuple(dict.fromkeys(n for s in STANDARDS.values() for n in s.timing_names))
 _KIND_TEXT = {"str": "text", "bool": "true or false"}
+_NAME_KINDS = ("names", "names0", "wordlines")
 
 
 class FrozenMap(Mapping):
@@ -160,13 +176,26 @@ class Organisation:
 @dataclass(frozen=True)
 class PimParams:
     """In-DRAM computing parameters: subarray size in rows, whether the row decoder is split
-    (Ambit's overlapped second ACT, ``tWLOV_ns`` ns after the first), and the activation
-    energy surcharge per extra row raised at once (0.22 = 22%)."""
+    (Ambit's overlapped second ACT, ``tWLOV_ns`` ns after the first), the activation energy
+    surcharge per extra row raised at once (0.22 = 22%), and the subarray's reserved rows
+    (Ambit's B-group): the physical ``compute_rows``, those of them that are dual-contact rows
+    (a second, negated wordline), and the ``decoder``, reserved address name -> the wordlines
+    it raises, in address order (``("T0",)``, ``("~DCC0", "T0")``; ``~X`` is X's negated
+    wordline). Besides C0 and C1, a subarray reserves one row address per decoder entry; compute
+    row i is stored at the i-th of them."""
 
     rows_per_subarray: int
     split_decoder: bool
     tWLOV_ns: float
     extra_row_energy_factor: float
+    compute_rows: tuple[str, ...]
+    dual_contact_rows: tuple[str, ...]
+    decoder: FrozenMap
+
+    @property
+    def reserved_rows_per_subarray(self) -> int:
+        """Row addresses of a subarray that are not data rows: C0, C1 and the decoder's."""
+        return len(_CONSTANT_ROWS) + len(self.decoder)
 
 
 @dataclass(frozen=True)
@@ -224,6 +253,9 @@ class Config:
                 "split_decoder": self.pim.split_decoder,
                 "tWLOV": self.pim.tWLOV_ns,
                 "extra_row_energy_factor": self.pim.extra_row_energy_factor,
+                "compute_rows": " ".join(self.pim.compute_rows),
+                "dual_contact_rows": " ".join(self.pim.dual_contact_rows),
+                "decoder": {name: " ".join(raised) for name, raised in self.pim.decoder.items()},
             },
             address_mapping={"scheme": self.address_scheme},
             controller=asdict(self.controller),
@@ -310,8 +342,8 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
                     f"{source}:{line}", key, f"duplicate key (first on line {lines[key]})"
                 )
             lines[key] = line
-            if depth == 0:
-                record(value_node, f"{key}.", 1)
+            if depth < 2:  # sections, and the decoder table within pim
+                record(value_node, f"{key}.", depth + 1)
 
     record(node, "", 0)
     return doc, lines
@@ -330,12 +362,17 @@ def _suggest(key: str, candidates: Sequence[str]) -> str:
     return f"; did you mean {best}?" if best else ""
 
 
-def _canonical_keys(timing_names: Sequence[str]) -> list[str]:
-    """Every dotted key of a configuration, in file order, timings in cycles."""
+def _canonical_keys(timing_names: Sequence[str], addresses: Sequence[str] = ()) -> list[str]:
+    """Every dotted key of a configuration, in file order, timings in cycles; the decoder
+    table as one key per address given (``pim.decoder`` itself if none are)."""
     keys = list(_TOP)
     for section, kinds in _SECTIONS.items():
         names = ("tCK", *timing_names) if section == "timing" else kinds
-        keys += [f"{section}.{k}" for k in names]
+        for k in names:
+            if section == "pim" and k == "decoder" and addresses:
+                keys += [f"{_DECODER}{a}" for a in addresses]
+            else:
+                keys.append(f"{section}.{k}")
     return keys
 
 
@@ -371,7 +408,9 @@ def _timing_kind(key: str) -> tuple[str, str] | None:
 
 
 def _check(kind: str, value: Any, where: str, key: str) -> Any:
-    """``value`` checked against ``kind``; numbers come back as float."""
+    """``value`` checked against ``kind``; numbers come back as float, names as a tuple."""
+    if kind in _NAME_KINDS:
+        return _check_names(kind, value, where, key)
     if value is None:
         raise ConfigError(where, key, "missing value")
     if kind in ("str", "bool"):
@@ -393,6 +432,61 @@ def _check(kind: str, value: Any, where: str, key: str) -> Any:
     if kind == "frac" and value > 1:
         raise ConfigError(where, key, f"must be at most 1, got {value!r}")
     return value if integer else float(value)
+
+
+def _check_names(kind: str, value: Any, where: str, key: str) -> tuple[str, ...]:
+    """Row names, given as one string separated by spaces or as a list of them: at least one
+    for ``names``, any number for ``names0``, and 1 to 3 wordlines for ``wordlines``, where
+    ``~X`` is the negated wordline of row X. A row may be named once."""
+    if isinstance(value, str):
+        words = value.split()
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        words = [word for item in value for word in item.split()]
+    elif value is None:
+        words = []
+    else:
+        raise ConfigError(where, key, f"row names separated by spaces expected, got {value!r}")
+    if not words and kind != "names0":
+        raise ConfigError(where, key, "missing value")
+    seen: dict[str, str] = {}
+    for word in words:
+        name = word[1:] if kind == "wordlines" and word.startswith("~") else word
+        if not _NAME.fullmatch(name):
+            tilde = " (~NAME for a negated wordline)" if kind == "wordlines" else ""
+            raise ConfigError(
+                where, key, f"bad row name {word!r}: letters, digits, _ expected{tilde}"
+            )
+        if name in seen:
+            twice = f" ({seen[name]} and {word})" if seen[name] != word else ""
+            raise ConfigError(where, key, f"row {name} named twice{twice}")
+        seen[name] = word
+    if kind == "wordlines" and len(words) > _MAX_RAISED:
+        message = f"raises {len(words)} wordlines ({' '.join(words)}); 1 to {_MAX_RAISED} allowed"
+        raise ConfigError(where, key, message)
+    return tuple(words)
+
+
+def _flatten_decoder(
+    body: Any, where: Callable[[str], str], level: int, given: str
+) -> dict[str, _Entry]:
+    """The decoder table of one layer: one entry per address, ``pim.decoder.NAME``."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        message = f"mapping of address -> wordlines expected, got {body!r}"
+        raise ConfigError(where(given), given, message)
+    entries: dict[str, _Entry] = {}
+    for name, value in body.items():
+        key = f"{_DECODER}{name}"
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            message = f"bad address name {name!r}: letters, digits, _ expected, not first a digit"
+            raise ConfigError(where(key), key, message)
+        if name in _CONSTANT_ROWS:
+            message = f"{name} is the address of a constant row, not of the decoder"
+            raise ConfigError(where(key), key, message)
+        raised = _check("wordlines", value, where(key), key)
+        entries[key] = _Entry(raised, where(key), key, level)
+    return entries
 
 
 def _flatten(doc: Any, source: str, level: int, lines: Mapping[str, int]) -> dict[str, _Entry]:
@@ -419,6 +513,9 @@ def _flatten(doc: Any, source: str, level: int, lines: Mapping[str, int]) -> dic
             raise ConfigError(where(top), top, f"mapping of keys expected, got {body!r}")
         for key, value in body.items():
             given = f"{top}.{key}"
+            if given == "pim.decoder":
+                entries.update(_flatten_decoder(value, where, level, given))
+                continue
             if top == "timing":
                 found = _timing_kind(str(key))
             else:
@@ -449,7 +546,15 @@ def _parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
         top, _, leaf = key.partition(".")
         if top == "preset":
             raise ConfigError("-p", key, "name the preset with --config, not -p")
-        if top in _SECTIONS and leaf and "." not in leaf:
+        if key.startswith(_DECODER):
+            name = key.removeprefix(_DECODER)
+            if not name or "." in name:
+                raise ConfigError("-p", key, f"{_DECODER}ADDRESS=WORDLINES expected")
+            table = doc.setdefault(top, {}).get("decoder")
+            if not isinstance(table, dict):  # none yet, or replaced by this later override
+                table = doc[top]["decoder"] = {}
+            table[name] = value
+        elif top in _SECTIONS and leaf and "." not in leaf:
             doc.setdefault(top, {})[leaf] = value
         elif top in _SECTIONS:
             raise ConfigError("-p", key, f"{top}.KEY=VALUE expected")
@@ -506,7 +611,9 @@ def load_config(spec: str | None = None, overrides: Sequence[str] = ()) -> Confi
     base_tck = base["timing.tCK"].value if "timing.tCK" in base else values["timing.tCK"]
     before = {k: ns_to_cycles(e.value, base_tck) if e.in_ns else e.value for k, e in base.items()}
     changed = tuple(
-        (k, v) for k, v in values.items() if k not in ("name", "description") and before.get(k) != v
+        (k, " ".join(v) if isinstance(v, tuple) else v)
+        for k, v in values.items()
+        if k not in ("name", "description") and before.get(k) != v
     )
     return _build(values, standard, source, preset, changed)
 
@@ -529,7 +636,8 @@ def _resolve(layers: Sequence[dict[str, _Entry]], source: str) -> tuple[dict[str
         known = ", ".join(STANDARDS)
         raise _blame(merged, ["standard"], f"unknown standard {name!r}; known: {known}")
     standard = STANDARDS[name]
-    keys = _canonical_keys(standard.timing_names)
+    addresses = [k.removeprefix(_DECODER) for k in merged if k.startswith(_DECODER)]
+    keys = _canonical_keys(standard.timing_names, addresses)
     for key, entry in merged.items():
         if key not in keys:
             leaf = entry.given.partition(".")[2]
@@ -562,6 +670,8 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
     geometry = ("bankgroups", "banks_per_group", "rows", "columns", "device_width")
     gbit = math.prod(org[k] for k in geometry) / 2**30
     rps = v["pim.rows_per_subarray"]
+    addresses = [k for k in v if k.startswith(_DECODER)]
+    reserved = len(_CONSTANT_ROWS) + len(addresses)
     nrc, nras, nrp, nbl = (v[f"timing.{n}"] for n in ("nRC", "nRAS", "nRP", "nBL"))
     vpp = [k for k in _VPP_KEYS if k in v]
     scheme = v["address_mapping.scheme"]
@@ -588,10 +698,15 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
             f"nRC = {nrc} is less than nRAS + nRP = {nras} + {nrp} = {nras + nrp}",
         ),
         (
+            ["pim.rows_per_subarray", *addresses],
+            reserved < rps,
+            f"rows_per_subarray = {rps} must be more than the {reserved} reserved rows "
+            f"(C0, C1 and {len(addresses)} decoder addresses)",
+        ),
+        (
             ["pim.rows_per_subarray", "organisation.rows"],
-            _RESERVED_ROWS < rps <= org["rows"],
-            f"rows_per_subarray = {rps} must be more than {_RESERVED_ROWS} (C0, C1, B0..B15) "
-            f"and at most rows = {org['rows']}",
+            rps <= org["rows"],
+            f"rows_per_subarray = {rps} must be at most rows = {org['rows']}",
         ),
         (
             vpp,
@@ -624,6 +739,38 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
     for keys, ok, message in rules:
         if not ok:
             raise _blame(merged, keys, message)
+    _check_decoder(v, merged)
+
+
+def _check_decoder(v: Mapping[str, Any], merged: Mapping[str, _Entry]) -> None:
+    """The decoder table against the compute and dual-contact rows (blamed as in
+    :func:`_check_consistency`)."""
+    compute, dual = v["pim.compute_rows"], v["pim.dual_contact_rows"]
+    table = {k: x for k, x in v.items() if k.startswith(_DECODER)}
+    rows = f"compute_rows: {' '.join(compute)}"
+    duals = f"dual_contact_rows: {' '.join(dual) or '(none)'}"
+    extra = [name for name in dual if name not in compute]
+    if extra:
+        message = f"{' '.join(extra)} not among the compute rows ({rows})"
+        raise _blame(merged, ["pim.dual_contact_rows", "pim.compute_rows"], message)
+    for key, raised in table.items():
+        address = key.removeprefix(_DECODER)
+        for wordline in raised:
+            row = wordline.removeprefix("~")
+            if row not in compute:
+                message = f"{address} raises {row}, which is not a compute row ({rows})"
+                raise _blame(merged, [key, "pim.compute_rows"], message)
+            if wordline != row and row not in dual:
+                message = (
+                    f"{address} raises {wordline}, but {row} is not a dual-contact row ({duals})"
+                )
+                raise _blame(merged, [key, "pim.dual_contact_rows"], message)
+    if len(compute) > len(table):
+        message = (
+            f"{len(compute)} compute rows but {len(table)} decoder addresses; "
+            "each compute row is stored at one of them"
+        )
+        raise _blame(merged, ["pim.compute_rows", *table], message)
 
 
 def _build(
@@ -639,6 +786,7 @@ def _build(
         return {k.partition(".")[2]: x for k, x in values.items() if k.startswith(f"{name}.")}
 
     pim = section("pim")
+    decoder = {k.removeprefix(_DECODER): x for k, x in values.items() if k.startswith(_DECODER)}
     return Config(
         name=values["name"],
         description=values["description"],
@@ -652,6 +800,9 @@ def _build(
             split_decoder=pim["split_decoder"],
             tWLOV_ns=pim["tWLOV"],
             extra_row_energy_factor=pim["extra_row_energy_factor"],
+            compute_rows=pim["compute_rows"],
+            dual_contact_rows=pim["dual_contact_rows"],
+            decoder=FrozenMap(decoder),
         ),
         address_scheme=values["address_mapping.scheme"],
         controller=ControllerParams(**section("controller")),

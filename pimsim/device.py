@@ -122,8 +122,16 @@ class Device:
         when = self.earliest_tick(cmd, channel, rank, bankgroup, bank, row, column)
         return -(-when // self.ticks_per_cycle)
 
-    def earliest_tick(self, cmd: str, channel: int = 0, rank: int = 0, bankgroup: int = 0,
-                      bank: int = 0, row: int = 0, column: int = 0) -> int:
+    def earliest_tick(
+        self,
+        cmd: str,
+        channel: int = 0,
+        rank: int = 0,
+        bankgroup: int = 0,
+        bank: int = 0,
+        row: int = 0,
+        column: int = 0,
+    ) -> int:
         """As :meth:`earliest`, in ticks."""
         code = self._code(cmd)
         try:
@@ -146,11 +154,21 @@ class Device:
         column: int = 0,
     ) -> None:
         """Issue ``cmd`` at ``cycle`` (memory cycles); refused commands change nothing."""
-        self.issue_tick(cmd, cycle * self.ticks_per_cycle, channel, rank, bankgroup, bank, row,
-                        column)
+        self.issue_tick(
+            cmd, cycle * self.ticks_per_cycle, channel, rank, bankgroup, bank, row, column
+        )
 
-    def issue_tick(self, cmd: str, tick: int, channel: int = 0, rank: int = 0,
-                   bankgroup: int = 0, bank: int = 0, row: int = 0, column: int = 0) -> None:
+    def issue_tick(
+        self,
+        cmd: str,
+        tick: int,
+        channel: int = 0,
+        rank: int = 0,
+        bankgroup: int = 0,
+        bank: int = 0,
+        row: int = 0,
+        column: int = 0,
+    ) -> None:
         """As :meth:`issue`, at a tick."""
         code = self._code(cmd)
         try:

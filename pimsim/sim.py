@@ -55,7 +55,7 @@ class Replay:
         self.trace = Path(trace)
         self.fmt, self.limit = fmt, limit
         self.device = Device(config)
-        self.mapper = AddressMapper(config.organisation, config.address_scheme)
+        self.mapper = AddressMapper.for_config(config)
         ctl, ticks = config.controller, self.device.timing_ticks
         self.tick = self.device.ticks_per_cycle
         self.engine = _replay.Engine(
@@ -122,13 +122,14 @@ class Replay:
         hist = chan["latency_histogram"]
         cycles_hist = np.zeros(-(-len(hist) // k) + 1, dtype=np.int64)
         np.add.at(cycles_hist, -(-np.arange(len(hist)) // k), hist)
-        return {**chan, "last_event": -(-chan["last_event"] // k),
-                "latency_histogram": cycles_hist}
+        return {**chan, "last_event": -(-chan["last_event"] // k), "latency_histogram": cycles_hist}
 
     def stats(self) -> dict:
         """The stats document of what ran so far."""
-        chans = [self._in_cycles(self.engine.channel_stats(ch))
-                 for ch in range(self.config.organisation.channels)]
+        chans = [
+            self._in_cycles(self.engine.channel_stats(ch))
+            for ch in range(self.config.organisation.channels)
+        ]
         cycles = max(c["last_event"] for c in chans) + 1
         return build_stats(
             self.config,

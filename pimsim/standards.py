@@ -93,7 +93,7 @@ def _c(level, preceding, following, latency, window=0, sibling=False, note=""):
     return Constraint(level, tuple(preceding), tuple(following), latency, window, sibling, note)
 
 
-def _common_constraints(ccd_s: str, rrd_s: str, wtr_s: str, rank_switch: str) -> list[Constraint]:
+def _common_constraints(ccd_s: str, wtr_s: str, rank_switch: str) -> list[Constraint]:
     """Rules DDR3 and DDR4 share; the arguments name the short-path and rank-switch timings."""
     return [
         # --- channel: command bus and data bus -------------------------------------------
@@ -125,7 +125,6 @@ def _common_constraints(ccd_s: str, rrd_s: str, wtr_s: str, rank_switch: str) ->
         _c("rank", ["RD"], ["PREA"], "nRTP", note="read to precharge"),
         _c("rank", ["WR"], ["PREA"], "nCWL + nBL + nWR", note="write recovery"),
         # --- rank: activations --------------------------------------------------------------
-        _c("rank", _ACTS, _ACTS, rrd_s, note="ACT to ACT, any bank of the rank"),
         _c("rank", _ACTS, _ACTS, "nFAW", window=4, note="four-activate window"),
         _c("rank", _ACTS, ["PREA"], "nRAS", note="row active time"),
         _c("rank", ["PREA"], ["ACT"], "nRP", note="precharge time"),
@@ -184,7 +183,7 @@ DDR4 = Standard(
         "nCS",
     ),
     constraints=tuple(
-        _common_constraints("nCCD_S", "nRRD_S", "nWTR_S", "nCS")
+        _common_constraints("nCCD_S", "nWTR_S", "nCS")
         + [
             # --- same bank group: the long timings -------------------------------------------
             _c("bankgroup", _READS, _READS, "nCCD_L", note="column-to-column, same bank group"),
@@ -196,7 +195,10 @@ DDR4 = Standard(
                 "nCWL + nBL + nWTR_L",
                 note="write to read, same bank group",
             ),
-            _c("bankgroup", _ACTS, _ACTS, "nRRD_L", note="ACT to ACT, same bank group"),
+            # tRRD holds between activations of *different* banks (one bank: tRC, or nAAP
+            # for the AACT that follows its ACT): sibling rules.
+            _c("bankgroup", _ACTS, _ACTS, "nRRD_S", sibling=True, note="ACT to ACT, other group"),
+            _c("bank", _ACTS, _ACTS, "nRRD_L", sibling=True, note="ACT to ACT, other bank"),
         ]
     ),
 )
@@ -221,7 +223,11 @@ DDR3 = Standard(
         "nREFI",
         "nRTRS",
     ),
-    constraints=tuple(_common_constraints("nCCD", "nRRD", "nWTR", "nRTRS")),
+    constraints=tuple(
+        _common_constraints("nCCD", "nWTR", "nRTRS")
+        # tRRD: between activations of different banks (DDR3 has one bank group per rank)
+        + [_c("bank", _ACTS, _ACTS, "nRRD", sibling=True, note="ACT to ACT, other bank")]
+    ),
     has_bankgroups=False,
 )
 

@@ -55,3 +55,23 @@ def test_address_outside_memory_is_an_error():
 def test_unknown_scheme_is_an_error():
     with pytest.raises(AddressError, match="unknown address mapping 'RoRo'"):
         AddressMapper(ORG, "RoRo")
+
+
+def test_ordinary_addresses_reach_data_rows_only():
+    cfg = load_config("ddr4-2400")  # 512-row subarrays, 18 reserved rows each
+    m = AddressMapper.for_config(cfg)
+    data = 512 - cfg.pim.reserved_rows_per_subarray
+    assert m.capacity_bytes == 16 * 2**30 // 512 * data
+    row = 1 << 18  # RoBaRaCoCh: one host row up
+    assert m.decode((data - 1) * row)[4] == data - 1
+    assert m.decode(data * row)[4] == 512  # the next data row starts subarray 1
+    rng = np.random.default_rng(5)
+    addrs = rng.integers(0, m.capacity_bytes // 64, 2000, dtype=np.uint64) * np.uint64(64)
+    rows = m.decode_array(addrs)[:, 4]
+    assert (rows % 512 < data).all()
+    assert all(
+        m.encode(*(int(v) for v in f)) == int(a)
+        for a, f in zip(addrs[:200], m.decode_array(addrs[:200]), strict=True)
+    )
+    with pytest.raises(AddressError, match="reserved"):
+        m.encode(0, 0, 0, 0, data, 0)

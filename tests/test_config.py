@@ -16,6 +16,7 @@ from pimsim.config import (
     SCHEDULERS,
     Config,
     ControllerParams,
+    FrozenMap,
     list_presets,
     load_config,
     ns_to_cycles,
@@ -396,6 +397,242 @@ def test_vpp_currents_go_together():
 def test_subarray_larger_than_the_bank():
     error = config_error("ddr4-2400", "pim.rows_per_subarray=16")
     assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
+
+
+# --- Ambit's B-group decoder ----------------------------------------------------------------
+
+#: REFERENCE.md, "B-group address decoder": address -> wordlines raised (~X: X's n-wordline).
+AMBIT_DECODER = {
+    "B0": ("T0",),
+    "B1": ("T1",),
+    "B2": ("T2",),
+    "B3": ("T3",),
+    "B4": ("DCC0",),
+    "B5": ("~DCC0",),
+    "B6": ("DCC1",),
+    "B7": ("~DCC1",),
+    "B8": ("~DCC0", "T0"),
+    "B9": ("~DCC1", "T1"),
+    "B10": ("T2", "T3"),
+    "B11": ("T0", "T3"),
+    "B12": ("T0", "T1", "T2"),
+    "B13": ("T1", "T2", "T3"),
+    "B14": ("DCC0", "T1", "T2"),
+    "B15": ("DCC1", "T0", "T3"),
+}
+
+
+@pytest.mark.parametrize("name", ["ddr3-1066", "ddr3-1600", "ddr4-2400"])
+def test_preset_decoder_is_ambits(name):
+    pim = load_config(name).pim
+    assert pim.compute_rows == ("T0", "T1", "T2", "T3", "DCC0", "DCC1")
+    assert pim.dual_contact_rows == ("DCC0", "DCC1")
+    assert dict(pim.decoder) == AMBIT_DECODER
+    assert list(pim.decoder) == [f"B{i}" for i in range(16)]  # address order
+    assert isinstance(pim.decoder, FrozenMap)
+    assert pim.reserved_rows_per_subarray == 18
+
+
+def test_override_one_decoder_entry():
+    config = load_config("ddr3-1600", ["pim.decoder.B12=T0 T1 T3"])
+    assert config.pim.decoder["B12"] == ("T0", "T1", "T3")
+    assert dict(config.pim.decoder) == {**AMBIT_DECODER, "B12": ("T0", "T1", "T3")}
+    assert list(config.pim.decoder) == list(AMBIT_DECODER)  # a replaced entry keeps its place
+    assert config.differences() == {"pim.decoder.B12": "T0 T1 T3"}
+    assert load_config("ddr3-1600", ["pim.decoder.B12=T0 T1 T2"]).differences() == {}
+    with pytest.raises(TypeError):
+        config.pim.decoder["B12"] = ("T0",)  # type: ignore[index]
+
+
+def test_a_variant_with_a_third_dcc(tmp_path):
+    text = (
+        "preset: ddr4-2400\n"
+        "pim:\n"
+        "  compute_rows: T0 T1 T2 T3 DCC0 DCC1 DCC2\n"
+        "  dual_contact_rows: [DCC0, DCC1, DCC2]\n"
+        "  decoder:\n"
+        "    B5: ~DCC0\n"
+        "    B16: DCC2\n"
+        "    B17: ~DCC2 T2\n"
+    )
+    config = load_config(write(tmp_path, text))
+    pim = config.pim
+    assert pim.compute_rows[-1] == "DCC2" and pim.dual_contact_rows[-1] == "DCC2"
+    assert list(pim.decoder) == [*AMBIT_DECODER, "B16", "B17"]
+    assert pim.decoder["B17"] == ("~DCC2", "T2")
+    assert pim.reserved_rows_per_subarray == 20
+    assert config.differences() == {
+        "pim.compute_rows": "T0 T1 T2 T3 DCC0 DCC1 DCC2",
+        "pim.dual_contact_rows": "DCC0 DCC1 DCC2",
+        "pim.decoder.B16": "DCC2",
+        "pim.decoder.B17": "~DCC2 T2",
+    }
+    # to_dict round trip, with the preset and as a complete file of its own
+    again = load_config(write(tmp_path, yaml.safe_dump(config.to_dict()), "again.yaml"))
+    assert dataclasses.replace(again, source=config.source) == config
+    assert again.differences() == config.differences()
+    doc = config.to_dict()
+    del doc["preset"]
+    alone = load_config(write(tmp_path, yaml.safe_dump(doc), "alone.yaml"))
+    assert alone.pim == config.pim and alone.differences() == {}
+    assert hash(dataclasses.replace(again, source=config.source)) == hash(config)
+    assert pickle.loads(pickle.dumps(config)) == config
+
+
+def test_a_decoder_override_may_add_an_address():
+    config = load_config("ddr3-1600", ["pim.decoder.B16=T0 T2", "pim.decoder.B16=T1 T3"])
+    assert config.pim.decoder["B16"] == ("T1", "T3")
+    assert config.pim.reserved_rows_per_subarray == 19
+    assert config.differences() == {"pim.decoder.B16": "T1 T3"}
+
+
+def test_a_whole_decoder_may_be_given_with_p():
+    config = load_config("ddr3-1600", ["pim.decoder={B3: T2, B20: T0 T1}", "pim.decoder.B4=~DCC1"])
+    assert config.pim.decoder["B3"] == ("T2",) and config.pim.decoder["B20"] == ("T0", "T1")
+    assert config.pim.decoder["B4"] == ("~DCC1",) and len(config.pim.decoder) == 17
+
+
+def test_a_complete_file_may_have_fewer_reserved_rows(tmp_path):
+    doc = load_config("ddr3-1600").to_dict()
+    del doc["preset"]
+    doc["pim"].update(compute_rows="T0 T1 T2", dual_contact_rows="")
+    doc["pim"]["decoder"] = {"B0": "T0", "B1": "T1", "B2": "T2", "B3": "T0 T1 T2"}
+    pim = load_config(write(tmp_path, yaml.safe_dump(doc))).pim
+    assert (pim.dual_contact_rows, pim.reserved_rows_per_subarray) == ((), 6)
+    config = load_config(None, ["pim.rows_per_subarray=32"])
+    assert config.pim.reserved_rows_per_subarray < config.pim.rows_per_subarray
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "message"),
+    [
+        (
+            ["pim.decoder.B3=T0 T1 T2 T3"],
+            "pim.decoder.B3",
+            "raises 4 wordlines (T0 T1 T2 T3); 1 to 3 allowed",
+        ),
+        (["pim.decoder.B3=T0 T0"], "pim.decoder.B3", "row T0 named twice"),
+        (["pim.decoder.B3=T0 ~T0"], "pim.decoder.B3", "row T0 named twice (T0 and ~T0)"),
+        (["pim.decoder.B3="], "pim.decoder.B3", "missing value"),
+        (["pim.decoder.B3=3"], "pim.decoder.B3", "row names separated by spaces expected, got 3"),
+        (
+            ["pim.decoder.B3=T0 T-1"],
+            "pim.decoder.B3",
+            "bad row name 'T-1': letters, digits, _ expected (~NAME for a negated wordline)",
+        ),
+        (
+            ["pim.decoder.B12=T0 T1 T9"],
+            "pim.decoder.B12",
+            "B12 raises T9, which is not a compute row (compute_rows: T0 T1 T2 T3 DCC0 DCC1)",
+        ),
+        (
+            ["pim.decoder.B12=~T0 T1"],
+            "pim.decoder.B12",
+            "B12 raises ~T0, but T0 is not a dual-contact row (dual_contact_rows: DCC0 DCC1)",
+        ),
+        (
+            ["pim.compute_rows=T0 T1 T2 DCC0 DCC1"],
+            "pim.compute_rows",
+            "B3 raises T3, which is not a compute row (compute_rows: T0 T1 T2 DCC0 DCC1)",
+        ),
+        (
+            ["pim.dual_contact_rows=DCC0"],
+            "pim.dual_contact_rows",
+            "B7 raises ~DCC1, but DCC1 is not a dual-contact row (dual_contact_rows: DCC0)",
+        ),
+        (
+            ["pim.dual_contact_rows=DCC0 DCC2"],
+            "pim.dual_contact_rows",
+            "DCC2 not among the compute rows (compute_rows: T0 T1 T2 T3 DCC0 DCC1)",
+        ),
+        (["pim.compute_rows=T0 T1 T0"], "pim.compute_rows", "row T0 named twice"),
+        (["pim.dual_contact_rows=DCC0 DCC0"], "pim.dual_contact_rows", "row DCC0 named twice"),
+        (["pim.compute_rows="], "pim.compute_rows", "missing value"),
+        (
+            ["pim.compute_rows=~T0"],
+            "pim.compute_rows",
+            "bad row name '~T0': letters, digits, _ expected",
+        ),
+        (
+            [f"pim.compute_rows=T0 T1 T2 T3 DCC0 DCC1 {' '.join(f'X{i}' for i in range(11))}"],
+            "pim.compute_rows",
+            "17 compute rows but 16 decoder addresses; each compute row is stored at one of them",
+        ),
+        (
+            ["pim.decoder.C0=T0"],
+            "pim.decoder.C0",
+            "C0 is the address of a constant row, not of the decoder",
+        ),
+        (
+            ["pim.decoder.C1=T0"],
+            "pim.decoder.C1",
+            "C1 is the address of a constant row, not of the decoder",
+        ),
+        (
+            ["pim.decoder.1B=T0"],
+            "pim.decoder.1B",
+            "bad address name '1B': letters, digits, _ expected, not first a digit",
+        ),
+        (
+            ["pim.decoder.B-1=T0"],
+            "pim.decoder.B-1",
+            "bad address name 'B-1': letters, digits, _ expected, not first a digit",
+        ),
+        (["pim.decoder.=T0"], "pim.decoder.", "pim.decoder.ADDRESS=WORDLINES expected"),
+        (["pim.decoder.B1.x=T0"], "pim.decoder.B1.x", "pim.decoder.ADDRESS=WORDLINES expected"),
+        (["pim.decoder=T0"], "pim.decoder", "mapping of address -> wordlines expected, got 'T0'"),
+        (
+            ["pim.rows_per_subarray=16"],
+            "pim.rows_per_subarray",
+            "rows_per_subarray = 16 must be more than the 18 reserved rows "
+            "(C0, C1 and 16 decoder addresses)",
+        ),
+    ],
+)
+def test_bad_decoder(overrides, key, message):
+    error = config_error("ddr3-1600", *overrides)
+    assert (error.source, error.key, error.message) == ("-p", key, message)
+
+
+def test_reserved_rows_must_leave_data_rows():
+    assert load_config(None, ["pim.rows_per_subarray=32"]).pim.rows_per_subarray == 32
+    addresses = [f"pim.decoder.X{i}=T0" for i in range(14)]  # 2 + 30 reserved rows of 32
+    error = config_error("ddr4-2400", "pim.rows_per_subarray=32", *addresses)
+    assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
+    assert error.message == (
+        "rows_per_subarray = 32 must be more than the 32 reserved rows "
+        "(C0, C1 and 30 decoder addresses)"
+    )
+
+
+def test_subarray_at_most_the_bank():
+    error = config_error("ddr4-2400", "pim.rows_per_subarray=131072")
+    assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
+    assert error.message == "rows_per_subarray = 131072 must be at most rows = 65536"
+
+
+def test_decoder_errors_in_a_file_name_the_line(tmp_path):
+    text = "preset: ddr4-2400\npim:\n  decoder:\n    B0: T0\n    B12: T0 T1 T2 T3\n"
+    error = config_error(write(tmp_path, text))
+    assert (error.key, error.message) == (
+        "pim.decoder.B12",
+        "raises 4 wordlines (T0 T1 T2 T3); 1 to 3 allowed",
+    )
+    assert error.source.endswith(":5")
+    text = "preset: ddr4-2400\npim:\n  decoder:\n    B0: T0\n    B0: T1\n"
+    error = config_error(write(tmp_path, text))
+    assert (error.key, error.message) == ("pim.decoder.B0", "duplicate key (first on line 4)")
+    text = "preset: ddr4-2400\npim:\n  decoder:\n    7: T0\n"
+    error = config_error(write(tmp_path, text))
+    assert error.key == "pim.decoder.7" and error.source.endswith(":4")
+
+
+def test_a_complete_file_needs_a_decoder(tmp_path):
+    doc = load_config("ddr3-1600").to_dict()
+    del doc["preset"], doc["pim"]["decoder"]
+    path = write(tmp_path, yaml.safe_dump(doc))
+    error = config_error(path)
+    assert (error.source, error.key, error.message) == (path, "pim.decoder", "missing value")
 
 
 # --- controller ------------------------------------------------------------------------------

@@ -3,9 +3,11 @@ and the address, and a refused command changes nothing.
 
 The rules: ACT needs a closed bank; PRE an open one; RD/WR/RDA/WRA an open bank with the same
 row, and RDA/WRA close it; REF needs every bank of its rank closed; PREA closes every bank of
-its rank (in any state). Addresses are checked against the organisation, and columns of column
-commands must be multiples of the burst length. Every command here is issued long after
-anything before it, so the refusals are about state, never about timing.
+its rank (in any state). AACT (the second activation of an AAP) needs an open bank, may name any
+row in range, and leaves the bank open with the row it had. Addresses are checked against the
+organisation, and columns of column commands must be multiples of the burst length. Every
+command here is issued long after anything before it, so the refusals are about state, never
+about timing.
 """
 
 from __future__ import annotations
@@ -110,6 +112,18 @@ def test_pre_after_rda_is_illegal(dev):
     assert_refused(dev, "PRE", **AT)
 
 
+def test_aact_to_a_closed_bank_is_illegal(dev):
+    message = assert_refused(dev, "AACT", **AT, row=ROW)
+    assert "column" not in message, message
+
+
+def test_aact_after_closing_is_illegal(dev):
+    dev.issue("ACT", 100, **AT, row=ROW)
+    dev.issue("AACT", 200, **AT, row=OTHER_ROW)
+    dev.issue("PRE", 300, **AT)
+    assert_refused(dev, "AACT", **AT, row=OTHER_ROW)
+
+
 def test_ref_with_an_open_bank_is_illegal(dev):
     dev.issue("ACT", 100, **AT, row=ROW)
     message = assert_refused(dev, "REF", rank=1)
@@ -143,6 +157,20 @@ def test_act_opens_and_pre_closes(dev):
 def test_rd_and_wr_leave_the_row_open(dev, cmd):
     dev.issue("ACT", 100, **AT, row=ROW)
     dev.issue(cmd, 200, **AT, row=ROW, column=COLUMN)
+    assert dev.open_row(0, 1, 2, 3) == ROW
+
+
+@pytest.mark.parametrize("row", [ROW, OTHER_ROW])
+def test_aact_leaves_the_open_row_unchanged(dev, row):
+    dev.issue("ACT", 100, **AT, row=ROW)
+    dev.issue("AACT", 200, **AT, row=row)
+    assert dev.open_row(0, 1, 2, 3) == ROW
+    assert dev.command_counts()["AACT"] == 1
+    # the open row is still the ACT's: column commands to it are legal, to the AACT's are not
+    if row != ROW:
+        assert_refused(dev, "RD", **AT, row=row, column=COLUMN)
+    dev.issue("RD", 300, **AT, row=ROW, column=COLUMN)
+    dev.issue("AACT", 400, **AT, row=OTHER_ROW)  # and another AACT is still legal
     assert dev.open_row(0, 1, 2, 3) == ROW
 
 
@@ -190,6 +218,14 @@ def _limits(dev) -> dict[str, int]:
 def test_act_out_of_range_is_illegal(dev, part, edge):
     value = _limits(dev)[part] if edge == "one past the end" else -1
     assert_refused(dev, "ACT", **{**AT, "row": ROW, part: value})
+
+
+@pytest.mark.parametrize("edge", ["one past the end", "negative"])
+def test_aact_row_out_of_range_is_illegal(dev, edge):
+    dev.issue("ACT", 100, **AT, row=ROW)
+    value = _limits(dev)["row"] if edge == "one past the end" else -1
+    assert_refused(dev, "AACT", **AT, row=value)
+    assert dev.open_row(0, 1, 2, 3) == ROW
 
 
 @pytest.mark.parametrize("edge", ["one past the end", "negative"])

@@ -6,16 +6,23 @@ the famous rules out with the ddr3-1600 numbers (cycles of tCK); the generated t
 walks ``DDR3.constraints`` itself. DDR3 has no bank groups: one tRRD, tCCD and tWTR for all
 banks of a rank, and the rank switch costs nRTRS. The preset has one rank; the rank-switch
 tests ask for two.
+
+AACT, the second activation of Ambit's ACTIVATE-ACTIVATE-PRECHARGE, follows its ACT after tWLOV
+with the split row decoder the preset has (4 ns = 3.2 cycles: the core counts 5 ticks per cycle)
+and after nRAS without it (ddr3-1066); its named tests speak ticks where the cycle is split.
 """
 
 from __future__ import annotations
 
 import pytest
 from timing_helpers import (
+    NO_SPLIT,
     Adjust,
     assert_tight,
+    assert_tight_tick,
     assert_xfail_is_needed,
     common_adjust,
+    cycle_timings,
     generated_cases,
     make_device,
     run_case,
@@ -285,6 +292,83 @@ def test_command_bus_one_per_cycle(dev):
     assert_tight(dev, "ACT", T + 1, rank=1)
 
 
+# --- AACT: the second activation of an AAP ---------------------------------------------------
+
+K = 5  # ticks per cycle with the split decoder: tCK 1.25 ns, tWLOV 4 ns = 3.2 cycles
+nAAP = 16  # tWLOV in ticks
+
+#: tRRD is a rule between different banks, so an ACT and the AACT of its own bank are held
+#: apart by nAAP alone; with tRRD lowered below tWLOV the result must be the same.
+SPLIT_CONFIGS = [
+    pytest.param((), id="preset"),
+    pytest.param(("timing.nRRD=3",), id="nRRD=3"),
+]
+
+
+def test_split_decoder_counts_five_ticks_per_cycle():
+    from pimsim.device import tick_timings, ticks_per_cycle
+
+    dev = make_device(PRESET)
+    assert dev.config.pim.split_decoder
+    assert (dev.config.tCK_ns, dev.config.pim.tWLOV_ns) == (1.25, 4.0)
+    assert ticks_per_cycle(dev.config) == dev.ticks_per_cycle == K
+    ticks = tick_timings(dev.config, K)
+    assert (ticks["nCK"], ticks["nAAP"], ticks["nRAS"], ticks["nRRD"]) == (K, nAAP, nRAS * K, 25)
+
+
+@pytest.mark.parametrize("overrides", SPLIT_CONFIGS)
+def test_act_to_aact_respects_twlov_in_ticks(overrides):
+    dev = make_device(PRESET, *overrides)
+    dev.issue_tick("ACT", 0, row=5)
+    assert_tight_tick(dev, "AACT", nAAP, row=7)
+    assert dev.open_row(0, 0, 0, 0) == 5
+
+
+@pytest.mark.parametrize("overrides", SPLIT_CONFIGS)
+def test_act_to_aact_in_cycles_rounds_up(overrides):
+    # 16 ticks are 3.2 cycles: the cycle API says 4, and refuses cycle 3.
+    dev = make_device(PRESET, *overrides)
+    dev.issue("ACT", 0, row=5)
+    assert_tight(dev, "AACT", 4, row=7)
+
+
+@pytest.mark.parametrize("overrides", SPLIT_CONFIGS)
+def test_aact_to_pre_respects_nras_in_ticks(overrides):
+    # From the AACT, off a cycle boundary: ACT->PRE alone would allow tick nRAS * K = 140.
+    dev = make_device(PRESET, *overrides)
+    dev.issue_tick("ACT", 0, row=5)
+    dev.issue_tick("AACT", nAAP, row=7)
+    assert dev.earliest("PRE") == 32  # ceil(156 / 5)
+    assert_tight_tick(dev, "PRE", nAAP + nRAS * K)
+    assert dev.open_row(0, 0, 0, 0) is None
+
+
+@pytest.fixture
+def ddr3_1066():
+    dev = make_device("ddr3-1066")
+    assert not dev.config.pim.split_decoder and dev.ticks_per_cycle == 1
+    assert (dev.config.timing["nRAS"], dev.config.timing["nRRD"]) == (20, 4)
+    return dev
+
+
+def test_without_split_decoder_act_to_aact_respects_nras(ddr3_1066):
+    ddr3_1066.issue("ACT", T, row=5)
+    assert_tight(ddr3_1066, "AACT", T + 20, row=7)
+    assert ddr3_1066.open_row(0, 0, 0, 0) == 5
+
+
+def test_without_split_decoder_aact_to_pre_respects_nras(ddr3_1066):
+    ddr3_1066.issue("ACT", T, row=5)
+    ddr3_1066.issue("AACT", T + 20, row=7)
+    assert_tight(ddr3_1066, "PRE", T + 40)
+
+
+def test_aact_counts_in_nrrd(ddr3_1066):
+    ddr3_1066.issue("ACT", T, bank=0, row=5)
+    ddr3_1066.issue("AACT", T + 20, bank=0, row=7)
+    assert_tight(ddr3_1066, "ACT", T + 24, bank=1, row=5)
+
+
 # --- every constraint of the table, generated ---------------------------------------------------
 
 
@@ -309,7 +393,7 @@ def _adjust(con, p, f, timings):
 def _cases():
     from pimsim.config import load_config
 
-    timings = dict(load_config(PRESET).timing)
+    timings = cycle_timings(load_config(PRESET, overrides=[NO_SPLIT]))
     return generated_cases(DDR3, PRESET, timings, _adjust, always=(TWO_RANKS,))
 
 

@@ -4,19 +4,23 @@ Tight means: the following command is refused (TimingViolationError) at t - 1, a
 and ``earliest()`` says t, where t is the cycle the constraint demands. The named tests write
 the famous rules out with the ddr4-2400 numbers (cycles of tCK); the generated test at the end
 walks ``DDR4.constraints`` itself, so a rule added to the table is tested without a new test.
+The AACT tests speak ticks where the preset's split row decoder splits the cycle (5 per cycle).
 """
 
 from __future__ import annotations
 
 import pytest
 from timing_helpers import (
+    NO_SPLIT,
     Adjust,
     Case,
     _rule,
     assert_tight,
+    assert_tight_tick,
     assert_xfail_is_needed,
     build_scenario,
     common_adjust,
+    cycle_timings,
     generated_cases,
     make_device,
     run_case,
@@ -306,6 +310,59 @@ def test_command_bus_is_per_channel():
     assert dev.command_counts()["ACT"] == 2
 
 
+# --- AACT: the second activation of an AAP ---------------------------------------------------
+
+K = 5  # ticks per cycle with the split decoder: tCK 0.833 ns, tWLOV 4 ns = 4.8 cycles
+nAAP = 24  # tWLOV in ticks
+
+#: tRRD is a rule between different banks, so an ACT and the AACT of its own bank are held
+#: apart by nAAP alone; with tRRD lowered below tWLOV the result must be the same.
+SPLIT_CONFIGS = [
+    pytest.param((), id="preset"),
+    pytest.param(("timing.nRRD_L=4",), id="nRRD_L=4"),
+]
+
+
+def test_split_decoder_counts_five_ticks_per_cycle():
+    from pimsim.device import tick_timings, ticks_per_cycle
+
+    dev = make_device(PRESET)
+    assert dev.config.pim.split_decoder
+    assert (dev.config.tCK_ns, dev.config.pim.tWLOV_ns) == (0.833, 4.0)
+    assert ticks_per_cycle(dev.config) == dev.ticks_per_cycle == K
+    ticks = tick_timings(dev.config, K)
+    assert (ticks["nCK"], ticks["nAAP"], ticks["nRAS"]) == (K, nAAP, nRAS * K)
+
+
+@pytest.mark.parametrize("overrides", SPLIT_CONFIGS)
+def test_act_to_aact_respects_twlov_in_ticks(overrides):
+    dev = make_device(PRESET, *overrides)
+    dev.issue_tick("ACT", 0, bankgroup=1, row=5)
+    assert dev.earliest("AACT", bankgroup=1, row=7) == 5  # ceil(4.8)
+    assert_tight_tick(dev, "AACT", nAAP, bankgroup=1, row=7)
+    assert_tight_tick(dev, "PRE", nAAP + nRAS * K, bankgroup=1)
+
+
+def test_without_split_decoder_act_to_aact_respects_nras():
+    dev = make_device(PRESET, "pim.split_decoder=false")
+    assert dev.ticks_per_cycle == 1
+    dev.issue("ACT", T, row=5)
+    assert_tight(dev, "AACT", T + nRAS, row=7)
+    assert dev.open_row(0, 0, 0, 0) == 5
+
+
+def test_aact_counts_in_nrrd_l_and_nfaw():
+    dev = make_device(PRESET, "pim.split_decoder=false")
+    dev.issue("ACT", T - 500, bankgroup=0, bank=0, row=5)
+    dev.issue("ACT", T - 400, bankgroup=1, bank=1, row=5)
+    dev.issue("AACT", T, bankgroup=0, bank=0, row=7)
+    assert_tight(dev, "ACT", T + nRRD_L, bankgroup=0, bank=1)
+    assert_tight(dev, "ACT", T + nRRD_L + nRRD_S, bankgroup=2)
+    assert_tight(dev, "AACT", T + nRRD_L + 2 * nRRD_S, bankgroup=1, bank=1, row=7)
+    # four activations since T: the fifth waits for T + nFAW (nRRD_S alone: T + 18)
+    assert_tight(dev, "ACT", T + nFAW, bankgroup=3)
+
+
 # --- every constraint of the table, generated ---------------------------------------------------
 
 
@@ -332,7 +389,7 @@ def _adjust(con, p, f, timings):
 def _cases():
     from pimsim.config import load_config
 
-    timings = dict(load_config(PRESET).timing)
+    timings = cycle_timings(load_config(PRESET, overrides=[NO_SPLIT]))
     return generated_cases(DDR4, PRESET, timings, _adjust, always=(TWO_RANKS,))
 
 
@@ -352,7 +409,7 @@ def test_generator_notices_a_tie():
     from pimsim.config import load_config
 
     con = _rule(DDR4, "rank", False, "RD", "RD")
-    case = Case(DDR4, PRESET, con, "RD", "RD", "rank", common=(TWO_RANKS,))
-    config = load_config(PRESET, overrides=[TWO_RANKS])
-    scenario = build_scenario(case, dict(config.timing), config.organisation)
+    case = Case(DDR4, PRESET, con, "RD", "RD", "rank", common=(NO_SPLIT, TWO_RANKS))
+    config = load_config(PRESET, overrides=[NO_SPLIT, TWO_RANKS])
+    scenario = build_scenario(case, cycle_timings(config), config.organisation)
     assert "[nBL] demands" in scenario.report

@@ -7,6 +7,10 @@ of ``standard.constraints`` into a short command history; :func:`binding_report`
 from the constraint list alone, that the constraint under test really is the one that decides
 the cycle (strictly later than every other constraint outside its table cell), so a test
 cannot pass by accident on a tie with some other rule.
+
+The generated cases run with Ambit's split row decoder off (:data:`NO_SPLIT`): then a cycle is
+one tick and every latency, the derived ``nCK`` and ``nAAP`` included, is a whole number of
+cycles (:func:`cycle_timings`). The split decoder's fractional nAAP has named tests of its own.
 """
 
 from __future__ import annotations
@@ -27,6 +31,30 @@ CAS = READS + WRITES
 #: Prerequisites are spaced this far apart (and this far before the command under test), far
 #: more than any latency of the presets (nRFC = 420 at DDR4-2400), so they never bind.
 FAR = 1000
+
+#: The override every generated case gets: one tick per cycle, nAAP = nRAS (see cycle_timings).
+NO_SPLIT = "pim.split_decoder=false"
+
+
+def cycle_timings(config) -> dict[str, int]:
+    """The config's timings in cycles, with the derived ones of standards.DERIVED_TIMINGS.
+
+    Worked out here from the config rather than taken from the device: nCK is one cycle, nAAP
+    is nRAS without the split decoder and tWLOV with it (which must then be whole cycles; use
+    the split-decoder presets through ``earliest_tick`` instead).
+    """
+    from pimsim.standards import DERIVED_TIMINGS
+
+    timings = {**config.timing, "nCK": 1}
+    if not config.pim.split_decoder:
+        timings["nAAP"] = timings["nRAS"]
+    else:
+        cycles = config.pim.tWLOV_ns / config.tCK_ns
+        if abs(cycles - round(cycles)) > 1e-9:
+            raise ValueError(f"tWLOV is {cycles:g} cycles, not a whole number: use ticks")
+        timings["nAAP"] = round(cycles)
+    assert set(DERIVED_TIMINGS) <= set(timings), "a derived timing this helper does not know"
+    return timings
 
 
 def make_device(preset: str, *overrides: str):
@@ -55,14 +83,23 @@ def assert_tight(dev, cmd: str, t: int, **addr) -> None:
     ``earliest()`` says ``t``; issuing at ``t - 1`` raises TimingViolationError and changes
     nothing (counts, open row, earliest); issuing at ``t`` is accepted.
     """
+    _assert_tight(dev.earliest, dev.issue, dev, cmd, t, addr)
+
+
+def assert_tight_tick(dev, cmd: str, t: int, **addr) -> None:
+    """As :func:`assert_tight`, in ticks (``earliest_tick`` / ``issue_tick``)."""
+    _assert_tight(dev.earliest_tick, dev.issue_tick, dev, cmd, t, addr)
+
+
+def _assert_tight(earliest, issue, dev, cmd: str, t: int, addr: dict) -> None:
     where = f"{cmd} {addr}"
-    assert dev.earliest(cmd, **addr) == t, f"earliest({where})"
+    assert earliest(cmd, **addr) == t, f"earliest({where})"
     before = _snapshot(dev, cmd, addr)
     with pytest.raises(TimingViolationError):
-        dev.issue(cmd, t - 1, **addr)
+        issue(cmd, t - 1, **addr)
     assert _snapshot(dev, cmd, addr) == before, f"refused {where} changed the device"
-    assert dev.earliest(cmd, **addr) == t, f"earliest({where}) after a refused issue"
-    dev.issue(cmd, t, **addr)
+    assert earliest(cmd, **addr) == t, f"earliest({where}) after a refused issue"
+    issue(cmd, t, **addr)
     assert dev.command_counts()[cmd] == before[0][cmd] + 1
 
 
@@ -145,7 +182,9 @@ class Adjust:
 
 def default_relation(con: Constraint) -> str:
     """The placement that isolates a constraint: the nearest node its level allows."""
-    if con.sibling or con.level == "channel":
+    if con.sibling:  # another node of that level under the same parent
+        return {"rank": "other-rank", "bankgroup": "rank", "bank": "bankgroup"}[con.level]
+    if con.level == "channel":
         return "other-rank"
     return con.level
 
@@ -160,7 +199,8 @@ def generated_cases(
     """One pytest.param per (constraint, preceding, following) of ``standard``.
 
     ``adjust`` gives the per-case relation, overrides or xfail reason; ``always`` are
-    overrides every case gets (e.g. ``organisation.ranks=2`` for the rank-switch rules).
+    overrides every case gets (e.g. ``organisation.ranks=2`` for the rank-switch rules), after
+    :data:`NO_SPLIT`, which every case gets. ``timings`` are in cycles (:func:`cycle_timings`).
     """
     params = []
     for con in standard.constraints:
@@ -178,7 +218,7 @@ def generated_cases(
                     overrides=extra,
                     why=a.why,
                     xfail=a.xfail,
-                    common=tuple(always),
+                    common=(NO_SPLIT, *always),
                 )
                 params.append(case.param())
     ids = [p.id for p in params]
@@ -237,7 +277,7 @@ class _Model:
         is_open = step.bank in self.open
         if step.cmd == "ACT":
             return not is_open
-        if step.cmd == "PRE":
+        if step.cmd in ("PRE", "AACT"):  # AACT: a second activation of the open bank
             return is_open
         if step.cmd in CAS:
             return self.open.get(step.bank) == step.row
@@ -249,6 +289,7 @@ class _Model:
         if not self.legal(step):
             raise Unbuildable(f"{step.cmd} at {step.bank} is illegal in the scenario's state")
         self.history.append(step)
+        # AACT changes nothing: the bank stays open with the same row
         if step.cmd == "ACT":
             self.open[step.bank] = step.row
         elif step.cmd in ("PRE", "RDA", "WRA"):
@@ -290,15 +331,23 @@ def _related(con: Constraint, level: int, prev: tuple[int, ...], new: tuple[int,
 
 
 ROW_A, ROW_B = 10, 20
+ROW_AACT = 30  # the row an AACT raises: any row, not the open one
+OPEN_BANK = ("PRE", "AACT", *CAS)  # commands that need their bank open
+
+
+def _row(cmd: str, open_row: int) -> int:
+    return ROW_AACT if cmd == "AACT" else open_row
 
 
 def build_scenario(case: Case, timings: dict[str, int], org) -> Scenario:
     """The history that makes ``case`` binding, and the cycle its following command waits for.
 
     Prerequisites (ACTs that open the banks the commands need) go FAR apart, FAR before the
-    preceding command(s) at T; a windowed constraint gets ``window`` preceding commands to
-    distinct banks, each as early as allowed. If the following command needs a bank closed that
-    the preceding ACT opened, an RDA closes it as early as allowed (its own rules are shorter).
+    preceding command(s) at T (so an AACT at T has its bank opened by an ACT long before; only
+    an ACT -> AACT case has the ACT itself at T); a windowed constraint gets ``window``
+    preceding commands to distinct banks, each as early as allowed. If the following command
+    needs a bank closed that the preceding ACT opened, an RDA closes it as early as allowed (its
+    own rules are shorter).
     """
     con, p, f = case.constraint, case.preceding, case.following
     model = _Model(case.standard, timings, org)
@@ -318,10 +367,10 @@ def build_scenario(case: Case, timings: dict[str, int], org) -> Scenario:
 
     # 1. prerequisites, far in the past: open the banks the commands need open
     prereqs: list[Bank] = []
-    if p in ("PRE", *CAS):
+    if p in OPEN_BANK:
         prereqs += a_banks
     opened_by_p = b in a_banks and SCOPE[p] == SCOPE["ACT"]  # p itself, or its prerequisite
-    if f in ("PRE", *CAS) and not opened_by_p:
+    if f in OPEN_BANK and not opened_by_p:
         prereqs.append(b)
     cycle = 0
     for bank in prereqs:
@@ -334,13 +383,13 @@ def build_scenario(case: Case, timings: dict[str, int], org) -> Scenario:
     for x in a_banks:
         path = x[: SCOPE[p] + 1]
         when = model.earliest(p, path, t0 if first is None else first + 1)
-        step = Step(p, when, x, ROW_A)
+        step = Step(p, when, x, _row(p, ROW_A))
         model.apply(step)
         first = when if first is None else first
     expected = first + evaluate_latency(con.latency, timings)
 
     # 3. close what the following command needs closed
-    target = Step(f, 0, b, row_b)
+    target = Step(f, 0, b, _row(f, row_b))
     if f == "ACT" and b in model.open:
         closers = [b]
     elif f == "REF":
@@ -393,8 +442,7 @@ def binding_report(case: Case, model: _Model, target: Step, expected: int) -> st
 def run_case(case: Case) -> None:
     """Build the case's scenario on a fresh device and check the following command is tight."""
     dev = make_device(case.preset, *case.common, *case.overrides)
-    timings = dict(dev.config.timing)
-    scenario = build_scenario(case, timings, dev.config.organisation)
+    scenario = build_scenario(case, cycle_timings(dev.config), dev.config.organisation)
     assert not scenario.report, (
         f"{case.id} ({case.why or 'no overrides'}) is not the binding constraint in its "
         f"scenario: {scenario.report}. "
@@ -414,8 +462,8 @@ REF_PRE = (
     "before nRFC has passed, so REF->PRE is never observable (REF->ACT shows the same cycle)"
 )
 BUS_SHARED_CELL = (
-    "dead entry: the 1-cycle command-bus rule shares the table cell (channel, {p}, {f}) with "
-    "the data-bus rule nBL >= 1, and compile_tables keeps the larger"
+    "dead entry: the one-cycle (nCK) command-bus rule shares the table cell (channel, {p}, {f}) "
+    "with the data-bus rule nBL >= 1, and compile_tables keeps the larger"
 )
 
 
@@ -439,7 +487,7 @@ def common_adjust(
     """Cases that need the same treatment in DDR3 and DDR4 (see each ``why``)."""
     if con.level == "rank" and p == "REF" and f == "PRE":
         return Adjust(xfail=REF_PRE)
-    if con.level == "channel" and con.latency == "1" and p in CAS and f in CAS:
+    if con.level == "channel" and con.latency == "nCK" and p in CAS and f in CAS:
         if (p in READS) == (f in READS):
             return Adjust(xfail=BUS_SHARED_CELL.format(p=p, f=f))
         # Column commands in opposite directions are held at least a cycle apart by the
@@ -467,7 +515,7 @@ def assert_xfail_is_needed(case: Case) -> None:
     """
     dev = make_device(case.preset, *case.common, *case.overrides)
     try:
-        scenario = build_scenario(case, dict(dev.config.timing), dev.config.organisation)
+        scenario = build_scenario(case, cycle_timings(dev.config), dev.config.organisation)
     except Unbuildable:
         return
     assert scenario.report, f"{case.id} binds in its scenario; remove its xfail"

@@ -1,0 +1,198 @@
+"""Run µprograms on the device: real ACT/AACT/PRE commands, and bit-exact row contents.
+
+``AAP src -> dst`` is ACT src, AACT dst, PRE; ``AP addr`` is ACT addr, PRE. Each command is
+issued at the earliest tick the device's timing tables allow (the AACT after ``nAAP``: tWLOV
+with the split row decoder, tRAS without; PRE tRAS after the last ACT; the next ACT tRP after
+PRE; tRRD, tFAW and the command bus across banks). Row contents follow the activation:
+raising one row senses its value, raising three senses their bitwise majority and rewrites
+all three with it, an n-wordline reads and writes the complement; the AACT's rows receive the
+sensed value. Programs on different banks run interleaved (:func:`run_streams`), each bank in
+order, so bank parallelism is limited exactly as the standard limits it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from pimsim.ambit.layout import C0, C1, SubarrayLayout, Wordline
+from pimsim.device import Device
+from pimsim.programs.check import check
+from pimsim.programs.parse import Program
+
+Bank = tuple[int, int, int, int]  # channel, rank, bankgroup, bank
+ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One DRAM command of a stream, with what it does to row data when it issues."""
+
+    name: str  # ACT, AACT or PRE
+    bank: Bank
+    row: int  # row address sent with it (0 for PRE)
+    action: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    """Ticks of the first command and of the end of the last one (its PRE plus tRP)."""
+
+    first_tick: int
+    end_tick: int
+
+
+class Subarray:
+    """Row data of one subarray as Ambit sees it: sensing, and writing through wordlines."""
+
+    def __init__(self, device: Device, layout: SubarrayLayout, bank: Bank, index: int):
+        self.device, self.layout, self.bank = device, layout, bank
+        self.base = index * layout.rows_per_subarray
+        self.sensed: np.ndarray | None = None
+        c1 = self.base + layout.constant_slot(C1)
+        if not (device.read_row(*bank, c1) == ALL_ONES).all():
+            device.write_row(*bank, c1, np.full(device.config.organisation.columns, ALL_ONES))
+
+    def _read(self, wl: Wordline) -> np.ndarray:
+        row = self.device.read_row(*self.bank, self.base + wl.slot)
+        return ~row if wl.negated else row
+
+    def _write(self, wl: Wordline, value: np.ndarray) -> None:
+        self.device.write_row(*self.bank, self.base + wl.slot, ~value if wl.negated else value)
+
+    def activate(self, wordlines: tuple[Wordline, ...]) -> None:
+        """First activation: sense one row, or the majority of three (written back to all)."""
+        values = [self._read(wl) for wl in wordlines]
+        if len(values) == 1:
+            self.sensed = values[0]
+            return
+        a, b, c = values
+        self.sensed = (a & b) | (b & c) | (a & c)
+        for wl in wordlines:
+            self._write(wl, self.sensed)
+
+    def receive(self, wordlines: tuple[Wordline, ...]) -> None:
+        """Second activation: the raised rows take the sensed value."""
+        for wl in wordlines:
+            self._write(wl, self.sensed)
+
+
+class Binding:
+    """A µprogram bound to a subarray of a bank and to data rows for its operands."""
+
+    def __init__(self, program: Program, subarray: Subarray, rows: Mapping[str, int]):
+        missing = set(program.operands) - set(rows)
+        if missing:
+            raise ValueError(f"{program.name}: no data row given for {', '.join(sorted(missing))}")
+        layout = subarray.layout
+        for name, offset in rows.items():
+            if not 0 <= offset < layout.data_rows:
+                raise ValueError(
+                    f"{program.name}: operand {name} at offset {offset} is not a "
+                    f"data row (0..{layout.data_rows - 1})"
+                )
+        self.program, self.subarray, self.rows = program, subarray, dict(rows)
+
+    def _wordlines(self, name: str) -> tuple[Wordline, ...]:
+        if name in self.rows:
+            return (Wordline(self.rows[name], False),)
+        return self.subarray.layout.wordlines(name)
+
+    def _address(self, name: str) -> int:
+        layout = self.subarray.layout
+        if name in self.rows:
+            offset = self.rows[name]
+        elif name in (C0, C1):
+            offset = layout.constant_slot(name)
+        else:
+            offset = layout.address_slot(name)
+        return self.subarray.base + offset
+
+    def commands(self) -> Iterator[Command]:
+        """The program's DRAM commands in order, each with its data action."""
+        sub, bank = self.subarray, self.subarray.bank
+        for step in self.program.steps:
+            src = self._wordlines(step.src)
+            yield Command("ACT", bank, self._address(step.src), lambda src=src: sub.activate(src))
+            if step.dst is not None:
+                dst = self._wordlines(step.dst)
+                yield Command(
+                    "AACT", bank, self._address(step.dst), lambda dst=dst: sub.receive(dst)
+                )
+            yield Command("PRE", bank, 0)
+
+
+def run_streams(device: Device, streams: Iterable[Iterable[Command]], not_before: int = 0) -> Span:
+    """Issue several command streams interleaved, each in order, each command as early as
+    the device allows; returns the span from the first ACT to the last PRE plus tRP.
+
+    Greedy list scheduling: the stream whose next command can issue first goes next (ties by
+    stream order), which is what a controller with one queue per bank would do.
+    """
+    its = [iter(s) for s in streams]
+    heads: list[Command | None] = [next(it, None) for it in its]
+    heap = [(not_before, i) for i, h in enumerate(heads) if h is not None]
+    heapq.heapify(heap)
+    first, last_pre = None, not_before
+    while heap:
+        _, i = heapq.heappop(heap)
+        cmd = heads[i]
+        when = max(not_before, device.earliest_tick(cmd.name, *cmd.bank, cmd.row))
+        if heap and when > heap[0][0]:
+            heapq.heappush(heap, (when, i))  # another stream may go first: look again
+            continue
+        device.issue_tick(cmd.name, when, *cmd.bank, cmd.row)
+        if cmd.action is not None:
+            cmd.action()
+        first = when if first is None else min(first, when)
+        if cmd.name == "PRE":
+            last_pre = max(last_pre, when)
+        heads[i] = next(its[i], None)
+        if heads[i] is not None:
+            heapq.heappush(heap, (when, i))
+    if first is None:
+        return Span(not_before, not_before)
+    return Span(first, last_pre + device.timing_ticks["nRP"])
+
+
+class PimDevice:
+    """Runs µprograms on a :class:`~pimsim.device.Device` (one per simulated system)."""
+
+    def __init__(self, device: Device):
+        self.device = device
+        self.layout = SubarrayLayout.from_params(device.config.pim)
+        self._subarrays: dict[tuple[Bank, int], Subarray] = {}
+        self._checked: set[int] = set()
+
+    def subarray(self, bank: Bank, index: int) -> Subarray:
+        key = (bank, index)
+        if key not in self._subarrays:
+            self._subarrays[key] = Subarray(self.device, self.layout, bank, index)
+        return self._subarrays[key]
+
+    def bind(self, program: Program, bank: Bank, subarray: int, rows: Mapping[str, int]) -> Binding:
+        """Check ``program`` (once) and bind it to data rows (offsets within the subarray)."""
+        if id(program) not in self._checked:
+            check(program, self.layout)
+            self._checked.add(id(program))
+        return Binding(program, self.subarray(bank, subarray), rows)
+
+    def run(
+        self,
+        program: Program,
+        bank: Bank,
+        subarray: int,
+        rows: Mapping[str, int],
+        not_before: int = 0,
+    ) -> Span:
+        """Run one µprogram on one subarray; returns its span in ticks."""
+        return run_streams(
+            self.device, [self.bind(program, bank, subarray, rows).commands()], not_before
+        )
+
+    def ns(self, ticks: int) -> float:
+        """Nanoseconds of a number of ticks."""
+        return ticks * self.device.config.tCK_ns / self.device.ticks_per_cycle
