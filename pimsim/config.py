@@ -698,6 +698,12 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
             f"nRC = {nrc} is less than nRAS + nRP = {nras} + {nrp} = {nras + nrp}",
         ),
         (
+            ["timing.nRFC", "timing.nREFI"],
+            v["timing.nRFC"] < v["timing.nREFI"],
+            f"nRFC = {v['timing.nRFC']} must be less than nREFI = {v['timing.nREFI']} "
+            "(a refresh must end before the next is due)",
+        ),
+        (
             ["pim.rows_per_subarray", *addresses],
             reserved < rps,
             f"rows_per_subarray = {rps} must be more than the {reserved} reserved rows "

@@ -767,3 +767,9 @@ def test_presets_are_found_without_the_installed_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "pimsim.configs", None)
     assert list_presets() == ["ddr3-1066", "ddr3-1600", "ddr4-2400"]
     assert load_config("ddr3-1066").organisation.row_bytes == 4096
+
+
+def test_refresh_longer_than_its_interval_is_inconsistent():
+    with pytest.raises(ConfigError) as info:
+        load_config("ddr4-2400", ["timing.nREFI=300"])
+    assert str(info.value).startswith("-p: timing.nREFI: nRFC = 420 must be less than nREFI")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,10 +31,43 @@ ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 class Command:
     """One DRAM command of a stream, with what it does to row data when it issues."""
 
-    name: str  # ACT, AACT or PRE
+    name: str  # ACT, AACT, PRE, RD or WR
     bank: Bank
     row: int  # row address sent with it (0 for PRE)
     action: Callable[[], None] | None = None
+    raised: tuple[int, ...] = ()  # physical rows an ACT/AACT raises (its wordlines)
+    column: int = 0  # RD/WR
+
+
+@dataclass
+class ActivityCounters:
+    """What in-DRAM work did to the rows: kept by :func:`run_streams` when given one.
+
+    ``rows_raised`` counts every raised wordline; ``activations`` counts activations per
+    (bank, physical row) -- the most any row got is its RowHammer exposure;
+    ``busy_ticks`` per bank is the time from each ACT to its PRE plus tRP.
+    """
+
+    rows_raised: int = 0
+    activations: dict[tuple[Bank, int], int] = field(default_factory=dict)
+    busy_ticks: dict[Bank, int] = field(default_factory=dict)
+    opened_at: dict[Bank, int] = field(default_factory=dict)
+
+    def record(self, cmd: Command, tick: int, nrp: int) -> None:
+        if cmd.name in ("ACT", "AACT"):
+            self.rows_raised += len(cmd.raised)
+            for row in cmd.raised:
+                key = (cmd.bank, row)
+                self.activations[key] = self.activations.get(key, 0) + 1
+            if cmd.name == "ACT":
+                self.opened_at[cmd.bank] = tick
+        elif cmd.name == "PRE":
+            start = self.opened_at.pop(cmd.bank, tick)
+            self.busy_ticks[cmd.bank] = self.busy_ticks.get(cmd.bank, 0) + tick + nrp - start
+
+    @property
+    def max_row_activations(self) -> int:
+        return max(self.activations.values(), default=0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +113,22 @@ class Subarray:
             self._write(wl, self.sensed)
 
 
+def _check_aliases(program: Program, rows: Mapping[str, int]) -> None:
+    """An output bound to an input's row must not be written before that input's last read."""
+    for out in program.outputs:
+        for inp in program.inputs:
+            if rows[out] != rows[inp]:
+                continue
+            reads = [s.line for s in program.steps if s.src == inp]
+            writes = [s.line for s in program.steps if s.dst == out]
+            if reads and writes and min(writes) < max(reads):
+                raise ValueError(
+                    f"{program.name}: output {out} shares a row with input {inp}, "
+                    f"and line {min(writes)} overwrites it before line "
+                    f"{max(reads)} reads it"
+                )
+
+
 class Binding:
     """A µprogram bound to a subarray of a bank and to data rows for its operands."""
 
@@ -95,6 +144,7 @@ class Binding:
                     f"data row (0..{layout.data_rows - 1})"
                 )
         self.program, self.subarray, self.rows = program, subarray, dict(rows)
+        _check_aliases(program, self.rows)
 
     def _wordlines(self, name: str) -> tuple[Wordline, ...]:
         if name in self.rows:
@@ -116,16 +166,35 @@ class Binding:
         sub, bank = self.subarray, self.subarray.bank
         for step in self.program.steps:
             src = self._wordlines(step.src)
-            yield Command("ACT", bank, self._address(step.src), lambda src=src: sub.activate(src))
+            yield Command(
+                "ACT",
+                bank,
+                self._address(step.src),
+                lambda src=src: sub.activate(src),
+                self._physical(src),
+            )
             if step.dst is not None:
                 dst = self._wordlines(step.dst)
                 yield Command(
-                    "AACT", bank, self._address(step.dst), lambda dst=dst: sub.receive(dst)
+                    "AACT",
+                    bank,
+                    self._address(step.dst),
+                    lambda dst=dst: sub.receive(dst),
+                    self._physical(dst),
                 )
             yield Command("PRE", bank, 0)
 
+    def _physical(self, wordlines: tuple[Wordline, ...]) -> tuple[int, ...]:
+        """Physical rows of the bank that these wordlines raise."""
+        return tuple(self.subarray.base + wl.slot for wl in wordlines)
 
-def run_streams(device: Device, streams: Iterable[Iterable[Command]], not_before: int = 0) -> Span:
+
+def run_streams(
+    device: Device,
+    streams: Iterable[Iterable[Command]],
+    not_before: int = 0,
+    counters: ActivityCounters | None = None,
+) -> Span:
     """Issue several command streams interleaved, each in order, each command as early as
     the device allows; returns the span from the first ACT to the last PRE plus tRP.
 
@@ -140,13 +209,15 @@ def run_streams(device: Device, streams: Iterable[Iterable[Command]], not_before
     while heap:
         _, i = heapq.heappop(heap)
         cmd = heads[i]
-        when = max(not_before, device.earliest_tick(cmd.name, *cmd.bank, cmd.row))
+        when = max(not_before, device.earliest_tick(cmd.name, *cmd.bank, cmd.row, cmd.column))
         if heap and when > heap[0][0]:
             heapq.heappush(heap, (when, i))  # another stream may go first: look again
             continue
-        device.issue_tick(cmd.name, when, *cmd.bank, cmd.row)
+        device.issue_tick(cmd.name, when, *cmd.bank, cmd.row, cmd.column)
         if cmd.action is not None:
             cmd.action()
+        if counters is not None:
+            counters.record(cmd, when, device.timing_ticks["nRP"])
         first = when if first is None else min(first, when)
         if cmd.name == "PRE":
             last_pre = max(last_pre, when)

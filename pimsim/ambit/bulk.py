@@ -1,0 +1,267 @@
+"""Bulk bitwise operations on vectors of rows: allocation, lowering, bank-parallel execution.
+
+A :class:`Vector` is a list of rank-wide rows. :meth:`BulkEngine.alloc` places row i of every
+vector in the same bank and subarray -- banks in the order that spreads consecutive rows over
+channels, then ranks, then bank groups, then banks; within a bank, subarrays round-robin --
+so the operands of one operation meet in one subarray, as Ambit's in-DRAM path requires.
+
+``bbop(op, dst, src1, [src2])`` lowers the operation to one µprogram per row and runs those on
+every bank at once (each bank in order; banks interleaved as the timing allows). A row whose
+operands are not in one subarray of one bank cannot run in DRAM: it falls back to the CPU
+path -- the host reads the source rows over the channel (ACT, RD per burst, PRE), computes,
+and writes the destination row (ACT, WR per burst, PRE) -- after the in-DRAM rows. The report
+says how many rows took each path and why; nothing falls back silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pimsim.ambit.execute import ActivityCounters, Bank, Command, PimDevice, Span, run_streams
+from pimsim.device import Device
+from pimsim.errors import PimsimError
+from pimsim.programs.parse import Program, builtin
+from pimsim.standards import COMMANDS
+
+RowAddress = tuple[int, int, int, int, int]  # channel, rank, bankgroup, bank, physical row
+
+#: Numpy twins of the built-in operations, for the CPU path and for checking results.
+NUMPY_OPS = {
+    "not": lambda a: ~a,
+    "and": lambda a, b: a & b,
+    "or": lambda a, b: a | b,
+    "nand": lambda a, b: ~(a & b),
+    "nor": lambda a, b: ~(a | b),
+    "xor": lambda a, b: a ^ b,
+    "xnor": lambda a, b: ~(a ^ b),
+    "copy": lambda a: a.copy(),
+    "zero": lambda: None,
+    "one": lambda: None,
+}
+
+
+class BulkError(PimsimError):
+    """A bulk operation cannot be set up (sizes, allocation)."""
+
+
+@dataclass(frozen=True)
+class Vector:
+    """A vector of rank-wide rows (``row_bytes`` each)."""
+
+    rows: tuple[RowAddress, ...]
+    row_bytes: int
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.rows) * self.row_bytes
+
+
+@dataclass
+class OpReport:
+    """What one bulk operation did; times in ns, energy left to pimsim.energy."""
+
+    op: str
+    rows: int
+    in_dram_rows: int
+    cpu_rows: int
+    fallback_reasons: dict[str, int]
+    time_ns: float
+    commands: dict[str, int]
+    aap: int
+    ap: int
+    rows_raised: int
+    max_row_activations: int
+    bank_busy_ns: dict[str, float]
+    span: Span = field(repr=False)
+
+    @property
+    def throughput_gbps(self) -> float:
+        """Bytes of result per ns (GB/s)."""
+        return self.rows * self.row_bytes / self.time_ns if self.time_ns else 0.0
+
+    row_bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "op": self.op,
+            "rows": self.rows,
+            "in_dram_rows": self.in_dram_rows,
+            "cpu_rows": self.cpu_rows,
+            "fallback_reasons": dict(self.fallback_reasons),
+            "time_ns": round(self.time_ns, 3),
+            "throughput_gbps": round(self.throughput_gbps, 3),
+            "commands": {**self.commands, "AAP": self.aap, "AP": self.ap},
+            "rows_raised": self.rows_raised,
+            "max_row_activations": self.max_row_activations,
+            "bank_busy_ns": {k: round(v, 3) for k, v in self.bank_busy_ns.items()},
+        }
+
+
+class BulkEngine:
+    """Allocates PIM vectors on a device and runs bulk operations on them."""
+
+    def __init__(self, device: Device):
+        self.device = device
+        self.pim = PimDevice(device)
+        org = device.config.organisation
+        self.row_bytes = org.row_bytes
+        self.banks: list[Bank] = [
+            (c, r, g, b)
+            for b in range(org.banks_per_group)
+            for g in range(org.bankgroups)
+            for r in range(org.ranks)
+            for c in range(org.channels)
+        ]
+        self.subarrays = org.rows // self.pim.layout.rows_per_subarray
+        self._next_free: dict[tuple[Bank, int], int] = {}
+        self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
+
+    # -- allocation ----------------------------------------------------------------------------
+
+    def alloc(self, nbytes: int) -> Vector:
+        """A vector of ``nbytes`` (a whole number of rows), striped over every bank."""
+        if nbytes <= 0 or nbytes % self.row_bytes:
+            raise BulkError(
+                f"a PIM vector is a whole number of {self.row_bytes}-byte rows, not {nbytes} bytes"
+            )
+        rows = []
+        data_rows = self.pim.layout.data_rows
+        for i in range(nbytes // self.row_bytes):
+            bank = self.banks[i % len(self.banks)]
+            subarray = (i // len(self.banks)) % self.subarrays
+            offset = self._next_free.get((bank, subarray), 0)
+            if offset >= data_rows:
+                raise BulkError(f"no free data row left in subarray {subarray} of bank {bank}")
+            self._next_free[(bank, subarray)] = offset + 1
+            rows.append((*bank, subarray * self.pim.layout.rows_per_subarray + offset))
+        return Vector(tuple(rows), self.row_bytes)
+
+    def write(self, vector: Vector, words: np.ndarray) -> None:
+        """Fill a vector's rows from a flat uint64 array (host-side, untimed)."""
+        per_row = self.row_bytes // 8
+        data = np.asarray(words, dtype=np.uint64).reshape(len(vector.rows), per_row)
+        for row, chunk in zip(vector.rows, data, strict=True):
+            self.device.write_row(*row, chunk)
+
+    def read(self, vector: Vector) -> np.ndarray:
+        """A vector's contents as a flat uint64 array (host-side, untimed)."""
+        return np.concatenate([self.device.read_row(*row) for row in vector.rows])
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def bbop(
+        self,
+        op: str | Program,
+        dst: Vector,
+        src1: Vector | None = None,
+        src2: Vector | None = None,
+        not_before: int = 0,
+    ) -> OpReport:
+        """Run ``op`` over whole vectors (``dst = op(src1, src2)``); see the module docstring."""
+        program = builtin(op) if isinstance(op, str) else op
+        sources = [v for v in (src1, src2) if v is not None]
+        if len(sources) != len(program.inputs):
+            raise BulkError(
+                f"{program.name} takes {len(program.inputs)} source vector(s), got {len(sources)}"
+            )
+        if any(len(v.rows) != len(dst.rows) for v in sources):
+            raise BulkError(f"{program.name}: vectors differ in length")
+        before = self.device.command_counts()
+        counters = ActivityCounters()
+        streams: dict[Bank, list[Iterator[Command]]] = {}
+        fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
+        for i, out_row in enumerate(dst.rows):
+            in_rows = [v.rows[i] for v in sources]
+            reason = self._why_not_in_dram([*in_rows, out_row])
+            if reason:
+                fallback.append((out_row, in_rows, reason))
+                continue
+            bank, sub = out_row[:4], out_row[4] // self.pim.layout.rows_per_subarray
+            base = sub * self.pim.layout.rows_per_subarray
+            binding = dict(zip(program.inputs, (r[4] - base for r in in_rows), strict=True))
+            binding[program.outputs[0]] = out_row[4] - base
+            streams.setdefault(bank, []).append(
+                self.pim.bind(program, bank, sub, binding).commands()
+            )
+        span = run_streams(self.device, [_chain(s) for s in streams.values()], not_before, counters)
+        if fallback:
+            cpu = run_streams(
+                self.device, [self._cpu_path(program.name, fallback)], span.end_tick, counters
+            )
+            span = Span(span.first_tick if streams else cpu.first_tick, cpu.end_tick)
+        after = self.device.command_counts()
+        counts = program.counts()
+        in_dram = len(dst.rows) - len(fallback)
+        reasons: dict[str, int] = {}
+        for *_, reason in fallback:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        return OpReport(
+            op=program.name,
+            rows=len(dst.rows),
+            in_dram_rows=in_dram,
+            cpu_rows=len(fallback),
+            fallback_reasons=reasons,
+            time_ns=self.pim.ns(span.end_tick - span.first_tick),
+            commands={c: after[c] - before[c] for c in COMMANDS if after[c] - before[c]},
+            aap=counts["AAP"] * in_dram,
+            ap=counts["AP"] * in_dram,
+            rows_raised=counters.rows_raised,
+            max_row_activations=counters.max_row_activations,
+            bank_busy_ns={str(b): self.pim.ns(t) for b, t in counters.busy_ticks.items()},
+            span=span,
+            row_bytes=self.row_bytes,
+        )
+
+    def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
+        """Empty if these rows can meet in one subarray, else the reason they cannot."""
+        rps = self.pim.layout.rows_per_subarray
+        if len({r[:4] for r in rows}) > 1:
+            return "operands in different banks"
+        if len({r[4] // rps for r in rows}) > 1:
+            return "operands in different subarrays"
+        if any(r[4] % rps >= self.pim.layout.data_rows for r in rows):
+            return "operand in a reserved row"
+        return ""
+
+    def _cpu_path(
+        self, op: str, work: list[tuple[RowAddress, list[RowAddress], str]]
+    ) -> Iterator[Command]:
+        """The host's way: read each source row over the channel, compute, write the result."""
+        burst = self.device.config.organisation.burst_length
+        columns = range(0, self.device.config.organisation.columns, burst)
+        compute = NUMPY_OPS.get(op)
+        if compute is None:
+            raise BulkError(f"{op}: no CPU implementation to fall back to")
+        for out_row, in_rows, _ in work:
+            values = [self.device.read_row(*r) for r in in_rows]
+            for row in in_rows:
+                yield from _row_access(row, "RD", columns)
+            result = compute(*values)
+            if result is None:  # zero / one
+                fill = 0 if op == "zero" else 0xFFFF_FFFF_FFFF_FFFF
+                result = np.full(self.device.config.organisation.columns, fill, dtype=np.uint64)
+            yield Command(
+                "ACT",
+                out_row[:4],
+                out_row[4],
+                lambda r=out_row, v=result: self.device.write_row(*r, v),
+                (out_row[4],),
+            )
+            for col in columns:
+                yield Command("WR", out_row[:4], out_row[4], column=col)
+            yield Command("PRE", out_row[:4], 0)
+
+
+def _row_access(row: RowAddress, cmd: str, columns: range) -> Iterator[Command]:
+    yield Command("ACT", row[:4], row[4], raised=(row[4],))
+    for col in columns:
+        yield Command(cmd, row[:4], row[4], column=col)
+    yield Command("PRE", row[:4], 0)
+
+
+def _chain(iterators: list[Iterator[Command]]) -> Iterator[Command]:
+    for it in iterators:
+        yield from it

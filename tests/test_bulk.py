@@ -1,0 +1,99 @@
+"""Bulk operations on vectors striped over banks: bit-exact, bank-parallel, honest fallback."""
+
+import numpy as np
+import pytest
+
+from pimsim.ambit.bulk import NUMPY_OPS, BulkEngine, BulkError, Vector
+from pimsim.config import load_config
+from pimsim.device import Device
+from pimsim.programs.parse import builtin
+
+OPS = ["not", "and", "or", "nand", "nor", "xor", "xnor", "copy", "zero", "one"]
+
+
+def setup(config, rows_per_bank=2, seed=0):
+    eng = BulkEngine(Device(config))
+    size = rows_per_bank * len(eng.banks) * eng.row_bytes
+    rng = np.random.default_rng(seed)
+    a, b = (rng.integers(0, 2**64, size // 8, dtype=np.uint64) for _ in range(2))
+    va, vb, vk = eng.alloc(size), eng.alloc(size), eng.alloc(size)
+    eng.write(va, a)
+    eng.write(vb, b)
+    return eng, va, vb, vk, a, b
+
+
+def expected(op, a, b):
+    if op == "zero":
+        return np.zeros_like(a)
+    if op == "one":
+        return ~np.zeros_like(a)
+    n = len(builtin(op).inputs)
+    return NUMPY_OPS[op](*(a, b)[:n])
+
+
+@pytest.mark.parametrize("preset", ["ddr3-1600", "ddr4-2400"])
+@pytest.mark.parametrize("op", OPS)
+def test_vector_op_is_bit_exact_on_every_bank(preset, op):
+    eng, va, vb, vk, a, b = setup(load_config(preset))
+    n = len(builtin(op).inputs)
+    report = eng.bbop(op, vk, *(va, vb)[:n])
+    assert (eng.read(vk) == expected(op, a, b)).all()
+    assert (eng.read(va) == a).all() and (eng.read(vb) == b).all()
+    assert report.in_dram_rows == len(vk.rows) and report.cpu_rows == 0
+    counts = builtin(op).counts()
+    assert (report.aap, report.ap) == (counts["AAP"] * report.rows, counts["AP"] * report.rows)
+    assert report.commands["AACT"] == report.aap
+    assert len({row[:4] for row in vk.rows}) == len(eng.banks)  # striped over every bank
+
+
+def test_ddr4_vectors_stripe_over_both_ranks():
+    eng = BulkEngine(Device(load_config("ddr4-2400")))
+    v = eng.alloc(len(eng.banks) * eng.row_bytes)
+    assert {row[1] for row in v.rows} == {0, 1} and len(eng.banks) == 32
+
+
+def not_throughput(overrides, size=4 << 20):
+    eng = BulkEngine(Device(load_config("ddr3-1600", overrides)))
+    src, dst = eng.alloc(size), eng.alloc(size)
+    return eng.bbop("not", dst, src).throughput_gbps
+
+
+def test_tfaw_is_what_limits_not_over_eight_banks():
+    # 4 activations per 30 ns per rank, and a NOT has 4 (2 AAPs of ACT + AACT): one 8 KiB
+    # row of result per nFAW window, about 273 GB/s (REFERENCE.md)
+    limited = not_throughput([])
+    assert limited == pytest.approx(8192 / 30.0, rel=0.02)
+    relaxed = not_throughput(["timing.nFAW=0"])
+    assert relaxed > 1.15 * limited
+    # without tFAW, tRRD (5 cycles = 6.25 ns between activations) is the limit
+    assert relaxed == pytest.approx(8192 / (4 * 6.25), rel=0.02)
+
+
+def test_misplaced_operands_fall_back_to_the_cpu_with_the_reason():
+    eng, va, vb, vk, a, b = setup(load_config("ddr3-1600"))
+    shifted = Vector(vk.rows[1:] + vk.rows[:1], vk.row_bytes)  # row i lands in another bank
+    report = eng.bbop("and", shifted, va, vb)
+    assert report.cpu_rows == len(vk.rows) and report.in_dram_rows == 0
+    assert report.fallback_reasons == {"operands in different banks": len(vk.rows)}
+    assert (eng.read(shifted) == (a & b)).all()
+    assert report.commands["RD"] == 2 * len(vk.rows) * 128  # two source rows of 128 bursts
+
+
+def test_counters_report_raised_rows_and_row_activations():
+    eng, va, vb, vk, *_ = setup(load_config("ddr3-1600"), rows_per_bank=1)
+    report = eng.bbop("xor", vk, va, vb)
+    # xor raises Di, B8 (2), Dj, B9 (2), C0, B10 (2), B14 (3), B15 (3), C1, B2, B12 (3), Dk
+    assert report.rows_raised == 21 * report.rows
+    assert report.max_row_activations == 4  # T2: raised by B10, B14, B2 and B12
+    assert len(report.bank_busy_ns) == 8
+
+
+def test_bad_vectors_are_refused():
+    eng = BulkEngine(Device(load_config("ddr3-1600")))
+    with pytest.raises(BulkError, match="whole number of 8192-byte rows"):
+        eng.alloc(1000)
+    a, b = eng.alloc(8192 * 8), eng.alloc(8192 * 16)
+    with pytest.raises(BulkError, match="differ in length"):
+        eng.bbop("not", b, a)
+    with pytest.raises(BulkError, match="takes 2 source"):
+        eng.bbop("and", a, a)
