@@ -516,6 +516,13 @@ cdef class Engine:
             "latency_histogram": np.trim_zeros(hist, "b"),
         }
 
+    def advance_to(self, int64_t tick):
+        """Move time on to ``tick`` (rounded up to a cycle), e.g. past in-DRAM work that
+        others issued on the same core; nothing here can act in between."""
+        if tick > self.now:
+            self.now = (tick + self.tick - 1) // self.tick * self.tick
+            self.stepped = -1
+
     @property
     def requests_sent(self):
         """Requests of the current chunk sent so far."""

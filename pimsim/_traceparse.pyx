@@ -27,8 +27,10 @@ cdef enum:
     E_OP = 2
     E_CYCLE = 3
     E_ADDRESS = 4
+    E_PIM = 5  # not an error: a BBOP/COPY line, which pimsim.tracefile parses itself
 
-ERROR_FIELDS = {E_LINE: "line", E_OP: "op", E_CYCLE: "cycle", E_ADDRESS: "address"}
+ERROR_FIELDS = {E_LINE: "line", E_OP: "op", E_CYCLE: "cycle", E_ADDRESS: "address",
+                E_PIM: "pim"}
 
 cdef enum:
     MAX_TOKENS = 4
@@ -94,6 +96,8 @@ def parse_block(const unsigned char[::1] data, int fmt):
     Returns (cycle, is_write, address, line, error) where the arrays hold the requests in
     order, ``line`` the 0-based line index of each request within the block, and ``error``
     is None or (line index, field name, the offending token or the field count as text).
+    A native-format BBOP or COPY line stops the parse like an error, with the field "pim":
+    the caller parses that line and resumes after it.
     """
     cdef Py_ssize_t n = data.shape[0], pos = 0, start, end, k, ntok, i
     cdef Py_ssize_t count = 0, line_no = 0, capacity = 1
@@ -153,6 +157,10 @@ def parse_block(const unsigned char[::1] data, int fmt):
                     cyc = 0
                     if not parse_hex(base + tok_start[1], tok_len[1], &addr):
                         err, err_tok = E_ADDRESS, 1
+            elif fmt == F_PIMSIM and ntok >= 2 and (
+                    token_is(base + tok_start[1], tok_len[1], b"BBOP")
+                    or token_is(base + tok_start[1], tok_len[1], b"COPY")):
+                err = E_PIM
             elif ntok != 3:
                 err = E_LINE
             elif fmt == F_PIMSIM:

@@ -202,6 +202,18 @@ class Device:
         row = self._core.open_row(channel, rank, bankgroup, bank)
         return None if row < 0 else row
 
+    def open_banks(self) -> list[tuple[int, int, int, int]]:
+        """(channel, rank, bankgroup, bank) of every bank that has a row open."""
+        org = self.config.organisation
+        return [
+            (c, r, g, b)
+            for c in range(org.channels)
+            for r in range(org.ranks)
+            for g in range(org.bankgroups)
+            for b in range(org.banks_per_group)
+            if self._core.open_row(c, r, g, b) >= 0
+        ]
+
     def command_counts(self) -> dict[str, int]:
         """Commands issued so far, summed over channels."""
         totals = self._core.command_counts().sum(axis=0)

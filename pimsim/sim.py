@@ -21,11 +21,12 @@ import simpy
 
 from pimsim import _replay
 from pimsim.addrmap import AddressError, AddressMapper
+from pimsim.ambit.bulk import BulkEngine, bulk_result
 from pimsim.config import Config
 from pimsim.device import Device
 from pimsim.errors import TraceError
-from pimsim.stats import build_stats
-from pimsim.tracefile import TraceChunk, read_trace
+from pimsim.stats import add_pim, build_stats, pim_summary
+from pimsim.tracefile import PimLine, TraceChunk, read_trace
 
 #: Longest stretch of cycles the engine runs before SimPy's clock catches up (a multiple of
 #: the tick keeps the engine on cycle boundaries).
@@ -73,6 +74,8 @@ class Replay:
             self.tick,
         )
         self.env = simpy.Environment()
+        self._bulk: BulkEngine | None = None
+        self.pim_ops: list[dict] = []
         self.on_progress = on_progress
         self.sent = 0
         self.interrupted = False
@@ -96,6 +99,9 @@ class Replay:
 
     def _frontend(self):
         for chunk in read_trace(self.trace, self.fmt, self.limit):
+            if isinstance(chunk, PimLine):
+                yield from self._pim(chunk)
+                continue
             self.engine.load(
                 chunk.cycle, chunk.is_write.view(np.uint8), self._decode(chunk), chunk.address
             )
@@ -106,6 +112,72 @@ class Replay:
                 self.on_progress(self.sent)
         while (yield from self._advance(final=True)) != _DONE:
             pass
+
+    def _drain(self):
+        """Let every request sent so far finish (the engine reports DONE)."""
+        while (yield from self._advance(final=True)) != _DONE:
+            pass
+
+    def _pim(self, line: PimLine):
+        """A BBOP/COPY line: after the requests before it, in DRAM where the operands allow
+        (banks closed first), else on the CPU path through the controller."""
+        yield from self._drain()
+        tick = max(self.engine.now, line.cycle * self.tick)
+        bulk = self.bulk
+        vectors, reason = bulk.vectors_at(self.mapper, (line.dst, *line.sources), line.size)
+        if vectors:
+            report = bulk.bbop(
+                line.op, vectors[0], *vectors[1:], not_before=bulk.close_open_banks(tick)
+            )
+            self.engine.advance_to(report.span.end_tick)
+            self.pim_ops.append(report.to_dict())
+        else:
+            yield from self._pim_on_cpu(line, tick, reason)
+        if self.engine.now > self.env.now:
+            yield self.env.timeout(self.engine.now - self.env.now)
+
+    def _pim_on_cpu(self, line: PimLine, tick: int, reason: str):
+        """The host's way: read the source lines, write the destination lines, through the
+        controller; the result is computed on the host and stored when the writes are done."""
+        lines = line.size // 64
+        sources = len(line.sources)
+        per_line = sources + 1
+        addresses = np.empty(lines * per_line, dtype=np.uint64)
+        for k, base in enumerate((*line.sources, line.dst)):
+            addresses[k::per_line] = base + 64 * np.arange(lines, dtype=np.uint64)
+        is_write = np.zeros(len(addresses), dtype=np.uint8)
+        is_write[sources::per_line] = 1
+        cycles = np.full(len(addresses), -(-tick // self.tick), dtype=np.int64)
+        first_line = np.full(len(addresses), line.line, dtype=np.int64)
+        chunk = TraceChunk(cycles, is_write.view(bool), addresses, first_line)
+        before = self.device.command_counts()
+        start = self.engine.now
+        self.engine.load(chunk.cycle, is_write, self._decode(chunk), chunk.address)
+        yield from self._drain()
+        for k in range(lines):
+            words = [
+                self.device.read_burst(*self.mapper.decode(int(a) + 64 * k)) for a in line.sources
+            ]
+            result = bulk_result(line.op, words, self.device.config.organisation.burst_length)
+            self.device.write_burst(*self.mapper.decode(line.dst + 64 * k), result)
+        after = self.device.command_counts()
+        self.pim_ops.append(
+            {
+                "op": line.op,
+                "rows": 0,
+                "in_dram_rows": 0,
+                "cpu_lines": lines,
+                "fallback_reasons": {reason: 1},
+                "time_ns": round((self.engine.now - start) * self.config.tCK_ns / self.tick, 3),
+                "commands": {c: after[c] - before[c] for c in after if after[c] - before[c]},
+            }
+        )
+
+    @property
+    def bulk(self) -> BulkEngine:
+        if self._bulk is None:
+            self._bulk = BulkEngine(self.device)
+        return self._bulk
 
     def run(self) -> dict:
         """Replay the whole trace (Ctrl-C stops early) and return the stats document."""
@@ -131,7 +203,7 @@ class Replay:
             for ch in range(self.config.organisation.channels)
         ]
         cycles = max(c["last_event"] for c in chans) + 1
-        return build_stats(
+        doc = build_stats(
             self.config,
             self.device.command_counts_per_channel(),
             chans,
@@ -139,3 +211,8 @@ class Replay:
             trace=str(self.trace),
             interrupted=self.interrupted,
         )
+        if self.pim_ops:
+            add_pim(doc, pim_summary(self.pim_ops))
+            doc["cycles"] = max(doc["cycles"], -(-self.engine.now // self.tick))
+            doc["time_ns"] = round(doc["cycles"] * self.config.tCK_ns, 3)
+        return doc

@@ -96,6 +96,48 @@ def build_stats(
     return doc
 
 
+def pim_summary(ops: Sequence[dict]) -> dict:
+    """Totals over the bulk operations of a run (each an OpReport.to_dict() or CPU-path dict)."""
+    out = {
+        "ops": {},
+        "in_dram_rows": 0,
+        "cpu_rows": 0,
+        "cpu_lines": 0,
+        "fallback_reasons": {},
+        "AAP": 0,
+        "AP": 0,
+        "rows_raised": 0,
+        "max_row_activations": 0,
+        "time_ns": 0.0,
+        "commands": {},
+    }
+    for op in ops:
+        out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
+        for key in ("in_dram_rows", "cpu_rows", "cpu_lines", "rows_raised"):
+            out[key] += op.get(key, 0)
+        for key in ("AAP", "AP"):
+            out[key] += op["commands"].get(key, 0)
+        for reason, n in op["fallback_reasons"].items():
+            out["fallback_reasons"][reason] = out["fallback_reasons"].get(reason, 0) + n
+        for name, n in op["commands"].items():
+            if name not in ("AAP", "AP"):
+                out["commands"][name] = out["commands"].get(name, 0) + n
+        out["max_row_activations"] = max(
+            out["max_row_activations"], op.get("max_row_activations", 0)
+        )
+        out["time_ns"] = round(out["time_ns"] + op["time_ns"], 3)
+    return out
+
+
+def add_pim(doc: dict, pim: dict) -> None:
+    """Fold a run's bulk operations into its stats document (``pim`` section, AAP/AP counts,
+    and rows raised: one per host ACT plus every wordline the in-DRAM work raised)."""
+    doc["pim"] = pim
+    doc["commands"]["AAP"], doc["commands"]["AP"] = pim["AAP"], pim["AP"]
+    pim_acts = pim["commands"].get("ACT", 0)
+    doc["rows_raised"] = doc["commands"]["ACT"] - pim_acts + pim["rows_raised"]
+
+
 def format_summary(doc: dict) -> str:
     """A readable summary of a stats document (what `pimsim run` prints)."""
     req, rb, lat, cmd = doc["requests"], doc["row_buffer"], doc["latency_ns"], doc["commands"]
@@ -113,4 +155,15 @@ def format_summary(doc: dict) -> str:
         "commands    " + ", ".join(f"{k} {v:,}" for k, v in cmd.items() if v),
         f"activations {doc['rows_raised']:,} rows raised",
     ]
+    if "pim" in doc:
+        pim = doc["pim"]
+        ops = ", ".join(f"{name} x{n}" for name, n in pim["ops"].items())
+        lines.append(
+            f"bulk ops    {ops}: {pim['in_dram_rows']:,} rows in DRAM "
+            f"({pim['AAP']:,} AAP, {pim['AP']:,} AP), {pim['time_ns']:,.1f} ns; "
+            f"most activations of one row: {pim['max_row_activations']}"
+        )
+        if pim["fallback_reasons"]:
+            why = "; ".join(f"{r} ({n})" for r, n in pim["fallback_reasons"].items())
+            lines.append(f"CPU path    {pim['cpu_rows']:,} rows, {pim['cpu_lines']:,} lines: {why}")
     return "\n".join(lines)

@@ -43,6 +43,16 @@ NUMPY_OPS = {
 }
 
 
+def bulk_result(op: str, sources: Sequence[np.ndarray], words: int) -> np.ndarray:
+    """``op`` computed on the host: the CPU path's result, ``words`` uint64 long."""
+    if op in ("zero", "one"):
+        return np.full(words, 0 if op == "zero" else 0xFFFF_FFFF_FFFF_FFFF, dtype=np.uint64)
+    compute = NUMPY_OPS.get(op)
+    if compute is None:
+        raise BulkError(f"{op}: no CPU implementation to fall back to")
+    return compute(*sources)
+
+
 class BulkError(PimsimError):
     """A bulk operation cannot be set up (sizes, allocation)."""
 
@@ -215,6 +225,34 @@ class BulkEngine:
             row_bytes=self.row_bytes,
         )
 
+    def close_open_banks(self, not_before: int) -> int:
+        """Precharge every open bank (as a controller does before in-DRAM work); returns the
+        tick after which the banks may be activated again."""
+        streams = [[Command("PRE", bank, 0)] for bank in self.device.open_banks()]
+        return run_streams(self.device, streams, not_before).end_tick if streams else not_before
+
+    def vectors_at(self, mapper, addresses: Sequence[int], size: int) -> tuple[list, str]:
+        """The row vectors of byte ranges [address, address + size), or ([], reason) when
+        they are not whole rows (not row-aligned, or the mapping spreads a row's bytes)."""
+        if size % self.row_bytes:
+            return [], "size is not a multiple of the row size"
+        if any(a % self.row_bytes for a in addresses):
+            return [], "address not row-aligned"
+        last_col = (
+            self.device.config.organisation.columns - self.device.config.organisation.burst_length
+        )
+        vectors = []
+        for base in addresses:
+            rows = []
+            for offset in range(0, size, self.row_bytes):
+                first = mapper.decode(base + offset)
+                last = mapper.decode(base + offset + self.row_bytes - 64)
+                if first[:5] != last[:5] or first[5] != 0 or last[5] != last_col:
+                    return [], "the address mapping spreads a row's bytes over banks"
+                rows.append(first[:5])
+            vectors.append(Vector(tuple(rows), self.row_bytes))
+        return vectors, ""
+
     def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
         """Empty if these rows can meet in one subarray, else the reason they cannot."""
         rps = self.pim.layout.rows_per_subarray
@@ -232,17 +270,12 @@ class BulkEngine:
         """The host's way: read each source row over the channel, compute, write the result."""
         burst = self.device.config.organisation.burst_length
         columns = range(0, self.device.config.organisation.columns, burst)
-        compute = NUMPY_OPS.get(op)
-        if compute is None:
-            raise BulkError(f"{op}: no CPU implementation to fall back to")
+        words = self.device.config.organisation.columns
         for out_row, in_rows, _ in work:
             values = [self.device.read_row(*r) for r in in_rows]
             for row in in_rows:
                 yield from _row_access(row, "RD", columns)
-            result = compute(*values)
-            if result is None:  # zero / one
-                fill = 0 if op == "zero" else 0xFFFF_FFFF_FFFF_FFFF
-                result = np.full(self.device.config.organisation.columns, fill, dtype=np.uint64)
+            result = bulk_result(op, values, words)
             yield Command(
                 "ACT",
                 out_row[:4],
