@@ -22,7 +22,7 @@ from libc.string cimport memcpy, memset
 cnp.import_array()
 
 #: Command codes; pimsim.standards.COMMANDS must list the same names in the same order.
-COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT")
+COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT", "TRANSFER")
 cdef enum:
     C_ACT = 0
     C_PRE = 1
@@ -33,6 +33,7 @@ cdef enum:
     C_WRA = 6
     C_REF = 7
     C_AACT = 8
+    C_TRANSFER = 9
 
 cdef enum:
     L_CHANNEL = 0
@@ -211,6 +212,9 @@ cdef class Core:
         elif cmd == C_REF:
             if self.open_banks[nodes[1] - self.level_offset[1]] != 0:
                 return -S_RANK_OPEN
+        elif cmd == C_TRANSFER:  # needs a source and a destination row open in the rank
+            if self.open_banks[nodes[1] - self.level_offset[1]] < 2:
+                return -S_CLOSED
         return self.earliest_at(cmd, nodes)
 
     cdef int64_t earliest_at(self, int cmd, const int* nodes) noexcept nogil:

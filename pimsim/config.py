@@ -78,6 +78,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "split_decoder": "bool",
         "tWLOV": "num",
         "extra_row_energy_factor": "num0",
+        "transfer_cycles": "int",
         "compute_rows": "names",
         "dual_contact_rows": "names0",
         "decoder": "decoder",  # address -> wordlines: one key per address, see _flatten_decoder
@@ -188,6 +189,7 @@ class PimParams:
     split_decoder: bool
     tWLOV_ns: float
     extra_row_energy_factor: float
+    transfer_cycles: int  # RowClone PSM: cycles per 64-byte TRANSFER on the internal bus
     compute_rows: tuple[str, ...]
     dual_contact_rows: tuple[str, ...]
     decoder: FrozenMap
@@ -253,6 +255,7 @@ class Config:
                 "split_decoder": self.pim.split_decoder,
                 "tWLOV": self.pim.tWLOV_ns,
                 "extra_row_energy_factor": self.pim.extra_row_energy_factor,
+                "transfer_cycles": self.pim.transfer_cycles,
                 "compute_rows": " ".join(self.pim.compute_rows),
                 "dual_contact_rows": " ".join(self.pim.dual_contact_rows),
                 "decoder": {name: " ".join(raised) for name, raised in self.pim.decoder.items()},
@@ -806,6 +809,7 @@ def _build(
             split_decoder=pim["split_decoder"],
             tWLOV_ns=pim["tWLOV"],
             extra_row_energy_factor=pim["extra_row_energy_factor"],
+            transfer_cycles=pim["transfer_cycles"],
             compute_rows=pim["compute_rows"],
             dual_contact_rows=pim["dual_contact_rows"],
             decoder=FrozenMap(decoder),

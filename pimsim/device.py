@@ -59,6 +59,7 @@ def tick_timings(config: Config, ticks: int) -> dict[str, int]:
     """Every timing of the config in ticks, with the derived nCK and nAAP."""
     timings = {name: value * ticks for name, value in config.timing.items()}
     timings["nCK"] = ticks
+    timings["nTRANSFER"] = config.pim.transfer_cycles * ticks
     if config.pim.split_decoder:
         timings["nAAP"] = max(1, round(config.pim.tWLOV_ns / config.tCK_ns * ticks))
     else:

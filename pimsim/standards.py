@@ -31,14 +31,28 @@ CHANNEL, RANK, BANKGROUP, BANK = range(4)
 #: Commands, in the order of their integer codes (the core and the tables use these codes).
 #: AACT is processing-in-memory's second activation of an already open bank (the second ACT
 #: of Ambit's ACTIVATE-ACTIVATE-PRECHARGE): the rows it raises receive the sensed value.
-COMMANDS: tuple[str, ...] = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT")
+#: TRANSFER is RowClone's pipelined serial mode: one 64-byte move over the chip's internal bus
+#: from an open row of one bank to an open row of another bank of the same rank.
+COMMANDS: tuple[str, ...] = (
+    "ACT",
+    "PRE",
+    "PREA",
+    "RD",
+    "WR",
+    "RDA",
+    "WRA",
+    "REF",
+    "AACT",
+    "TRANSFER",
+)
 CMD = {name: code for code, name in enumerate(COMMANDS)}
-ACT, PRE, PREA, RD, WR, RDA, WRA, REF, AACT = range(len(COMMANDS))
+ACT, PRE, PREA, RD, WR, RDA, WRA, REF, AACT, TRANSFER = range(len(COMMANDS))
 
 #: Timings every standard has besides its own, computed by the device from the config:
 #: nCK is one clock cycle in ticks (see pimsim.device), nAAP the gap from an ACT to the AACT
-#: that follows it (pim.tWLOV with Ambit's split row decoder, nRAS without).
-DERIVED_TIMINGS: tuple[str, ...] = ("nCK", "nAAP")
+#: that follows it (pim.tWLOV with Ambit's split row decoder, nRAS without), nTRANSFER the
+#: internal-bus time of one TRANSFER (pim.transfer_cycles).
+DERIVED_TIMINGS: tuple[str, ...] = ("nCK", "nAAP", "nTRANSFER")
 
 #: The level each command acts on (its scope): bank commands name a bank, rank ones a rank.
 SCOPE: dict[str, int] = {
@@ -51,6 +65,7 @@ SCOPE: dict[str, int] = {
     "WRA": BANK,
     "REF": RANK,
     "AACT": BANK,
+    "TRANSFER": RANK,
 }
 
 _READS = ("RD", "RDA")
@@ -140,6 +155,17 @@ def _common_constraints(ccd_s: str, wtr_s: str, rank_switch: str) -> list[Constr
             note="auto-precharge write to refresh",
         ),
         _c("rank", ["REF"], ["ACT", "PRE", "PREA", "REF"], "nRFC", note="nothing during tRFC"),
+        # --- rank: RowClone PSM over the internal bus (the rank's banks share it) -------------
+        _c("rank", _ACTS, ["TRANSFER"], "nRCD", note="activate to TRANSFER"),
+        _c("rank", ["TRANSFER"], ["TRANSFER"], "nTRANSFER", note="internal bus occupancy"),
+        _c(
+            "rank",
+            ["TRANSFER"],
+            ["PRE", "PREA"],
+            "nCWL + nBL + nWR",
+            note="write recovery in the destination row",
+        ),
+        _c("rank", ["TRANSFER"], ["REF"], "nCWL + nBL + nWR + nRP", note="TRANSFER to refresh"),
         # --- bank -------------------------------------------------------------------------------
         _c("bank", ["ACT"], ["ACT"], "nRC", note="row cycle time"),
         _c("bank", ["ACT"], _CAS, "nRCD", note="activate to column command"),

@@ -69,7 +69,7 @@ class ReferenceDevice:
         self.rows, self.columns, self.burst_length = rows, columns, burst_length
         # Timings in ticks, like the device's core; the API below speaks cycles like Device.
         self.k = ticks_per_cycle
-        self.timing = {"nCK": self.k, "nAAP": timing["nRAS"], **timing}
+        self.timing = {"nCK": self.k, "nAAP": timing["nRAS"], "nTRANSFER": 4 * self.k, **timing}
         # Every constraint with its latency for this timing set, straight from the list.
         rules = [
             (con, LEVELS.index(con.level), evaluate_latency(con.latency, self.timing))
@@ -136,6 +136,9 @@ class ReferenceDevice:
                 k in self.open_rows for k in self._banks_of_rank(channel, rank)
             ):
                 raise IllegalCommandError(f"REF with a bank of rank {(channel, rank)} open")
+            opened = sum(k in self.open_rows for k in self._banks_of_rank(channel, rank))
+            if cmd == "TRANSFER" and opened < 2:
+                raise IllegalCommandError(f"TRANSFER with {opened} open bank(s) in the rank")
             return  # PREA: legal in any state.
         self._check_range("bankgroup", bankgroup, self.counts_of["bankgroup"])
         self._check_range("bank", bank, self.counts_of["bank"])

@@ -336,6 +336,7 @@ class CoreVsReference(RuleBasedStateMachine):
         "WRA": 1,
         "REF": 1,
         "AACT": 1,
+        "TRANSFER": 1,
     }
 
     def __init__(self):
@@ -397,6 +398,13 @@ class CoreVsReference(RuleBasedStateMachine):
                 if (cc, rr) == (c, r)
             ):
                 out.append(("REF", (c, r, 0, 0), None))
+            opened = sum(
+                self.ref.open_row(c, r, g, b) is not None
+                for (cc, rr, g, b) in self.all_banks
+                if (cc, rr) == (c, r)
+            )
+            if opened >= 2:
+                out.append(("TRANSFER", (c, r, 0, 0), None))
         return out
 
     def draw_legal(self, data) -> tuple[str, dict[str, int]]:

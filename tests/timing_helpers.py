@@ -45,7 +45,7 @@ def cycle_timings(config) -> dict[str, int]:
     """
     from pimsim.standards import DERIVED_TIMINGS
 
-    timings = {**config.timing, "nCK": 1}
+    timings = {**config.timing, "nCK": 1, "nTRANSFER": config.pim.transfer_cycles}
     if not config.pim.split_decoder:
         timings["nAAP"] = timings["nRAS"]
     else:
@@ -283,6 +283,8 @@ class _Model:
             return self.open.get(step.bank) == step.row
         if step.cmd == "REF":
             return not any(b[:2] == step.bank[:2] for b in self.open)
+        if step.cmd == "TRANSFER":  # a source and a destination row open in the rank
+            return sum(b[:2] == step.bank[:2] for b in self.open) >= 2
         return True  # PREA
 
     def apply(self, step: Step) -> None:
@@ -372,6 +374,17 @@ def build_scenario(case: Case, timings: dict[str, int], org) -> Scenario:
     opened_by_p = b in a_banks and SCOPE[p] == SCOPE["ACT"]  # p itself, or its prerequisite
     if f in OPEN_BANK and not opened_by_p:
         prereqs.append(b)
+    for rank_of in {
+        x[:2] for x in ([b] if f == "TRANSFER" else []) + (a_banks if p == "TRANSFER" else [])
+    }:
+        # a TRANSFER needs two open rows in its rank: open partner banks first
+        opened = {x for x in (*prereqs, *(a_banks if p == "ACT" else ())) if x[:2] == rank_of}
+        partners = [
+            x
+            for x in _banks_under(org, (*rank_of, 0, 0), 1)
+            if x not in opened and x not in a_banks and x != b
+        ]
+        prereqs += partners[: max(0, 2 - len(opened))]
     cycle = 0
     for bank in prereqs:
         cycle += FAR

@@ -86,6 +86,7 @@ class OpReport:
     max_row_activations: int
     bank_busy_ns: dict[str, float]
     span: Span = field(repr=False)
+    psm_rows: int = 0  # of in_dram_rows: copied across banks or subarrays by RowClone PSM
 
     @property
     def throughput_gbps(self) -> float:
@@ -143,7 +144,7 @@ class BulkEngine:
             bank = self.banks[i % len(self.banks)]
             subarray = (i // len(self.banks)) % self.subarrays
             offset = self._next_free.get((bank, subarray), 0)
-            if offset >= data_rows:
+            if offset >= data_rows - (subarray == self.subarrays - 1):  # temp_row stays free
                 raise BulkError(f"no free data row left in subarray {subarray} of bank {bank}")
             self._next_free[(bank, subarray)] = offset + 1
             rows.append((*bank, subarray * self.pim.layout.rows_per_subarray + offset))
@@ -183,9 +184,13 @@ class BulkEngine:
         counters = ActivityCounters()
         streams: dict[Bank, list[Iterator[Command]]] = {}
         fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
+        psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: RowClone PSM
         for i, out_row in enumerate(dst.rows):
             in_rows = [v.rows[i] for v in sources]
             reason = self._why_not_in_dram([*in_rows, out_row])
+            if reason and program.name == "copy" and in_rows[0][:2] == out_row[:2]:
+                psm.setdefault(out_row[:2], []).append(self._psm_copy(in_rows[0], out_row))
+                continue
             if reason:
                 fallback.append((out_row, in_rows, reason))
                 continue
@@ -197,22 +202,29 @@ class BulkEngine:
                 self.pim.bind(program, bank, sub, binding).commands()
             )
         span = run_streams(self.device, [_chain(s) for s in streams.values()], not_before, counters)
+        if psm:  # after the in-DRAM programs: the PSM pairs of banks would collide with them
+            moved = run_streams(
+                self.device, [_chain(s) for s in psm.values()], span.end_tick, counters
+            )
+            span = Span(span.first_tick if streams else moved.first_tick, moved.end_tick)
         if fallback:
             cpu = run_streams(
                 self.device, [self._cpu_path(program.name, fallback)], span.end_tick, counters
             )
-            span = Span(span.first_tick if streams else cpu.first_tick, cpu.end_tick)
+            span = Span(span.first_tick if streams or psm else cpu.first_tick, cpu.end_tick)
         after = self.device.command_counts()
         counts = program.counts()
-        in_dram = len(dst.rows) - len(fallback)
+        psm_rows = sum(len(s) for s in psm.values())
+        in_dram = len(dst.rows) - len(fallback) - psm_rows
         reasons: dict[str, int] = {}
         for *_, reason in fallback:
             reasons[reason] = reasons.get(reason, 0) + 1
         return OpReport(
             op=program.name,
             rows=len(dst.rows),
-            in_dram_rows=in_dram,
+            in_dram_rows=in_dram + psm_rows,
             cpu_rows=len(fallback),
+            psm_rows=psm_rows,
             fallback_reasons=reasons,
             time_ns=self.pim.ns(span.end_tick - span.first_tick),
             commands={c: after[c] - before[c] for c in COMMANDS if after[c] - before[c]},
@@ -252,6 +264,47 @@ class BulkEngine:
                 rows.append(first[:5])
             vectors.append(Vector(tuple(rows), self.row_bytes))
         return vectors, ""
+
+    def _psm_copy(self, src: RowAddress, dst: RowAddress) -> Iterator[Command]:
+        """RowClone pipelined serial mode: a row to another bank of the same rank over the
+        internal bus, one TRANSFER per burst; within one bank (another subarray) twice, via
+        the temporary row of a neighbouring bank."""
+        if src[:4] != dst[:4]:
+            yield from self._transfer(src, dst)
+            return
+        org = self.device.config.organisation
+        ch, rk, bg, ba = src[:4]
+        ba_tmp, bg_tmp = (ba + 1) % org.banks_per_group, bg
+        if org.banks_per_group == 1:
+            bg_tmp = (bg + 1) % org.bankgroups
+        tmp = (ch, rk, bg_tmp, ba_tmp, self.temp_row)
+        yield from self._transfer(src, tmp)
+        yield from self._transfer(tmp, dst)
+
+    @property
+    def temp_row(self) -> int:
+        """The row of every bank kept for RowClone's inter-subarray copies: the last data row
+        of the last subarray (the allocator never hands it out)."""
+        return (
+            (self.subarrays - 1) * self.pim.layout.rows_per_subarray + self.pim.layout.data_rows - 1
+        )
+
+    def _transfer(self, src: RowAddress, dst: RowAddress) -> Iterator[Command]:
+        org = self.device.config.organisation
+        rank = (*src[:2], 0, 0)
+        yield Command("ACT", src[:4], src[4], raised=(src[4],))
+        yield Command("ACT", dst[:4], dst[4], raised=(dst[4],))
+        bursts = org.columns // org.burst_length
+        for k in range(bursts):
+            last = k == bursts - 1
+            yield Command(
+                "TRANSFER",
+                rank,
+                0,
+                (lambda: self.device.write_row(*dst, self.device.read_row(*src))) if last else None,
+            )
+        yield Command("PRE", src[:4], 0)
+        yield Command("PRE", dst[:4], 0)
 
     def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
         """Empty if these rows can meet in one subarray, else the reason they cannot."""

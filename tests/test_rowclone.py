@@ -1,0 +1,69 @@
+"""RowClone: FPM inside a subarray, PSM across banks, PSM twice across subarrays."""
+
+import numpy as np
+import pytest
+
+from pimsim.ambit.bulk import BulkEngine, Vector
+from pimsim.config import load_config
+from pimsim.device import Device
+
+
+def engine(preset="ddr3-1066", *overrides):
+    return BulkEngine(Device(load_config(preset, list(overrides))))
+
+
+def one_row(eng, row, seed=0):
+    data = np.random.default_rng(seed).integers(0, 2**64, eng.row_bytes // 8, dtype=np.uint64)
+    eng.device.write_row(*row, data)
+    return Vector((row,), eng.row_bytes), data
+
+
+def test_psm_copy_across_banks_is_exact_and_about_twice_as_fast_as_the_channel():
+    eng = engine()  # RowClone's DDR3-1066 with 4 KiB rows: 64 TRANSFERs of 64 bytes
+    src, data = one_row(eng, (0, 0, 0, 0, 5))
+    dst = Vector(((0, 0, 0, 3, 9),), eng.row_bytes)
+    report = eng.bbop("copy", dst, src)
+    assert (eng.device.read_row(0, 0, 0, 3, 9) == data).all()
+    assert report.psm_rows == 1 and report.cpu_rows == 0
+    assert report.commands["TRANSFER"] == 64 and report.commands["ACT"] == 2
+    # ACT, ACT (+tRRD 4), 64 TRANSFERs from tRCD (8) at one per 4 cycles, write recovery
+    # (18), the two PREs a cycle apart, tRP (8): 4 + 8 + 63*4 + 18 + 1 + 8 = 291 cycles of
+    # 1.875 ns. RowClone reports PSM 1.9x faster than a 1046 ns copy over the channel.
+    assert report.time_ns == pytest.approx(291 * 1.875)
+    assert 1046 / report.time_ns == pytest.approx(1.9, abs=0.1)
+
+
+def test_copy_to_another_subarray_of_the_same_bank_goes_through_a_temporary_row():
+    eng = engine()
+    src, data = one_row(eng, (0, 0, 0, 2, 1))
+    dst = Vector(((0, 0, 0, 2, 1024 + 7),), eng.row_bytes)  # subarray 1 of the same bank
+    across = eng.bbop("copy", dst, src)
+    assert (eng.device.read_row(0, 0, 0, 2, 1031) == data).all()
+    assert across.psm_rows == 1 and across.commands["TRANSFER"] == 128
+    single = engine().bbop("copy", Vector(((0, 0, 0, 3, 9),), eng.row_bytes), src)
+    assert across.time_ns == pytest.approx(2 * single.time_ns, rel=0.05)
+
+
+def test_fpm_copy_in_a_subarray_is_one_aap():
+    eng = engine()
+    src, data = one_row(eng, (0, 0, 0, 1, 3))
+    report = eng.bbop("copy", Vector(((0, 0, 0, 1, 4),), eng.row_bytes), src)
+    assert report.aap == 1 and report.psm_rows == 0 and report.time_ns == pytest.approx(90.0)
+    assert (eng.device.read_row(0, 0, 0, 1, 4) == data).all()
+
+
+def test_copy_across_ranks_has_no_internal_bus_and_takes_the_cpu_path():
+    eng = engine("ddr4-2400")
+    src, data = one_row(eng, (0, 0, 0, 0, 3))
+    report = eng.bbop("copy", Vector(((0, 1, 0, 0, 3),), eng.row_bytes), src)
+    assert report.cpu_rows == 1 and report.fallback_reasons == {"operands in different banks": 1}
+    assert (eng.device.read_row(0, 1, 0, 0, 3) == data).all()
+
+
+def test_the_temporary_row_is_never_allocated():
+    eng = engine()
+    last = eng.subarrays - 1
+    rows = eng.pim.layout.data_rows * eng.subarrays * len(eng.banks)
+    vec = eng.alloc((rows - len(eng.banks)) * eng.row_bytes)  # everything but the temp rows
+    assert all(r[4] != eng.temp_row for r in vec.rows)
+    assert eng.temp_row == last * 1024 + eng.pim.layout.data_rows - 1
