@@ -2,6 +2,19 @@
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
+# Command codes, shared by every compiled module (pimsim.standards.COMMANDS, same order).
+cdef enum:
+    C_ACT = 0
+    C_PRE = 1
+    C_PREA = 2
+    C_RD = 3
+    C_WR = 4
+    C_RDA = 5
+    C_WRA = 6
+    C_REF = 7
+    C_AACT = 8
+    C_TRANSFER = 9
+
 
 @cython.final  # no subclasses: method calls are direct C calls the compiler can inline
 cdef class Core:

@@ -21,19 +21,9 @@ from libc.string cimport memcpy, memset
 
 cnp.import_array()
 
-#: Command codes; pimsim.standards.COMMANDS must list the same names in the same order.
+#: Command codes (the C_* enum of _core.pxd); pimsim.standards.COMMANDS must list the same
+#: names in the same order.
 COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT", "TRANSFER")
-cdef enum:
-    C_ACT = 0
-    C_PRE = 1
-    C_PREA = 2
-    C_RD = 3
-    C_WR = 4
-    C_RDA = 5
-    C_WRA = 6
-    C_REF = 7
-    C_AACT = 8
-    C_TRANSFER = 9
 
 cdef enum:
     L_CHANNEL = 0

@@ -29,7 +29,8 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 
-from pimsim._core cimport Core
+from pimsim._core cimport (C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_WR, C_WRA,
+                           Core)
 
 cnp.import_array()
 
@@ -37,16 +38,6 @@ cdef enum:
     K_READ = 0
     K_WRITE = 1
     K_REFRESH = 2
-
-cdef enum:  # command codes of pimsim._core / pimsim.standards
-    C_ACT = 0
-    C_PRE = 1
-    C_PREA = 2
-    C_RD = 3
-    C_WR = 4
-    C_RDA = 5
-    C_WRA = 6
-    C_REF = 7
 
 cdef enum:  # run() results
     NEED_INPUT = 0
