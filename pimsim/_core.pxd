@@ -36,6 +36,14 @@ cdef class Core:
     cdef int64_t[:, :, ::1] lat       # [level, preceding, following], same node
     cdef int64_t[:, :, ::1] sib       # [level, preceding, following], sibling nodes
     cdef uint8_t[:, ::1] has_sib      # [level, preceding]: any sibling rule to apply
+    # the same tables compacted for apply(): per (level, preceding) the following commands
+    # that have a rule, and its latency: [(level * n_cmds + prev) * n_cmds + k]
+    cdef int32_t[::1] upd_n           # [level * n_cmds + prev]: same-node rules
+    cdef int32_t[::1] upd_f
+    cdef int64_t[::1] upd_v
+    cdef int32_t[::1] sib_n           # [level * n_cmds + prev]: sibling rules
+    cdef int32_t[::1] sib_f
+    cdef int64_t[::1] sib_v
     cdef int32_t[::1] scope           # [cmd]: the level the command acts on
     cdef int n_windows                # windowed constraints (tFAW)
     cdef int32_t[::1] win_level       # [w]: level of window w

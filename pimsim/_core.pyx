@@ -99,11 +99,25 @@ cdef class Core:
         if self.lat.shape[0] != 4 or self.lat.shape[1] != self.n_cmds:
             raise ValueError("timing tables do not match the core's levels and commands")
         self.has_sib = np.zeros((4, self.n_cmds), dtype=np.uint8)
+        self.upd_n = np.zeros(4 * self.n_cmds, dtype=np.int32)
+        self.sib_n = np.zeros(4 * self.n_cmds, dtype=np.int32)
+        self.upd_f = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int32)
+        self.sib_f = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int32)
+        self.upd_v = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int64)
+        self.sib_v = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int64)
         for level in range(4):
             for cmd in range(self.n_cmds):
+                w = level * self.n_cmds + cmd
                 for f in range(self.n_cmds):
+                    if self.lat[level, cmd, f] >= 0:
+                        self.upd_f[w * self.n_cmds + self.upd_n[w]] = f
+                        self.upd_v[w * self.n_cmds + self.upd_n[w]] = self.lat[level, cmd, f]
+                        self.upd_n[w] += 1
                     if self.sib[level, cmd, f] >= 0:
                         self.has_sib[level, cmd] = 1
+                        self.sib_f[w * self.n_cmds + self.sib_n[w]] = f
+                        self.sib_v[w * self.n_cmds + self.sib_n[w]] = self.sib[level, cmd, f]
+                        self.sib_n[w] += 1
 
         self.n_windows = len(window_size)
         self.win_level = np.ascontiguousarray(window_level, dtype=np.int32)
@@ -256,17 +270,21 @@ cdef class Core:
     cdef void apply(self, int cmd, int ch, int row, int col, int* nodes,
                     int64_t cycle) noexcept nogil:
         """Record a checked command: timing of its nodes and siblings, windows, bank state."""
-        cdef int level, top, f, w, node, first, k, sibling_node, rank
+        cdef int level, top, f, w, node, first, k, sibling_node, rank, j, n, base
         cdef int64_t bank, v
         cdef int64_t* fut
         top = self.scope[cmd]
         for level in range(top + 1):
+            w = level * self.n_cmds + cmd
+            base = w * self.n_cmds
             fut = &self.future[nodes[level] * self.n_cmds]
-            for f in range(self.n_cmds):
-                v = self.lat[level, cmd, f]
-                if v >= 0 and cycle + v > fut[f]:
-                    fut[f] = cycle + v
-            if self.has_sib[level, cmd] and level > L_CHANNEL:
+            for j in range(self.upd_n[w]):
+                f = self.upd_f[base + j]
+                v = cycle + self.upd_v[base + j]
+                if v > fut[f]:
+                    fut[f] = v
+            n = self.sib_n[w]
+            if n and level > L_CHANNEL:
                 node = nodes[level] - self.level_offset[level]
                 first = (node // self.level_count[level]) * self.level_count[level]
                 for k in range(self.level_count[level]):
@@ -274,10 +292,11 @@ cdef class Core:
                     if sibling_node == nodes[level]:
                         continue
                     fut = &self.future[sibling_node * self.n_cmds]
-                    for f in range(self.n_cmds):
-                        v = self.sib[level, cmd, f]
-                        if v >= 0 and cycle + v > fut[f]:
-                            fut[f] = cycle + v
+                    for j in range(n):
+                        f = self.sib_f[base + j]
+                        v = cycle + self.sib_v[base + j]
+                        if v > fut[f]:
+                            fut[f] = v
         for w in range(self.n_windows):
             level = self.win_level[w]
             if level <= top and self.win_prev[w, cmd]:
