@@ -86,3 +86,11 @@ def test_malformed_pim_lines_name_the_field(tmp_path, line, where):
     assert str(info.value).startswith(f"{trace}{where}")
     result = CliRunner().invoke(cli, ["run", str(trace)])
     assert result.exit_code == 1 and result.output.startswith(f"Error: {trace}{where}")
+
+
+def test_bulk_operation_beyond_the_memory_names_the_line(tmp_path):
+    trace = tmp_path / "far.trace"
+    trace.write_text("0 R 0x0\n1 BBOP not 0x3ffff0000 0x0 0x20000\n")
+    result = CliRunner().invoke(cli, ["run", str(trace)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {trace}:2: size: not reaches 0x400010000, beyond")
