@@ -16,7 +16,8 @@ column field counts bursts, so the column returned is the device column of the b
 Ordinary addresses reach data rows only: with Ambit's reserved rows (C0, C1 and the B-group
 addresses at the end of every subarray, see pimsim.ambit.layout) the row field counts data
 rows, and host row h is physical row (h // data_rows) * rows_per_subarray + h % data_rows.
-The row is the most significant field of every scheme, so the memory is the contiguous range
+The last data row of each bank is kept for RowClone's temporary copies, too. The row is the
+most significant field of every scheme, so the memory is the contiguous range
 [0, capacity_bytes).
 """
 
@@ -57,6 +58,7 @@ class AddressMapper:
     scheme: str = "RoBaRaCoCh"
     rows_per_subarray: int = 0  # 0: every row is a data row
     reserved_rows: int = 0  # rows at the end of each subarray that addresses do not reach
+    kept_rows: int = 0  # data rows at the top of each bank kept from addresses (RowClone's)
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -66,13 +68,16 @@ class AddressMapper:
 
     @classmethod
     def for_config(cls, config) -> AddressMapper:
-        """The mapping a config selects, with its PIM-reserved rows kept out of reach."""
+        """The mapping a config selects, with its PIM-reserved rows kept out of reach: the
+        reserved rows of every subarray, and the last data row of every bank, which RowClone
+        uses as the temporary row of its inter-subarray copies."""
         pim = config.pim
         return cls(
             config.organisation,
             config.address_scheme,
             pim.rows_per_subarray,
             pim.reserved_rows_per_subarray,
+            kept_rows=1,
         )
 
     @property
@@ -81,7 +86,8 @@ class AddressMapper:
         rows = self.organisation.rows
         if not self.rows_per_subarray:
             return rows
-        return rows // self.rows_per_subarray * (self.rows_per_subarray - self.reserved_rows)
+        data = rows // self.rows_per_subarray * (self.rows_per_subarray - self.reserved_rows)
+        return data - self.kept_rows
 
     def physical_row(self, host_row):
         """Physical row of host row(s) ``host_row`` (an int or an integer array)."""

@@ -61,7 +61,10 @@ def test_ordinary_addresses_reach_data_rows_only():
     cfg = load_config("ddr4-2400")  # 512-row subarrays, 18 reserved rows each
     m = AddressMapper.for_config(cfg)
     data = 512 - cfg.pim.reserved_rows_per_subarray
-    assert m.capacity_bytes == 16 * 2**30 // 512 * data
+    # 128 subarrays of data rows per bank, less the last row (RowClone's temporary row)
+    assert m.capacity_bytes == (128 * data - 1) * 32 * 8192
+    top = m.decode(m.capacity_bytes - 64)
+    assert top[4] == 127 * 512 + data - 2  # the last data row of the bank is not reachable
     row = 1 << 18  # RoBaRaCoCh: one host row up
     assert m.decode((data - 1) * row)[4] == data - 1
     assert m.decode(data * row)[4] == 512  # the next data row starts subarray 1
