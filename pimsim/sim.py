@@ -126,9 +126,13 @@ class Replay:
         bulk = self.bulk
         end = max(line.dst, *line.sources) + line.size
         if end > self.mapper.capacity_bytes:
-            raise TraceError(str(self.trace), line.line, "size",
-                             f"{line.op} reaches {end:#x}, beyond the memory "
-                             f"[0, {self.mapper.capacity_bytes:#x})")
+            raise TraceError(
+                str(self.trace),
+                line.line,
+                "size",
+                f"{line.op} reaches {end:#x}, beyond the memory "
+                f"[0, {self.mapper.capacity_bytes:#x})",
+            )
         vectors, reason = bulk.vectors_at(self.mapper, (line.dst, *line.sources), line.size)
         if vectors:
             report = bulk.bbop(
