@@ -73,62 +73,7 @@ def test_preset_has_the_datasheet_timings(dev):
     assert {k: dev.config.timing[k] for k in expected} == expected
 
 
-# --- one bank --------------------------------------------------------------------------------
-
-
-def test_act_to_rd_respects_nrcd(dev):
-    dev.issue("ACT", T, row=5)
-    assert_tight(dev, "RD", T + nRCD, row=5)
-
-
-def test_act_to_wr_respects_nrcd(dev):
-    dev.issue("ACT", T, row=5)
-    assert_tight(dev, "WR", T + nRCD, row=5)
-
-
-def test_act_to_act_same_bank_respects_nrc(dev):
-    # Closed by RDA as early as possible: RDA->ACT (nRCD + nRTP + nRP = 41) is shorter than nRC,
-    # which a PRE at nRAS would tie (nRAS + nRP = nRC).
-    dev.issue("ACT", T, row=5)
-    dev.issue("RDA", T + nRCD, row=5)
-    assert_tight(dev, "ACT", T + nRC, row=6)
-
-
-def test_act_to_pre_respects_nras(dev):
-    dev.issue("ACT", T, row=5)
-    assert_tight(dev, "PRE", T + nRAS)
-
-
-def test_pre_to_act_respects_nrp(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("PRE", T)
-    assert_tight(dev, "ACT", T + nRP, row=6)
-
-
-def test_rd_to_pre_respects_nrtp(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("RD", T, row=5)
-    assert_tight(dev, "PRE", T + nRTP)
-
-
-def test_wr_to_pre_respects_write_recovery(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("WR", T, row=5)
-    assert_tight(dev, "PRE", T + nCWL + nBL + nWR)
-
-
-def test_rda_to_act(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("RDA", T, row=5)
-    assert dev.open_row(0, 0, 0, 0) is None
-    assert_tight(dev, "ACT", T + nRTP + nRP, row=6)
-
-
-def test_wra_to_act(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("WRA", T, row=5)
-    assert dev.open_row(0, 0, 0, 0) is None
-    assert_tight(dev, "ACT", T + nCWL + nBL + nWR + nRP, row=6)
+# (timing within one bank: tests/test_timing_bank.py, for every preset)
 
 
 # --- activations across banks -----------------------------------------------------------------
