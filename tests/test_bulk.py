@@ -97,3 +97,16 @@ def test_bad_vectors_are_refused():
         eng.bbop("not", b, a)
     with pytest.raises(BulkError, match="takes 2 source"):
         eng.bbop("and", a, a)
+
+
+def test_a_user_program_runs_like_a_builtin(tmp_path):
+    # the README's example: Dk = Di AND NOT Dj from five AAPs
+    path = tmp_path / "andnot.pim"
+    path.write_text(
+        "in Di Dj\nout Dk\nAAP Dj -> B5\nAAP Di -> B0\nAAP B4 -> B1\nAAP C0 -> B2\nAAP B12 -> Dk\n"
+    )
+    from pimsim.programs.parse import load
+
+    eng, va, vb, vk, a, b = setup(load_config("ddr3-1600"))
+    report = eng.bbop(load(path), vk, va, vb)
+    assert (eng.read(vk) == (a & ~b)).all() and report.aap == 5 * report.rows
