@@ -61,6 +61,7 @@ cdef class Core:
     cdef int32_t[::1] open_banks      # [rank]: banks open in that rank
     cdef int64_t[::1] counts          # [channel * n_cmds + cmd]: commands issued
     cdef readonly int64_t last_cycle  # latest cycle any command was issued at (-1 = none yet)
+    cdef int act_weight               # window entries the next ACT/AACT takes (tFAW by rows)
 
     # --- optional log of issued commands (for exports and tests) -------------------------
     cdef readonly bint recording      # append every issued command to the log
@@ -78,6 +79,7 @@ cdef class Core:
                   int* nodes) noexcept nogil
     cdef int64_t c_earliest(self, int cmd, int ch, int rk, int bg, int ba, int row,
                             int col) noexcept nogil
+    cdef inline int _weight(self, int w, int cmd) noexcept nogil
     cdef int64_t earliest_at(self, int cmd, const int* nodes) noexcept nogil
     cdef int64_t check(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                        int* nodes) noexcept nogil

@@ -138,6 +138,7 @@ cdef class Core:
         self.open_banks = np.zeros(self.n_channels * self.n_ranks, dtype=np.int32)
         self.counts = np.zeros(self.n_channels * self.n_cmds, dtype=np.int64)
         self.last_cycle = -1
+        self.act_weight = 1
 
         self.row_slot = np.full(self.n_bank_nodes * self.n_rows, -1, dtype=np.int32)
         self.pool_rows = 0
@@ -221,6 +222,18 @@ cdef class Core:
                 return -S_CLOSED
         return self.earliest_at(cmd, nodes)
 
+    cdef inline int _weight(self, int w, int cmd) noexcept nogil:
+        """Entries an activation takes in window w: 1, or the rows it raises when the
+        config counts raised rows (set_activation_weight), at most the window size."""
+        if cmd != C_ACT and cmd != C_AACT:
+            return 1
+        return self.act_weight if self.act_weight < self.win_size[w] else self.win_size[w]
+
+    def set_activation_weight(self, int rows):
+        """Count the next ACT/AACT checks and issues as ``rows`` activations in the windowed
+        rules (tFAW); 1 restores the JEDEC meaning."""
+        self.act_weight = rows if rows > 1 else 1
+
     cdef int64_t earliest_at(self, int cmd, const int* nodes) noexcept nogil:
         """Timing-only earliest cycle of ``cmd`` at a checked node path (no state checks)."""
         cdef int level, w, top, node
@@ -233,9 +246,12 @@ cdef class Core:
         for w in range(self.n_windows):
             level = self.win_level[w]
             if level <= top and self.win_next[w, cmd]:
+                # an activation counting as `weight` entries needs the weight-th oldest of
+                # the last win_size entries to be a full window ago (weight 1: the oldest)
                 node = nodes[level] - self.level_offset[level]
                 slot = self.win_base[w] + node * self.win_size[w] \
-                    + self.win_head[w * self.n_nodes + node]
+                    + (self.win_head[w * self.n_nodes + node] + self._weight(w, cmd) - 1) \
+                    % self.win_size[w]
                 value = self.win_hist[slot] + self.win_lat[w]
                 if value > when:
                     when = value
@@ -302,8 +318,10 @@ cdef class Core:
             if level <= top and self.win_prev[w, cmd]:
                 node = nodes[level] - self.level_offset[level]
                 k = w * self.n_nodes + node
-                self.win_hist[self.win_base[w] + node * self.win_size[w] + self.win_head[k]] = cycle
-                self.win_head[k] = (self.win_head[k] + 1) % self.win_size[w]
+                for j in range(self._weight(w, cmd)):
+                    self.win_hist[self.win_base[w] + node * self.win_size[w]
+                                  + self.win_head[k]] = cycle
+                    self.win_head[k] = (self.win_head[k] + 1) % self.win_size[w]
         # bank state
         bank = nodes[3] - self.level_offset[3]
         rank = nodes[1] - self.level_offset[1]

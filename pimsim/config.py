@@ -79,6 +79,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "tWLOV": "num",
         "extra_row_energy_factor": "num0",
         "transfer_cycles": "int",
+        "faw_counts_raised_rows": "bool",
         "compute_rows": "names",
         "dual_contact_rows": "names0",
         "decoder": "decoder",  # address -> wordlines: one key per address, see _flatten_decoder
@@ -190,6 +191,7 @@ class PimParams:
     tWLOV_ns: float
     extra_row_energy_factor: float
     transfer_cycles: int  # RowClone PSM: cycles per 64-byte TRANSFER on the internal bus
+    faw_counts_raised_rows: bool  # tFAW counts every raised row, not every ACT command
     compute_rows: tuple[str, ...]
     dual_contact_rows: tuple[str, ...]
     decoder: FrozenMap
@@ -256,6 +258,7 @@ class Config:
                 "tWLOV": self.pim.tWLOV_ns,
                 "extra_row_energy_factor": self.pim.extra_row_energy_factor,
                 "transfer_cycles": self.pim.transfer_cycles,
+                "faw_counts_raised_rows": self.pim.faw_counts_raised_rows,
                 "compute_rows": " ".join(self.pim.compute_rows),
                 "dual_contact_rows": " ".join(self.pim.dual_contact_rows),
                 "decoder": {name: " ".join(raised) for name, raised in self.pim.decoder.items()},
@@ -810,6 +813,7 @@ def _build(
             tWLOV_ns=pim["tWLOV"],
             extra_row_energy_factor=pim["extra_row_energy_factor"],
             transfer_cycles=pim["transfer_cycles"],
+            faw_counts_raised_rows=pim["faw_counts_raised_rows"],
             compute_rows=pim["compute_rows"],
             dual_contact_rows=pim["dual_contact_rows"],
             decoder=FrozenMap(decoder),

@@ -110,3 +110,29 @@ def test_a_user_program_runs_like_a_builtin(tmp_path):
     eng, va, vb, vk, a, b = setup(load_config("ddr3-1600"))
     report = eng.bbop(load(path), vk, va, vb)
     assert (eng.read(vk) == (a & ~b)).all() and report.aap == 5 * report.rows
+
+
+def test_tfaw_can_count_raised_rows_instead_of_activations():
+    # xor raises pairs and triples of rows; counting each row in the four-activate window
+    # leaves less room for other banks, so xor over 8 banks slows down; not (one row per
+    # activation) does not change
+    def rate(op, *overrides):
+        eng = BulkEngine(Device(load_config("ddr3-1600", list(overrides))))
+        size = 2 << 20
+        srcs = [eng.alloc(size) for _ in builtin(op).inputs]
+        return eng.bbop(op, eng.alloc(size), *srcs).throughput_gbps
+
+    rows = "pim.faw_counts_raised_rows=true"
+    assert rate("xor", rows) < 0.9 * rate("xor")
+    assert rate("not", rows) == pytest.approx(rate("not"))
+
+
+def test_a_triple_activation_takes_three_of_the_four_tfaw_slots():
+    dev = Device(load_config("ddr3-1600", ["pim.faw_counts_raised_rows=true"]))
+    k, nfaw, nrrd = dev.ticks_per_cycle, dev.timing_ticks["nFAW"], dev.timing_ticks["nRRD"]
+    dev.core.set_activation_weight(3)
+    dev.issue_tick("ACT", 0, bank=0, row=1)  # e.g. B12: T0, T1, T2
+    dev.core.set_activation_weight(1)
+    dev.issue_tick("ACT", nrrd, bank=1, row=1)  # the fourth slot
+    assert dev.earliest_tick("ACT", bank=2, row=1) == nfaw  # the fifth waits a full window
+    assert k == 5

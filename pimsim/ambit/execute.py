@@ -201,6 +201,7 @@ def run_streams(
     Greedy list scheduling: the stream whose next command can issue first goes next (ties by
     stream order), which is what a controller with one queue per bank would do.
     """
+    by_rows = device.config.pim.faw_counts_raised_rows
     its = [iter(s) for s in streams]
     heads: list[Command | None] = [next(it, None) for it in its]
     heap = [(not_before, i) for i, h in enumerate(heads) if h is not None]
@@ -209,11 +210,15 @@ def run_streams(
     while heap:
         _, i = heapq.heappop(heap)
         cmd = heads[i]
+        if by_rows and cmd.raised:
+            device.core.set_activation_weight(len(cmd.raised))
         when = max(not_before, device.earliest_tick(cmd.name, *cmd.bank, cmd.row, cmd.column))
         if heap and when > heap[0][0]:
+            device.core.set_activation_weight(1)
             heapq.heappush(heap, (when, i))  # another stream may go first: look again
             continue
         device.issue_tick(cmd.name, when, *cmd.bank, cmd.row, cmd.column)
+        device.core.set_activation_weight(1)
         if cmd.action is not None:
             cmd.action()
         if counters is not None:
