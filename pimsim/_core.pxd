@@ -62,6 +62,7 @@ cdef class Core:
     cdef int64_t[::1] counts          # [channel * n_cmds + cmd]: commands issued
     cdef readonly int64_t last_cycle  # latest cycle any command was issued at (-1 = none yet)
     cdef int act_weight               # window entries the next ACT/AACT takes (tFAW by rows)
+    cdef int32_t[::1] act_count       # [bank * n_rows + row]: ACT/AACT to that row address
 
     # --- optional log of issued commands (for exports and tests) -------------------------
     cdef readonly bint recording      # append every issued command to the log

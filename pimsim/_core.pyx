@@ -141,6 +141,7 @@ cdef class Core:
         self.act_weight = 1
 
         self.row_slot = np.full(self.n_bank_nodes * self.n_rows, -1, dtype=np.int32)
+        self.act_count = np.zeros(self.n_bank_nodes * self.n_rows, dtype=np.int32)
         self.pool_rows = 0
         self.pool_cap = 0
 
@@ -325,6 +326,8 @@ cdef class Core:
         # bank state
         bank = nodes[3] - self.level_offset[3]
         rank = nodes[1] - self.level_offset[1]
+        if cmd == C_ACT or cmd == C_AACT:
+            self.act_count[bank * self.n_rows + row] += 1
         if cmd == C_ACT:
             self.open_rows[bank] = row
             self.open_banks[rank] += 1
@@ -428,6 +431,10 @@ cdef class Core:
             return -1
         return self.open_rows[((ch * self.n_ranks + rk) * self.n_bankgroups + bg)
                               * self.n_banks + ba]
+
+    def activation_counts(self):
+        """ACT/AACT commands per row address, as a (banks x rows) int32 array (a view)."""
+        return np.asarray(self.act_count).reshape(self.n_bank_nodes, self.n_rows)
 
     def command_counts(self):
         """Commands issued, as a (channels x commands) int64 array (a copy)."""

@@ -203,6 +203,16 @@ class Device:
         row = self._core.open_row(channel, rank, bankgroup, bank)
         return None if row < 0 else row
 
+    def max_row_activations(self, rows_per_subarray: int = 0, data_rows: int = 0) -> int:
+        """The most activations any single row address received (RowHammer exposure);
+        with a subarray layout given, data rows only (compute rows are raised through
+        reserved addresses, which the PIM layer counts itself)."""
+        counts = self._core.activation_counts()
+        if rows_per_subarray:
+            offsets = np.arange(counts.shape[1]) % rows_per_subarray
+            counts = counts[:, offsets < data_rows]
+        return int(counts.max(initial=0))
+
     def open_banks(self) -> list[tuple[int, int, int, int]]:
         """(channel, rank, bankgroup, bank) of every bank that has a row open."""
         org = self.config.organisation

@@ -220,8 +220,16 @@ class Replay:
             trace=str(self.trace),
             interrupted=self.interrupted,
         )
+        layout = self.config.pim
+        data_rows = layout.rows_per_subarray - layout.reserved_rows_per_subarray
+        doc["max_row_activations"] = self.device.max_row_activations(
+            layout.rows_per_subarray, data_rows
+        )
         if self.pim_ops:
             add_pim(doc, pim_summary(self.pim_ops))
+            doc["max_row_activations"] = max(
+                doc["max_row_activations"], doc["pim"]["max_row_activations"]
+            )
             doc["cycles"] = max(doc["cycles"], -(-self.engine.now // self.tick))
             doc["time_ns"] = round(doc["cycles"] * self.config.tCK_ns, 3)
         return doc
