@@ -134,6 +134,6 @@ def test_fcfs_waits_for_the_oldest_request(tmp_path):
 def test_max_row_activations_counts_a_hammered_row(tmp_path):
     row = 1 << 18  # RoBaRaCoCh: the next row of the same bank
     lines = [f"{200 * i} R {(i % 2) * row:#x}" for i in range(100)]  # rows 0, 1, 0, 1, ...
-    doc, _ = replay(tmp_path, lines)
+    doc, _ = replay(tmp_path, lines, "ddr4-2400", "controller.refresh=false")
     assert doc["commands"]["ACT"] == 100
     assert doc["max_row_activations"] == 50
