@@ -112,12 +112,20 @@ def pim_summary(ops: Sequence[dict]) -> dict:
         "commands": {},
         "bank_busy_ns": {},
         "psm_rows": 0,
+        "staged_rows": 0,
     }
     for op in ops:
         out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
         for bank, ns in op.get("bank_busy_ns", {}).items():
             out["bank_busy_ns"][bank] = round(out["bank_busy_ns"].get(bank, 0.0) + ns, 3)
-        for key in ("in_dram_rows", "cpu_rows", "cpu_lines", "rows_raised", "psm_rows"):
+        for key in (
+            "in_dram_rows",
+            "cpu_rows",
+            "cpu_lines",
+            "rows_raised",
+            "psm_rows",
+            "staged_rows",
+        ):
             out[key] += op.get(key, 0)
         for key in ("AAP", "AP"):
             out[key] += op["commands"].get(key, 0)

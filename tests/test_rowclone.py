@@ -67,3 +67,24 @@ def test_the_temporary_row_is_never_allocated():
     vec = eng.alloc((rows - len(eng.banks)) * eng.row_bytes)  # everything but the temp rows
     assert all(r[4] != eng.temp_row for r in vec.rows)
     assert eng.temp_row == last * 1024 + eng.pim.layout.data_rows - 1
+
+
+def test_a_source_outside_the_subarray_is_first_copied_in_by_psm():
+    eng = engine("ddr3-1600")  # 8 KiB rows: 128 TRANSFERs per row
+    a, da = one_row(eng, (0, 0, 0, 0, 3), seed=1)
+    b, db = one_row(eng, (0, 0, 0, 5, 3), seed=2)  # another bank of the rank
+    out = Vector(((0, 0, 0, 0, 9),), eng.row_bytes)
+    report = eng.bbop("and", out, a, b)
+    assert report.staged_rows == 1 and report.cpu_rows == 0 and report.in_dram_rows == 1
+    assert report.commands["TRANSFER"] == 128 and report.aap == 4
+    assert (eng.device.read_row(0, 0, 0, 0, 9) == (da & db)).all()
+    assert (eng.device.read_row(0, 0, 0, 5, 3) == db).all()  # the source is untouched
+
+
+def test_two_sources_away_take_the_cpu_path():
+    eng = engine("ddr3-1600")
+    a, da = one_row(eng, (0, 0, 0, 1, 3), seed=1)
+    b, db = one_row(eng, (0, 0, 0, 5, 3), seed=2)
+    report = eng.bbop("or", Vector(((0, 0, 0, 0, 9),), eng.row_bytes), a, b)
+    assert report.cpu_rows == 1 and report.staged_rows == 0
+    assert (eng.device.read_row(0, 0, 0, 0, 9) == (da | db)).all()

@@ -87,6 +87,7 @@ class OpReport:
     bank_busy_ns: dict[str, float]
     span: Span = field(repr=False)
     psm_rows: int = 0  # of in_dram_rows: copied across banks or subarrays by RowClone PSM
+    staged_rows: int = 0  # of in_dram_rows: a source first copied by PSM into the output row
 
     @property
     def throughput_gbps(self) -> float:
@@ -185,22 +186,22 @@ class BulkEngine:
         streams: dict[Bank, list[Iterator[Command]]] = {}
         fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
         psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: RowClone PSM
+        staged_rows = 0
         for i, out_row in enumerate(dst.rows):
             in_rows = [v.rows[i] for v in sources]
             reason = self._why_not_in_dram([*in_rows, out_row])
             if reason and program.name == "copy" and in_rows[0][:2] == out_row[:2]:
                 psm.setdefault(out_row[:2], []).append(self._psm_copy(in_rows[0], out_row))
                 continue
+            staged = self._staged(program, in_rows, out_row) if reason else None
+            if staged is not None:
+                psm.setdefault(out_row[:2], []).append(staged)
+                staged_rows += 1
+                continue
             if reason:
                 fallback.append((out_row, in_rows, reason))
                 continue
-            bank, sub = out_row[:4], out_row[4] // self.pim.layout.rows_per_subarray
-            base = sub * self.pim.layout.rows_per_subarray
-            binding = dict(zip(program.inputs, (r[4] - base for r in in_rows), strict=True))
-            binding[program.outputs[0]] = out_row[4] - base
-            streams.setdefault(bank, []).append(
-                self.pim.bind(program, bank, sub, binding).commands()
-            )
+            streams.setdefault(out_row[:4], []).append(self._program(program, in_rows, out_row))
         span = run_streams(self.device, [_chain(s) for s in streams.values()], not_before, counters)
         if psm:  # after the in-DRAM programs: the PSM pairs of banks would collide with them
             moved = run_streams(
@@ -214,7 +215,7 @@ class BulkEngine:
             span = Span(span.first_tick if streams or psm else cpu.first_tick, cpu.end_tick)
         after = self.device.command_counts()
         counts = program.counts()
-        psm_rows = sum(len(s) for s in psm.values())
+        psm_rows = sum(len(s) for s in psm.values()) - staged_rows
         in_dram = len(dst.rows) - len(fallback) - psm_rows
         reasons: dict[str, int] = {}
         for *_, reason in fallback:
@@ -230,6 +231,7 @@ class BulkEngine:
             commands={c: after[c] - before[c] for c in COMMANDS if after[c] - before[c]},
             aap=counts["AAP"] * in_dram,
             ap=counts["AP"] * in_dram,
+            staged_rows=staged_rows,
             rows_raised=counters.rows_raised,
             max_row_activations=counters.max_row_activations,
             bank_busy_ns={str(b): self.pim.ns(t) for b, t in counters.busy_ticks.items()},
@@ -264,6 +266,42 @@ class BulkEngine:
                 rows.append(first[:5])
             vectors.append(Vector(tuple(rows), self.row_bytes))
         return vectors, ""
+
+    def _program(
+        self, program: Program, in_rows: Sequence[RowAddress], out_row: RowAddress
+    ) -> Iterator[Command]:
+        """The µprogram's commands on the output row's subarray, operands bound to rows."""
+        rps = self.pim.layout.rows_per_subarray
+        sub, base = out_row[4] // rps, out_row[4] // rps * rps
+        binding = dict(zip(program.inputs, (r[4] - base for r in in_rows), strict=True))
+        binding[program.outputs[0]] = out_row[4] - base
+        return self.pim.bind(program, out_row[:4], sub, binding).commands()
+
+    def _staged(
+        self, program: Program, in_rows: Sequence[RowAddress], out_row: RowAddress
+    ) -> Iterator[Command] | None:
+        """An inter-subarray copy first: when exactly one source lies outside the output
+        row's subarray (same rank), RowClone PSM copies it into the output row, and the
+        µprogram reads it there (built-ins write their output last). None if not possible."""
+        rps = self.pim.layout.rows_per_subarray
+        home = (out_row[:4], out_row[4] // rps)
+        away = [k for k, r in enumerate(in_rows) if (r[:4], r[4] // rps) != home]
+        if (
+            len(away) != 1
+            or out_row in in_rows
+            or in_rows[away[0]][:2] != out_row[:2]
+            or self._why_not_in_dram(
+                [r for r in in_rows if (r[:4], r[4] // rps) == home] + [out_row]
+            )
+        ):
+            return None
+        rows = list(in_rows)
+        rows[away[0]] = out_row
+        try:
+            commands = self._program(program, rows, out_row)
+        except ValueError:  # the program writes its output before reading that input
+            return None
+        return _chain([self._psm_copy(in_rows[away[0]], out_row), commands])
 
     def _psm_copy(self, src: RowAddress, dst: RowAddress) -> Iterator[Command]:
         """RowClone pipelined serial mode: a row to another bank of the same rank over the
