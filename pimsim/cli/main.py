@@ -8,10 +8,11 @@ from importlib import metadata
 import click
 
 from pimsim.cli.configs import configs
+from pimsim.cli.program import program
 from pimsim.cli.run import run
 
 #: Subcommands, in --help order; a new one is one import above and one entry here.
-COMMANDS: tuple[click.Command, ...] = (run, configs)
+COMMANDS: tuple[click.Command, ...] = (run, program, configs)
 
 
 def _version() -> str:
@@ -38,6 +39,7 @@ def cli(verbose: int, quiet: bool) -> None:
     \b
     Examples:
       pimsim run traces/sample.trace
+      pimsim program xor --config ddr3-1600 --size 32MiB
       pimsim configs
       pimsim configs show ddr3-1600 -p timing.nRCD=9
     """
