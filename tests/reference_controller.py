@@ -19,7 +19,8 @@ Per cycle, in this order:
       it is non-empty, and then nothing else is considered; otherwise from the write queue in
       write mode, else the read queue, by the scheduler. Write mode is entered when the write
       queue holds more than ``high_watermark * write_queue`` writes or no read waits, and left
-      when it holds fewer than ``low_watermark * write_queue`` and a read waits (updated only
+      when it holds fewer than ``low_watermark * write_queue`` (or none) and a read waits
+      (updated only
       when the read/write queues are reached). A chosen PRE/PREA that would close a row an
       active request still needs (same rank; same bank for PRE) is held back: nothing issues;
    d. the chosen request's next command issues. It is the one the bank state requires (ACT,
@@ -39,8 +40,8 @@ PRE: conflict). A read's latency is ``depart - arrive`` with ``depart`` = RD iss
 empty read, write and active queues and no pending read; ``cycles`` is one more than the last
 cycle at which a read returned or a write issued, over all channels.
 
-These rules can deadlock (FCFS with the closed row policy: see
-tests/test_replay_vs_reference.py::test_fcfs_closed_row_never_deadlocks); the reference then
+Should a change of rules ever deadlock (as FCFS with the closed row policy once did: see
+tests/test_replay_vs_reference.py::test_fcfs_closed_row_never_deadlocks), the reference
 raises :class:`Stalled` instead of looping for ever.
 """
 
