@@ -48,7 +48,8 @@ def run(
     """Replay TRACE through the memory controller and print its statistics.
 
     TRACE is a pimsim, DRAMSim3 or Ramulator 2 trace (see traces/README.md), plain or
-    gzip; pimsim traces may also hold BBOP/COPY lines, bulk operations run in DRAM. Ctrl-C stops the replay and still reports what ran, marked interrupted.
+    gzip; pimsim traces may also hold BBOP/COPY lines, bulk operations run in DRAM.
+    Ctrl-C stops the replay and still reports what ran, marked interrupted.
 
     \b
     Examples:
