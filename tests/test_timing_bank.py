@@ -1,4 +1,5 @@
-"""Timing within one bank, proven tight on every preset (refused at t-1, accepted at t).
+"""Timing within one bank, and from it to refresh, proven tight on every preset (refused
+at t-1, accepted at t).
 
 The numbers come from each preset's own timing table (their values are checked against the
 datasheets in test_timing_ddr3.py and test_timing_ddr4.py).
@@ -76,3 +77,37 @@ def test_wra_to_act(dev, t):
     dev.issue("WRA", T, row=5)
     assert dev.open_row(0, 0, 0, 0) is None
     assert_tight(dev, "ACT", T + t["nCWL"] + t["nBL"] + t["nWR"] + t["nRP"], row=6)
+
+
+# --- from a bank to the rank's refresh -----------------------------------------------------
+
+
+def test_pre_to_ref_respects_nrp(dev, t):
+    dev.issue("ACT", T - 500, bank=1)
+    dev.issue("PRE", T, bank=1)
+    assert_tight(dev, "REF", T + t["nRP"])
+
+
+def test_prea_to_ref_respects_nrp(dev, t):
+    dev.issue("ACT", T - 500, bank=1)
+    dev.issue("PREA", T)
+    assert_tight(dev, "REF", T + t["nRP"])
+
+
+def test_act_to_ref_respects_nrc(dev, t):
+    # Closed by RDA as early as possible: RDA->REF (nRCD + nRTP + nRP) is shorter than nRC.
+    dev.issue("ACT", T, row=5)
+    dev.issue("RDA", T + t["nRCD"], row=5)
+    assert_tight(dev, "REF", T + t["nRC"])
+
+
+def test_rda_to_ref(dev, t):
+    dev.issue("ACT", T - 500, row=5)
+    dev.issue("RDA", T, row=5)
+    assert_tight(dev, "REF", T + t["nRP"] + t["nRTP"])
+
+
+def test_wra_to_ref(dev, t):
+    dev.issue("ACT", T - 500, row=5)
+    dev.issue("WRA", T, row=5)
+    assert_tight(dev, "REF", T + t["nCWL"] + t["nBL"] + t["nWR"] + t["nRP"])

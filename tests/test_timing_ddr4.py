@@ -195,37 +195,6 @@ def test_prea_to_act_respects_nrp(dev):
     assert_tight(dev, "ACT", T + nRP, bankgroup=2, bank=3)
 
 
-def test_pre_to_ref_respects_nrp(dev):
-    dev.issue("ACT", T - 500, bankgroup=1)
-    dev.issue("PRE", T, bankgroup=1)
-    assert_tight(dev, "REF", T + nRP)
-
-
-def test_prea_to_ref_respects_nrp(dev):
-    dev.issue("ACT", T - 500, bankgroup=1)
-    dev.issue("PREA", T)
-    assert_tight(dev, "REF", T + nRP)
-
-
-def test_act_to_ref_respects_nrc(dev):
-    # Closed by RDA as early as possible: RDA->REF (nRCD + nRP + nRTP = 41) is shorter than nRC.
-    dev.issue("ACT", T, row=5)
-    dev.issue("RDA", T + nRCD, row=5)
-    assert_tight(dev, "REF", T + nRC)
-
-
-def test_rda_to_ref(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("RDA", T, row=5)
-    assert_tight(dev, "REF", T + nRP + nRTP)
-
-
-def test_wra_to_ref(dev):
-    dev.issue("ACT", T - 500, row=5)
-    dev.issue("WRA", T, row=5)
-    assert_tight(dev, "REF", T + nCWL + nBL + nWR + nRP)
-
-
 @pytest.mark.parametrize("cmd", ["ACT", "PREA", "REF"])
 def test_ref_blocks_rank_for_nrfc(dev, cmd):
     # PRE is blocked too, but it needs an open bank and none can open before nRFC has passed.
