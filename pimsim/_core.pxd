@@ -62,6 +62,11 @@ cdef class Core:
     cdef int64_t[::1] counts          # [channel * n_cmds + cmd]: commands issued
     cdef readonly int64_t last_cycle  # latest cycle any command was issued at (-1 = none yet)
     cdef int act_weight               # window entries the next ACT/AACT takes (tFAW by rows)
+    cdef int act_rows                 # wordlines the next ACT/AACT raises (1 for a host ACT)
+    cdef int64_t[::1] raised          # [channel]: wordlines raised by ACT/AACT
+    cdef int64_t[::1] closes          # [channel]: banks precharged (PRE, PREA per open bank, RDA/WRA)
+    cdef int64_t[::1] open_since      # [rank]: tick its first bank opened (while any is open)
+    cdef int64_t[::1] open_ticks      # [rank]: ticks with at least one bank open, closed intervals
     cdef int32_t[::1] act_count       # [bank * n_rows + row]: ACT/AACT to that row address
 
     # --- optional log of issued commands (for exports and tests) -------------------------

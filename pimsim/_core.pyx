@@ -139,6 +139,11 @@ cdef class Core:
         self.counts = np.zeros(self.n_channels * self.n_cmds, dtype=np.int64)
         self.last_cycle = -1
         self.act_weight = 1
+        self.act_rows = 1
+        self.raised = np.zeros(self.n_channels, dtype=np.int64)
+        self.closes = np.zeros(self.n_channels, dtype=np.int64)
+        self.open_since = np.zeros(self.n_channels * self.n_ranks, dtype=np.int64)
+        self.open_ticks = np.zeros(self.n_channels * self.n_ranks, dtype=np.int64)
 
         self.row_slot = np.full(self.n_bank_nodes * self.n_rows, -1, dtype=np.int32)
         self.act_count = np.zeros(self.n_bank_nodes * self.n_rows, dtype=np.int32)
@@ -225,15 +230,17 @@ cdef class Core:
 
     cdef inline int _weight(self, int w, int cmd) noexcept nogil:
         """Entries an activation takes in window w: 1, or the rows it raises when the
-        config counts raised rows (set_activation_weight), at most the window size."""
+        config counts raised rows (set_activation_rows), at most the window size."""
         if cmd != C_ACT and cmd != C_AACT:
             return 1
         return self.act_weight if self.act_weight < self.win_size[w] else self.win_size[w]
 
-    def set_activation_weight(self, int rows):
-        """Count the next ACT/AACT checks and issues as ``rows`` activations in the windowed
-        rules (tFAW); 1 restores the JEDEC meaning."""
-        self.act_weight = rows if rows > 1 else 1
+    def set_activation_rows(self, int rows, bint in_windows=False):
+        """The next ACT/AACT checked and issued raises ``rows`` wordlines (counted in
+        rows_raised); with ``in_windows`` it also takes ``rows`` entries of the windowed
+        rules (tFAW) instead of one. ``set_activation_rows(1)`` restores a host ACT."""
+        self.act_rows = rows if rows > 1 else 1
+        self.act_weight = self.act_rows if in_windows else 1
 
     cdef int64_t earliest_at(self, int cmd, const int* nodes) noexcept nogil:
         """Timing-only earliest cycle of ``cmd`` at a checked node path (no state checks)."""
@@ -328,16 +335,25 @@ cdef class Core:
         rank = nodes[1] - self.level_offset[1]
         if cmd == C_ACT or cmd == C_AACT:
             self.act_count[bank * self.n_rows + row] += 1
+            self.raised[ch] += self.act_rows
         if cmd == C_ACT:
             self.open_rows[bank] = row
+            if self.open_banks[rank] == 0:
+                self.open_since[rank] = cycle
             self.open_banks[rank] += 1
         elif cmd == C_PRE or cmd == C_RDA or cmd == C_WRA:
             self.open_rows[bank] = -1
+            self.closes[ch] += 1
             self.open_banks[rank] -= 1
+            if self.open_banks[rank] == 0:
+                self.open_ticks[rank] += cycle - self.open_since[rank]
         elif cmd == C_PREA:
             first = rank * self.n_bankgroups * self.n_banks
             for k in range(self.n_bankgroups * self.n_banks):
                 self.open_rows[first + k] = -1
+            if self.open_banks[rank] > 0:
+                self.closes[ch] += self.open_banks[rank]
+                self.open_ticks[rank] += cycle - self.open_since[rank]
             self.open_banks[rank] = 0
         self.counts[ch * self.n_cmds + cmd] += 1
         if cycle > self.last_cycle:
@@ -439,6 +455,22 @@ cdef class Core:
     def command_counts(self):
         """Commands issued, as a (channels x commands) int64 array (a copy)."""
         return np.asarray(self.counts).reshape(self.n_channels, self.n_cmds).copy()
+
+    def activity(self, int64_t until):
+        """What the energy model needs beyond command counts, up to tick ``until``: a dict of
+        ``rows_raised`` and ``banks_precharged`` per channel and ``open_ticks`` per rank
+        (channels x ranks: ticks with at least one bank open, a still-open rank counted up
+        to ``until``)."""
+        open_ticks = np.asarray(self.open_ticks).copy()
+        cdef int r
+        for r in range(self.n_channels * self.n_ranks):
+            if self.open_banks[r] > 0 and until > self.open_since[r]:
+                open_ticks[r] += until - self.open_since[r]
+        return {
+            "rows_raised": np.asarray(self.raised).copy(),
+            "banks_precharged": np.asarray(self.closes).copy(),
+            "open_ticks": open_ticks.reshape(self.n_channels, self.n_ranks),
+        }
 
     # ------------------------------------------------------------------------------------
     # Row data: rank-wide rows of n_columns uint64 words, allocated on first touch

@@ -21,6 +21,7 @@ cdef struct Req:
     int32_t counted      # row-buffer outcome already recorded
     int nodes[4]         # the core's node per level (channel, rank, bankgroup, bank)
     int64_t bank_flat    # the bank's index among all banks of the system
+    int64_t index        # host mode: its index in the chunk (-1: not tracked)
 
 
 cdef struct Queue:
@@ -85,6 +86,18 @@ cdef class Engine:
     cdef Py_ssize_t t_n
     cdef bint blocked                  # the next request found its queue full
 
+    # host mode (load_host): a CPU that keeps at most host_mlp reads in flight, holds each
+    # write in a store buffer until the reads it needs are back and the result is computed
+    cdef int host_mlp                  # reads in flight allowed; 0 = trace mode
+    cdef int64_t inflight              # reads sent whose data has not returned
+    cdef double compute_ticks          # ticks to compute one 64-byte result
+    cdef double compute_free           # tick the host's compute unit is free
+    cdef const int32_t[::1] t_deps     # [k]: the requests right before k whose data k needs
+    cdef int64_t[::1] t_done           # [k]: tick read k's data returned (FOREVER: not yet)
+    cdef int64_t* sb                   # store buffer: ring of chunk indices of writes
+    cdef int64_t sb_head, sb_n, sb_cap
+    cdef int64_t sb_ready              # tick the head's data is ready (-1: not known yet)
+
     cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil
     cdef void set_nodes(self, int ch, Req* r) noexcept nogil
     cdef int prerequisite(self, int ch, Req* r) noexcept nogil
@@ -93,6 +106,9 @@ cdef class Engine:
     cdef int step(self, int ch) except -1 nogil
     cdef int64_t next_event(self, int ch) noexcept nogil
     cdef int send(self) except -1 nogil
+    cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil
+    cdef int enqueue(self, int ch, Req* r) except -1 nogil
+    cdef int drain_store(self) except -1 nogil
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil
     cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil
     cdef int _grow_hist(self, Channel* c, int64_t lat) except -1 nogil

@@ -88,6 +88,7 @@ cdef class Engine:
     def __cinit__(self):
         self.chans = NULL
         self.row_accesses = NULL
+        self.sb = NULL
 
     def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
                  double low_watermark, int64_t refresh_interval, int read_latency,
@@ -149,6 +150,7 @@ cdef class Engine:
                 free(self.chans[ch].lat_hist)
             free(self.chans)
         free(self.row_accesses)
+        free(self.sb)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -232,6 +234,9 @@ cdef class Engine:
             c.last_event = self.now
             c.pend_head = (c.pend_head + 1) % c.pend_cap
             c.pend_n -= 1
+            if head.index >= 0:
+                self.t_done[head.index] = head.depart
+                self.inflight -= 1
             acted = 1
         if 0 <= c.next_refresh <= self.now:
             c.next_refresh += self.refresh_interval
@@ -382,14 +387,9 @@ cdef class Engine:
 
     # -- frontend ------------------------------------------------------------------------------
 
-    cdef int send(self) except -1 nogil:
-        """Offer the next trace request at ``now``: 1 if it entered, 0 if its queue is full."""
-        cdef Py_ssize_t k = self.t_next
-        cdef int ch = self.t_fields[k, 0], i
-        cdef Channel* c = &self.chans[ch]
-        cdef Queue* q
-        cdef Req r
-        memset(&r, 0, sizeof(Req))
+    cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil:
+        """Request ``k`` of the chunk, arriving now."""
+        memset(r, 0, sizeof(Req))
         r.addr = self.t_addr[k]
         r.rank = self.t_fields[k, 1]
         r.bg = self.t_fields[k, 2]
@@ -400,18 +400,77 @@ cdef class Engine:
         r.arrive = self.now
         r.depart = -1
         r.seen_row = -2
-        self.set_nodes(ch, &r)
-        if r.kind == K_READ:
+        r.index = k if self.host_mlp else -1
+        self.set_nodes(self.t_fields[k, 0], r)
+
+    cdef int send(self) except -1 nogil:
+        """Offer the next trace request at ``now``: 1 if it entered, 0 if it must wait (its
+        queue is full; in host mode, too many reads in flight or the store buffer full)."""
+        cdef Py_ssize_t k = self.t_next
+        cdef Req r
+        if self.host_mlp:
+            if self.t_write[k]:
+                if self.sb_n == self.sb_cap:
+                    return 0
+                self.sb[(self.sb_head + self.sb_n) % self.sb_cap] = k
+                self.sb_n += 1
+                return 1
+            if self.inflight >= self.host_mlp:
+                return 0
+        self.make_req(k, &r)
+        if not self.enqueue(self.t_fields[k, 0], &r):
+            return 0
+        if r.kind == K_READ and self.host_mlp:
+            self.inflight += 1
+        return 1
+
+    cdef int drain_store(self) except -1 nogil:
+        """Host mode: move the store buffer's oldest write into its write queue once its
+        reads are back and its result computed; 1 if one moved."""
+        cdef int64_t k, j, dep = 0
+        cdef Req r
+        if self.sb_n == 0:
+            return 0
+        k = self.sb[self.sb_head]
+        if self.sb_ready < 0:
+            for j in range(k - self.t_deps[k], k):
+                if self.t_done[j] == FOREVER:
+                    return 0
+                if self.t_done[j] > dep:
+                    dep = self.t_done[j]
+            if dep > self.compute_free:
+                self.compute_free = dep
+            self.compute_free += self.compute_ticks
+            self.sb_ready = <int64_t>self.compute_free
+            if self.sb_ready < self.compute_free:
+                self.sb_ready += 1
+            self.sb_ready = (self.sb_ready + self.tick - 1) // self.tick * self.tick
+        if self.sb_ready > self.now:
+            return 0
+        self.make_req(k, &r)
+        if not self.enqueue(self.t_fields[k, 0], &r):
+            return 0
+        self.sb_head = (self.sb_head + 1) % self.sb_cap
+        self.sb_n -= 1
+        self.sb_ready = -1
+        return 1
+
+    cdef int enqueue(self, int ch, Req* rp) except -1 nogil:
+        """Put a request into channel ``ch``'s queue: 1, or 0 if the queue is full."""
+        cdef Channel* c = &self.chans[ch]
+        cdef Queue* q
+        cdef int i
+        if rp.kind == K_READ:
             for i in range(c.writeq.n):
-                if (c.writeq.items[i].addr & LINE_MASK) == (r.addr & LINE_MASK):
-                    r.depart = self.now + self.tick
-                    self._push_pending(c, &r)
+                if (c.writeq.items[i].addr & LINE_MASK) == (rp.addr & LINE_MASK):
+                    rp.depart = self.now + self.tick
+                    self._push_pending(c, rp)
                     c.forwarded += 1
                     return 1
-        q = &c.readq if r.kind == K_READ else &c.writeq
+        q = &c.readq if rp.kind == K_READ else &c.writeq
         if q.n >= q.cap:
             return 0
-        q.items[q.n] = r
+        q.items[q.n] = rp[0]
         q.n += 1
         return 1
 
@@ -431,6 +490,39 @@ cdef class Engine:
         self.t_n = n
         self.t_next = 0
         self.blocked = False
+        self.host_mlp = 0
+
+    def load_host(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
+                  const int32_t[:, ::1] fields, const uint64_t[::1] addresses,
+                  const int32_t[::1] deps, int misses_in_flight, double compute_ticks):
+        """Make a host program the next requests: a CPU that keeps at most
+        ``misses_in_flight`` reads in flight and holds each write until the ``deps[k]``
+        requests right before it have returned their data and ``compute_ticks`` more ticks
+        of its (sequential) compute unit have passed; writes wait in a store buffer of
+        ``misses_in_flight`` entries. Needs an idle engine (call after a final run)."""
+        if not self._idle():
+            raise RuntimeError("load_host needs every earlier request served")
+        if misses_in_flight < 1 or compute_ticks < 0:
+            raise ValueError("misses_in_flight must be >= 1 and compute_ticks >= 0")
+        self.load(cycles, is_write, fields, addresses)
+        if deps.shape[0] != cycles.shape[0]:
+            raise ValueError("chunk arrays differ in length")
+        for k in range(deps.shape[0]):
+            if not 0 <= deps[k] <= k or (deps[k] and not is_write[k]):
+                raise ValueError(f"request {k}: deps must count earlier requests, writes only")
+        self.t_deps = deps
+        self.t_done = np.full(cycles.shape[0], FOREVER, dtype=np.int64)
+        free(self.sb)
+        self.sb = <int64_t*>malloc(misses_in_flight * sizeof(int64_t))
+        if self.sb == NULL:
+            raise MemoryError()
+        self.sb_cap = misses_in_flight
+        self.sb_head = self.sb_n = 0
+        self.sb_ready = -1
+        self.inflight = 0
+        self.host_mlp = misses_in_flight
+        self.compute_ticks = compute_ticks
+        self.compute_free = 0
 
     def run(self, int64_t until, bint final):
         """Simulate from ``now`` until cycle ``until``, the chunk running out, or the end.
@@ -451,6 +543,8 @@ cdef class Engine:
                     if self.error:
                         break
                 acted = self.acted
+                if self.host_mlp and self.drain_store():
+                    acted = self.acted = 1
                 if self.t_next < self.t_n:
                     if self.t_cycle[self.t_next] * self.tick <= self.now:
                         if self.send():
@@ -479,6 +573,8 @@ cdef class Engine:
                         t = self.now + self.tick
                     if t < nxt:
                         nxt = t
+                if self.sb_n and self.now < self.sb_ready < nxt:
+                    nxt = self.sb_ready
                 self.now = nxt if nxt < until else until
         if self.error:
             raise RuntimeError(f"replay engine issued an illegal command (core status "
@@ -492,7 +588,7 @@ cdef class Engine:
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return True
+        return self.sb_n == 0
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read-latency histogram (cycles -> count)."""

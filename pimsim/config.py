@@ -72,7 +72,8 @@ _SECTIONS: dict[str, dict[str, str]] = {
     "timing": {},  # tCK and the standard's timing names: see _timing_kind
     "power": dict.fromkeys(
         ("VDD", "IDD0", "IDD2N", "IDD3N", "IDD4R", "IDD4W", "IDD5", "VPP", "IPP0", "IPP3N"), "num"
-    ),
+    )
+    | {"io_rd_pj_per_bit": "num0", "io_wr_pj_per_bit": "num0"},
     "pim": {
         "rows_per_subarray": "pow2",
         "split_decoder": "bool",
@@ -95,6 +96,7 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "low_watermark": "num0",
         "refresh": "bool",
     },
+    "host": {"misses_in_flight": "int", "compute_gbps": "num"},
 }
 _VPP_KEYS = ("power.VPP", "power.IPP0", "power.IPP3N")  # optional, all three or none
 _OPTIONAL = {"description": "", **dict.fromkeys(_VPP_KEYS)}
@@ -221,6 +223,15 @@ class ControllerParams:
 
 
 @dataclass(frozen=True)
+class HostParams:
+    """The CPU baseline (pimsim.baseline): cache-line misses it keeps in flight, and the rate
+    at which it computes results, in GB/s of result."""
+
+    misses_in_flight: int
+    compute_gbps: float
+
+
+@dataclass(frozen=True)
 class Config:
     """A resolved configuration. ``timing`` maps every timing name of the standard to integer
     cycles of ``tCK_ns``; ``power`` holds per-device currents in mA and voltages in V;
@@ -238,6 +249,7 @@ class Config:
     pim: PimParams
     address_scheme: str
     controller: ControllerParams
+    host: HostParams
     source: str
     preset: str | None
     overrides: tuple[tuple[str, Any], ...]
@@ -265,6 +277,7 @@ class Config:
             },
             address_mapping={"scheme": self.address_scheme},
             controller=asdict(self.controller),
+            host=asdict(self.host),
         )
         return doc
 
@@ -820,6 +833,7 @@ def _build(
         ),
         address_scheme=values["address_mapping.scheme"],
         controller=ControllerParams(**section("controller")),
+        host=HostParams(**section("host")),
         source=source,
         preset=preset,
         overrides=overrides,

@@ -230,6 +230,12 @@ class Device:
         totals = self._core.command_counts().sum(axis=0)
         return {name: int(totals[code]) for code, name in enumerate(COMMANDS)}
 
+    def activity(self, until_tick: int) -> dict[str, np.ndarray]:
+        """Counters for the energy model, up to ``until_tick``: ``rows_raised`` and
+        ``banks_precharged`` per channel, ``open_ticks`` per (channel, rank): ticks with at
+        least one bank of the rank open."""
+        return self._core.activity(until_tick)
+
     def start_command_log(self) -> None:
         """Log every command issued from now on (cycle, command, address); see command_log."""
         self._core.start_recording()

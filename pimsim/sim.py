@@ -19,11 +19,14 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from pimsim import _replay
 from pimsim.addrmap import AddressError, AddressMapper
 from pimsim.ambit.bulk import BulkEngine, bulk_result
+from pimsim.baseline import LINE_BYTES, load_host_op
 from pimsim.config import Config
+from pimsim.controller import DONE, NEED_INPUT, make_engine
 from pimsim.device import Device
+from pimsim.drampower import CommandCsv
+from pimsim.energy import DEFAULT_PROFILE, device_energy, get_profile
 from pimsim.errors import TraceError
 from pimsim.stats import add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
@@ -31,8 +34,6 @@ from pimsim.tracefile import PimLine, TraceChunk, read_trace
 #: Longest stretch of cycles the engine runs before SimPy's clock catches up (a multiple of
 #: the tick keeps the engine on cycle boundaries).
 QUANTUM = 1 << 16
-_NEED_INPUT = _replay.RUN_RESULTS["need_input"]
-_DONE = _replay.RUN_RESULTS["done"]
 
 
 class Replay:
@@ -40,7 +41,9 @@ class Replay:
 
     ``with_data=False`` replays timing only (rows keep no contents); otherwise every write
     stores its burst (each 8-byte word holds its own byte address). ``on_progress`` is
-    called with the number of requests sent after each trace chunk.
+    called with the number of requests sent after each trace chunk. Energy is reported
+    under ``energy_profile``; ``drampower`` names a CSV file that receives every command
+    issued (pimsim.drampower).
     """
 
     def __init__(
@@ -51,28 +54,21 @@ class Replay:
         limit: int | None = None,
         with_data: bool = True,
         on_progress: Callable[[int], None] | None = None,
+        energy_profile: str = DEFAULT_PROFILE,
+        drampower: str | Path | None = None,
     ):
         self.config = config
         self.trace = Path(trace)
         self.fmt, self.limit = fmt, limit
+        self.energy_profile = get_profile(energy_profile).name
         self.device = Device(config)
         self.mapper = AddressMapper.for_config(config)
-        ctl, ticks = config.controller, self.device.timing_ticks
         self.tick = self.device.ticks_per_cycle
-        self.engine = _replay.Engine(
-            self.device.core,
-            ctl.read_queue,
-            ctl.write_queue,
-            ctl.high_watermark,
-            ctl.low_watermark,
-            ticks["nREFI"] if ctl.refresh else 0,
-            ticks["nCL"] + ticks["nBL"],
-            ctl.scheduler,
-            ctl.row_policy,
-            ctl.row_cap,
-            with_data,
-            self.tick,
-        )
+        self.engine = make_engine(self.device, with_data)
+        self.export: CommandCsv | None = None
+        if drampower is not None:
+            self.export = CommandCsv(drampower, self.tick, config.organisation.channels)
+            self.device.start_command_log()
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
         self.pim_ops: list[dict] = []
@@ -93,6 +89,8 @@ class Replay:
     def _advance(self, final: bool):
         """Run the engine one quantum and move SimPy's clock to where it stopped."""
         result = self.engine.run(self.env.now + QUANTUM * self.tick, final)
+        if self.export:
+            self.export.write(self.device.command_log())
         if self.engine.now > self.env.now:
             yield self.env.timeout(self.engine.now - self.env.now)
         return result
@@ -105,17 +103,17 @@ class Replay:
             self.engine.load(
                 chunk.cycle, chunk.is_write.view(np.uint8), self._decode(chunk), chunk.address
             )
-            while (yield from self._advance(final=False)) != _NEED_INPUT:
+            while (yield from self._advance(final=False)) != NEED_INPUT:
                 pass
             self.sent += len(chunk)
             if self.on_progress:
                 self.on_progress(self.sent)
-        while (yield from self._advance(final=True)) != _DONE:
+        while (yield from self._advance(final=True)) != DONE:
             pass
 
     def _drain(self):
         """Let every request sent so far finish (the engine reports DONE)."""
-        while (yield from self._advance(final=True)) != _DONE:
+        while (yield from self._advance(final=True)) != DONE:
             pass
 
     def _pim(self, line: PimLine):
@@ -146,29 +144,21 @@ class Replay:
             yield self.env.timeout(self.engine.now - self.env.now)
 
     def _pim_on_cpu(self, line: PimLine, tick: int, reason: str):
-        """The host's way: read the source lines, write the destination lines, through the
-        controller; the result is computed on the host and stored when the writes are done."""
-        lines = line.size // 64
-        sources = len(line.sources)
-        per_line = sources + 1
-        addresses = np.empty(lines * per_line, dtype=np.uint64)
-        for k, base in enumerate((*line.sources, line.dst)):
-            addresses[k::per_line] = base + 64 * np.arange(lines, dtype=np.uint64)
-        is_write = np.zeros(len(addresses), dtype=np.uint8)
-        is_write[sources::per_line] = 1
-        cycles = np.full(len(addresses), -(-tick // self.tick), dtype=np.int64)
-        first_line = np.full(len(addresses), line.line, dtype=np.int64)
-        chunk = TraceChunk(cycles, is_write.view(bool), addresses, first_line)
+        """The host's way (pimsim.baseline): read the source lines, write the destination
+        lines, through the controller; the result is computed on the host and stored when
+        the writes are done."""
+        lines = line.size // LINE_BYTES
         before = self.device.command_counts()
         start = self.engine.now
-        self.engine.load(chunk.cycle, is_write, self._decode(chunk), chunk.address)
+        load_host_op(self.engine, self.device, self.mapper, line.dst, line.sources, line.size, tick)
         yield from self._drain()
         for k in range(lines):
             words = [
-                self.device.read_burst(*self.mapper.decode(int(a) + 64 * k)) for a in line.sources
+                self.device.read_burst(*self.mapper.decode(int(a) + LINE_BYTES * k))
+                for a in line.sources
             ]
             result = bulk_result(line.op, words, self.device.config.organisation.burst_length)
-            self.device.write_burst(*self.mapper.decode(line.dst + 64 * k), result)
+            self.device.write_burst(*self.mapper.decode(line.dst + LINE_BYTES * k), result)
         after = self.device.command_counts()
         self.pim_ops.append(
             {
@@ -195,6 +185,10 @@ class Replay:
             self.env.run()
         except KeyboardInterrupt:
             self.interrupted = True
+        finally:
+            if self.export:
+                self.export.write(self.device.command_log())
+                self.export.close()
         return self.stats()
 
     def _in_cycles(self, chan: dict) -> dict:
@@ -212,10 +206,15 @@ class Replay:
             for ch in range(self.config.organisation.channels)
         ]
         cycles = max(c["last_event"] for c in chans) + 1
+        if self.pim_ops:
+            cycles = max(cycles, -(-self.engine.now // self.tick))
+        end_tick = max(cycles * self.tick, self.engine.now)
+        activity = self.device.activity(end_tick)
         doc = build_stats(
             self.config,
             self.device.command_counts_per_channel(),
             chans,
+            activity["rows_raised"],
             cycles,
             trace=str(self.trace),
             interrupted=self.interrupted,
@@ -230,6 +229,9 @@ class Replay:
             doc["max_row_activations"] = max(
                 doc["max_row_activations"], doc["pim"]["max_row_activations"]
             )
-            doc["cycles"] = max(doc["cycles"], -(-self.engine.now // self.tick))
-            doc["time_ns"] = round(doc["cycles"] * self.config.tCK_ns, 3)
+        doc["energy_profile"] = self.energy_profile
+        doc["energy_nj"] = {
+            k: round(v, 3)
+            for k, v in device_energy(self.device, end_tick, self.energy_profile).items()
+        }
         return doc

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pimsim.config import Config
+from pimsim.energy import BREAKDOWN
 from pimsim.standards import COMMANDS
 
 
@@ -45,7 +46,9 @@ def _merge_histograms(histograms: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _section(counts: np.ndarray, chans: Sequence[dict], cycles: int, config: Config) -> dict:
+def _section(
+    counts: np.ndarray, chans: Sequence[dict], rows_raised: int, cycles: int, config: Config
+) -> dict:
     """The per-run keys, summed over the channels given (engine channel_stats dicts)."""
 
     def total(key: str) -> int:
@@ -61,7 +64,7 @@ def _section(counts: np.ndarray, chans: Sequence[dict], cycles: int, config: Con
             "forwarded_reads": total("forwarded_reads"),
         },
         "commands": commands,
-        "rows_raised": commands["ACT"],
+        "rows_raised": rows_raised,
         "row_buffer": {
             "hits": total("row_hits"),
             "misses": total("row_misses"),
@@ -78,19 +81,24 @@ def build_stats(
     config: Config,
     counts_per_channel: np.ndarray,
     channel_stats: Sequence[dict],
+    rows_raised: np.ndarray,
     cycles: int,
     **extra,
 ) -> dict:
-    """The stats document of a run; ``extra`` keys (trace, interrupted, ...) go on top."""
+    """The stats document of a run; ``rows_raised`` per channel counts every wordline an
+    ACT/AACT raised; ``extra`` keys (trace, interrupted, ...) go on top."""
     doc = {
         "config": {"name": config.name, "differences": config.differences()},
         **extra,
         "cycles": cycles,
         "time_ns": round(cycles * config.tCK_ns, 3),
-        **_section(counts_per_channel, channel_stats, cycles, config),
+        **_section(counts_per_channel, channel_stats, int(rows_raised.sum()), cycles, config),
     }
     doc["channels"] = [
-        {"channel": ch, **_section(counts_per_channel[ch], [s], cycles, config)}
+        {
+            "channel": ch,
+            **_section(counts_per_channel[ch], [s], int(rows_raised[ch]), cycles, config),
+        }
         for ch, s in enumerate(channel_stats)
     ]
     return doc
@@ -142,12 +150,9 @@ def pim_summary(ops: Sequence[dict]) -> dict:
 
 
 def add_pim(doc: dict, pim: dict) -> None:
-    """Fold a run's bulk operations into its stats document (``pim`` section, AAP/AP counts,
-    and rows raised: one per host ACT plus every wordline the in-DRAM work raised)."""
+    """Fold a run's bulk operations into its stats document (``pim`` section, AAP/AP)."""
     doc["pim"] = pim
     doc["commands"]["AAP"], doc["commands"]["AP"] = pim["AAP"], pim["AP"]
-    pim_acts = pim["commands"].get("ACT", 0)
-    doc["rows_raised"] = doc["commands"]["ACT"] - pim_acts + pim["rows_raised"]
 
 
 def format_summary(doc: dict) -> str:
@@ -167,6 +172,12 @@ def format_summary(doc: dict) -> str:
         "commands    " + ", ".join(f"{k} {v:,}" for k, v in cmd.items() if v),
         f"activations {doc['rows_raised']:,} rows raised",
     ]
+    if "energy_nj" in doc:
+        energy = doc["energy_nj"]
+        parts = ", ".join(f"{k} {energy[k]:,.1f}" for k in BREAKDOWN if energy.get(k))
+        lines.append(
+            f"energy      {energy['total']:,.1f} nJ ({doc['energy_profile']} profile): {parts}"
+        )
     if "pim" in doc:
         pim = doc["pim"]
         ops = ", ".join(f"{name} x{n}" for name, n in pim["ops"].items())

@@ -130,9 +130,9 @@ def test_tfaw_can_count_raised_rows_instead_of_activations():
 def test_a_triple_activation_takes_three_of_the_four_tfaw_slots():
     dev = Device(load_config("ddr3-1600", ["pim.faw_counts_raised_rows=true"]))
     k, nfaw, nrrd = dev.ticks_per_cycle, dev.timing_ticks["nFAW"], dev.timing_ticks["nRRD"]
-    dev.core.set_activation_weight(3)
+    dev.core.set_activation_rows(3, True)
     dev.issue_tick("ACT", 0, bank=0, row=1)  # e.g. B12: T0, T1, T2
-    dev.core.set_activation_weight(1)
+    dev.core.set_activation_rows(1)
     dev.issue_tick("ACT", nrrd, bank=1, row=1)  # the fourth slot
     assert dev.earliest_tick("ACT", bank=2, row=1) == nfaw  # the fifth waits a full window
     assert k == 5

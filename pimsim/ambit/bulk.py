@@ -115,10 +115,18 @@ class OpReport:
 class BulkEngine:
     """Allocates PIM vectors on a device and runs bulk operations on them."""
 
-    def __init__(self, device: Device):
+    def __init__(self, device: Device, banks_per_rank: int | None = None):
+        """Vectors stripe over every bank, or over the first ``banks_per_rank`` banks of each
+        rank (spread over its bank groups first)."""
         self.device = device
         self.pim = PimDevice(device)
         org = device.config.organisation
+        use = org.banks_per_rank if banks_per_rank is None else banks_per_rank
+        if not 1 <= use <= org.banks_per_rank:
+            raise BulkError(
+                f"banks per rank must be 1..{org.banks_per_rank} "
+                f"({device.config.name}), not {banks_per_rank}"
+            )
         self.row_bytes = org.row_bytes
         self.banks: list[Bank] = [
             (c, r, g, b)
@@ -126,6 +134,7 @@ class BulkEngine:
             for g in range(org.bankgroups)
             for r in range(org.ranks)
             for c in range(org.channels)
+            if b * org.bankgroups + g < use
         ]
         self.subarrays = org.rows // self.pim.layout.rows_per_subarray
         self._next_free: dict[tuple[Bank, int], int] = {}

@@ -210,15 +210,15 @@ def run_streams(
     while heap:
         _, i = heapq.heappop(heap)
         cmd = heads[i]
-        if by_rows and cmd.raised:
-            device.core.set_activation_weight(len(cmd.raised))
+        if cmd.raised:
+            device.core.set_activation_rows(len(cmd.raised), by_rows)
         when = max(not_before, device.earliest_tick(cmd.name, *cmd.bank, cmd.row, cmd.column))
         if heap and when > heap[0][0]:
-            device.core.set_activation_weight(1)
+            device.core.set_activation_rows(1)
             heapq.heappush(heap, (when, i))  # another stream may go first: look again
             continue
         device.issue_tick(cmd.name, when, *cmd.bank, cmd.row, cmd.column)
-        device.core.set_activation_weight(1)
+        device.core.set_activation_rows(1)
         if cmd.action is not None:
             cmd.action()
         if counters is not None:

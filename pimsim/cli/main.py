@@ -7,12 +7,13 @@ from importlib import metadata
 
 import click
 
+from pimsim.cli.compare import compare
 from pimsim.cli.configs import configs
 from pimsim.cli.program import program
 from pimsim.cli.run import run
 
 #: Subcommands, in --help order; a new one is one import above and one entry here.
-COMMANDS: tuple[click.Command, ...] = (run, program, configs)
+COMMANDS: tuple[click.Command, ...] = (run, compare, program, configs)
 
 
 def _version() -> str:
@@ -39,6 +40,7 @@ def cli(verbose: int, quiet: bool) -> None:
     \b
     Examples:
       pimsim run traces/sample.trace
+      pimsim compare --config ddr3-1600 --banks 8 --ops xor,not --size 8MiB
       pimsim program xor --config ddr3-1600 --size 32MiB
       pimsim configs
       pimsim configs show ddr3-1600 -p timing.nRCD=9

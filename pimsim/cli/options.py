@@ -6,6 +6,7 @@ error during simulation. An error prints one line, ``Error: <message>``, on stde
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -13,6 +14,7 @@ from typing import TypeVar
 import click
 
 from pimsim.config import Config, load_config
+from pimsim.energy import DEFAULT_PROFILE, PROFILES
 from pimsim.errors import ConfigError, PimsimError
 
 F = TypeVar("F", bound=Callable)
@@ -52,6 +54,18 @@ def param_option(func: F) -> F:
     )(func)
 
 
+def energy_profile_option(func: F) -> F:
+    """Add ``--energy-profile NAME`` (pimsim.energy.PROFILES)."""
+    return click.option(
+        "--energy-profile",
+        "energy_profile",
+        type=click.Choice(tuple(PROFILES)),
+        default=DEFAULT_PROFILE,
+        show_default=True,
+        help="Energy calibration: datasheet currents, or the constants of Ambit's table.",
+    )(func)
+
+
 def config_options(func: F) -> F:
     """Add ``--config NAME|PATH`` (a preset or a YAML file) and ``-p/--param KEY=VALUE``."""
     func = param_option(func)
@@ -68,3 +82,21 @@ def load_config_or_fail(config: str | None, params: Sequence[str]) -> Config:
     """The resolved configuration; a bad one exits 2 with a one-line error."""
     with reported_errors():
         return load_config(config, params)
+
+
+def write_outputs(doc: dict, summary: str, json_path: str | None) -> None:
+    """Print the summary (text or a table); with ``--json -`` it goes to stderr and the JSON
+    to stdout."""
+    if json_path == "-":
+        click.echo(summary, err=True)
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(summary)
+    if json_path:
+        try:
+            with open(json_path, "w") as fh:
+                json.dump(doc, fh, indent=2)
+        except OSError as exc:
+            raise click.ClickException(
+                f"{json_path}: cannot write the stats: {exc.strerror}"
+            ) from None

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 from tqdm import tqdm
 
-from pimsim.cli.options import config_options, load_config_or_fail, reported_errors
+from pimsim.cli.options import (
+    config_options,
+    energy_profile_option,
+    load_config_or_fail,
+    reported_errors,
+    write_outputs,
+)
 from pimsim.sim import Replay
 from pimsim.stats import format_summary
 from pimsim.tracefile import FORMATS
@@ -36,6 +41,13 @@ from pimsim.tracefile import FORMATS
 @click.option(
     "--limit", type=click.IntRange(min=1), metavar="N", help="Replay only the first N requests."
 )
+@energy_profile_option
+@click.option(
+    "--drampower",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write every issued command to PATH as a DRAMPower CSV command trace.",
+)
 def run(
     trace: str,
     config: str | None,
@@ -44,6 +56,8 @@ def run(
     json_path: str | None,
     no_data: bool,
     limit: int | None,
+    energy_profile: str,
+    drampower: str | None,
 ) -> None:
     """Replay TRACE through the memory controller and print its statistics.
 
@@ -56,6 +70,7 @@ def run(
       pimsim run traces/sample.trace
       pimsim run traces/sample.trace --config ddr3-1600 -p organisation.ranks=2
       pimsim run big.trace.gz --no-data --json - > stats.json
+      pimsim run traces/sample.trace --energy-profile ambit-micro17 --drampower cmds.csv
     """
     cfg = load_config_or_fail(config, params)
     # shown on stderr only on a terminal, and only for runs longer than a second
@@ -72,25 +87,10 @@ def run(
             limit=limit,
             with_data=not no_data,
             on_progress=lambda sent: bar.update(sent - bar.n),
+            energy_profile=energy_profile,
+            drampower=drampower,
         )
         doc = replay.run()
     write_outputs(doc, format_summary(doc), json_path)
     if doc.get("interrupted"):
         sys.exit(130)  # the shell's code for "stopped by Ctrl-C", after the stats are out
-
-
-def write_outputs(doc: dict, summary: str, json_path: str | None) -> None:
-    """Print the summary; with ``--json -`` it goes to stderr and the JSON to stdout."""
-    if json_path == "-":
-        click.echo(summary, err=True)
-        click.echo(json.dumps(doc, indent=2))
-        return
-    click.echo(summary)
-    if json_path:
-        try:
-            with open(json_path, "w") as fh:
-                json.dump(doc, fh, indent=2)
-        except OSError as exc:
-            raise click.ClickException(
-                f"{json_path}: cannot write the stats: {exc.strerror}"
-            ) from None

@@ -1,0 +1,211 @@
+"""In-DRAM against CPU: the same bulk operation done both ways on the same DRAM model.
+
+In DRAM, the operands are PIM vectors striped row by row over the banks (pimsim.ambit.bulk)
+and the operation runs as µprograms of AAP/AP commands; the result is checked bit-exactly
+against numpy. On the CPU (pimsim.baseline), a host core reads the source lines and writes
+the result lines through the memory controller; its operands are contiguous arrays, one
+after another. Each side runs on a fresh, idle DRAM system of the same configuration.
+
+Times are from the first command to the end of the last one; throughput is GB/s of result;
+energy is pimsim.energy's ``above_idle`` -- what the operation costs beyond an idle memory
+-- under the chosen profile, with the full breakdown beside it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pimsim.addrmap import AddressMapper
+from pimsim.ambit.bulk import BulkEngine, bulk_result
+from pimsim.baseline import run_host_op
+from pimsim.config import Config
+from pimsim.device import Device
+from pimsim.energy import device_energy, get_profile
+from pimsim.errors import PimsimError
+from pimsim.programs.parse import builtin
+
+#: The bitwise operations ``--ops all`` runs (Ambit's seven); copy, zero and one on request.
+BITWISE_OPS = ("not", "and", "or", "nand", "nor", "xor", "xnor")
+OTHER_OPS = ("copy", "zero", "one")
+
+
+class CompareError(PimsimError):
+    """A comparison cannot be set up (an unknown operation, a size that does not fit)."""
+
+
+def parse_ops(text: str) -> tuple[str, ...]:
+    """Operation names from ``all`` or a comma-separated list, in the order given."""
+    if text.strip() == "all":
+        return BITWISE_OPS
+    ops = tuple(dict.fromkeys(o.strip() for o in text.split(",") if o.strip()))
+    known = BITWISE_OPS + OTHER_OPS
+    for op in ops:
+        if op not in known:
+            raise CompareError(f"--ops: unknown operation {op!r}; known: all, {', '.join(known)}")
+    if not ops:
+        raise CompareError("--ops: no operation given")
+    return ops
+
+
+@dataclass
+class SideResult:
+    """One way of doing the operation: its time (ns), energy breakdown (nJ), commands."""
+
+    time_ns: float
+    energy: dict[str, float]
+    commands: dict[str, int]
+    rows_raised: int
+
+    def to_dict(self, size: int) -> dict:
+        energy = self.energy["above_idle"]
+        return {
+            "time_ns": round(self.time_ns, 3),
+            "throughput_gbps": round(size / self.time_ns, 4) if self.time_ns else 0.0,
+            "energy_nj": round(energy, 3),
+            "energy_nj_per_kb": round(energy / (size / 1024), 4),
+            "commands": self.commands,
+            "rows_raised": self.rows_raised,
+            "energy_breakdown_nj": {k: round(v, 3) for k, v in self.energy.items()},
+        }
+
+
+def _counts(device: Device) -> dict[str, int]:
+    return {k: v for k, v in device.command_counts().items() if v}
+
+
+def run_in_dram(
+    config: Config, op: str, size: int, banks: int | None, profile: str, seed: int = 0
+) -> tuple[SideResult, bool]:
+    """``op`` on random vectors of ``size`` bytes in DRAM; (result, bit-exact vs numpy)."""
+    device = Device(config)
+    engine = BulkEngine(device, banks)
+    program = builtin(op)
+    rng = np.random.default_rng(seed)
+    sources, values = [], []
+    for _ in program.inputs:
+        vec = engine.alloc(size)
+        words = rng.integers(0, 2**64, size // 8, dtype=np.uint64)
+        engine.write(vec, words)
+        sources.append(vec)
+        values.append(words)
+    out = engine.alloc(size)
+    report = engine.bbop(op, out, *sources)
+    correct = bool(np.array_equal(engine.read(out), bulk_result(op, values, size // 8)))
+    end = report.span.end_tick
+    commands = {**_counts(device), "AAP": report.aap, "AP": report.ap}
+    raised = int(device.activity(end)["rows_raised"].sum())
+    side = SideResult(report.time_ns, device_energy(device, end, profile), commands, raised)
+    return side, correct
+
+
+def run_on_cpu(config: Config, op: str, size: int, profile: str) -> SideResult:
+    """``op`` over ``size`` bytes done by the host through the controller (timing only)."""
+    device = Device(config)
+    mapper = AddressMapper.for_config(config)
+    n_sources = len(builtin(op).inputs)
+    row = config.organisation.row_bytes
+    stride = -(-size // row) * row
+    *sources, dst = _array_bases(mapper, n_sources + 1, stride + row * 16, row)
+    if dst + size > mapper.capacity_bytes:
+        raise CompareError(
+            f"--size: {n_sources + 1} arrays of {size:,} bytes do not fit in "
+            f"{mapper.capacity_bytes:,} bytes of {config.name}"
+        )
+    end = run_host_op(device, mapper, dst, sources, size)
+    time_ns = end * config.tCK_ns / device.ticks_per_cycle
+    raised = int(device.activity(end)["rows_raised"].sum())
+    return SideResult(time_ns, device_energy(device, end, profile), _counts(device), raised)
+
+
+def _array_bases(mapper: AddressMapper, count: int, stride: int, row: int) -> list[int]:
+    """Base addresses of ``count`` arrays, ``stride`` bytes apart, each nudged by whole rows
+    so that each starts in a bank of its own: the bank spreading that XOR-based interleaving
+    gives arrays a power of two apart in real controllers (no row conflicts between the
+    operands of a streaming loop)."""
+    bases: list[int] = []
+    banks: set[tuple[int, ...]] = set()
+    for k in range(count):
+        base = k * stride
+        for nudge in range(0, 16 * row, row):
+            bank = tuple(mapper.decode(base + nudge)[:4])
+            if bank not in banks:
+                base += nudge
+                break
+        banks.add(tuple(mapper.decode(base)[:4]))
+        bases.append(base)
+    return bases
+
+
+def measure_host(op: str, size: int, repeats: int = 5) -> dict:
+    """``op`` on ``size`` bytes with numpy on this machine: best of ``repeats`` runs."""
+    rng = np.random.default_rng(0)
+    inputs = [rng.integers(0, 2**64, size // 8, dtype=np.uint64) for _ in builtin(op).inputs]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        bulk_result(op, inputs, size // 8)
+        best = min(best, time.perf_counter_ns() - start)
+    return {"time_ns": float(best), "throughput_gbps": round(size / best, 4)}
+
+
+def hmean(values: Sequence[float]) -> float:
+    """Harmonic mean of positive values (0.0 if there are none)."""
+    values = [v for v in values if v > 0]
+    return len(values) / sum(1 / v for v in values) if values else 0.0
+
+
+def compare(
+    config: Config,
+    ops: Sequence[str],
+    size: int,
+    banks: int | None = None,
+    profile: str = "datasheet",
+    with_host: bool = False,
+    on_op: Callable[[str], None] | None = None,
+) -> dict:
+    """Run every op both ways; the comparison document (the schema of ``pimsim compare``).
+    ``on_op`` is called with each op's name when it is done."""
+    get_profile(profile)
+    row = config.organisation.row_bytes
+    if size <= 0 or size % row:
+        raise CompareError(
+            f"--size: in-DRAM vectors are whole rows: {size:,} bytes is not a multiple of "
+            f"the {row:,}-byte row of {config.name}"
+        )
+    doc: dict = {
+        "config": config.name,
+        "overrides": dict(config.overrides),
+        "energy_profile": profile,
+        "energy_accounting": "above_idle",
+        "size_bytes": size,
+        "banks_per_rank": banks or config.organisation.banks_per_rank,
+        "ranks": config.organisation.ranks,
+        "ops": {},
+    }
+    for op in ops:
+        pim, correct = run_in_dram(config, op, size, banks, profile)
+        cpu = run_on_cpu(config, op, size, profile)
+        entry = {
+            "pim": pim.to_dict(size),
+            "cpu": cpu.to_dict(size),
+            "speedup": round(cpu.time_ns / pim.time_ns, 4),
+            "energy_reduction": round(cpu.energy["above_idle"] / pim.energy["above_idle"], 4),
+            "correct": correct,
+        }
+        if with_host:
+            entry["host_measured"] = measure_host(op, size)
+        doc["ops"][op] = entry
+        if on_op:
+            on_op(op)
+    doc["summary"] = {
+        "speedup_hmean": round(hmean([e["speedup"] for e in doc["ops"].values()]), 4),
+        "energy_reduction_hmean": round(
+            hmean([e["energy_reduction"] for e in doc["ops"].values()]), 4
+        ),
+        "all_correct": all(e["correct"] for e in doc["ops"].values()),
+    }
+    return doc

@@ -1,0 +1,34 @@
+"""The memory controller of one DRAM system: the compiled replay engine set up from a config.
+
+One place builds the engine (queues, scheduler, row policy, refresh, ticks) so trace replay
+(pimsim.sim) and the CPU baseline (pimsim.baseline) drive the same controller.
+"""
+
+from __future__ import annotations
+
+from pimsim import _replay
+from pimsim.device import Device
+
+#: run() results of the engine.
+NEED_INPUT = _replay.RUN_RESULTS["need_input"]
+DONE = _replay.RUN_RESULTS["done"]
+
+
+def make_engine(device: Device, with_data: bool = True) -> _replay.Engine:
+    """A controller per channel of ``device`` under its config's ``controller`` section;
+    ``with_data`` makes writes store their bursts in the rows."""
+    ctl, ticks = device.config.controller, device.timing_ticks
+    return _replay.Engine(
+        device.core,
+        ctl.read_queue,
+        ctl.write_queue,
+        ctl.high_watermark,
+        ctl.low_watermark,
+        ticks["nREFI"] if ctl.refresh else 0,
+        ticks["nCL"] + ticks["nBL"],
+        ctl.scheduler,
+        ctl.row_policy,
+        ctl.row_cap,
+        with_data,
+        device.ticks_per_cycle,
+    )
