@@ -504,12 +504,12 @@ cdef class Engine:
             raise RuntimeError("load_host needs every earlier request served")
         if misses_in_flight < 1 or compute_ticks < 0:
             raise ValueError("misses_in_flight must be >= 1 and compute_ticks >= 0")
-        self.load(cycles, is_write, fields, addresses)
-        if deps.shape[0] != cycles.shape[0]:
+        if deps.shape[0] != cycles.shape[0] or is_write.shape[0] != cycles.shape[0]:
             raise ValueError("chunk arrays differ in length")
         for k in range(deps.shape[0]):
             if not 0 <= deps[k] <= k or (deps[k] and not is_write[k]):
                 raise ValueError(f"request {k}: deps must count earlier requests, writes only")
+        self.load(cycles, is_write, fields, addresses)
         self.t_deps = deps
         self.t_done = np.full(cycles.shape[0], FOREVER, dtype=np.int64)
         free(self.sb)

@@ -171,6 +171,9 @@ def compare(
     ``on_op`` is called with each op's name when it is done."""
     get_profile(profile)
     row = config.organisation.row_bytes
+    per_rank = config.organisation.banks_per_rank
+    if banks is not None and not 1 <= banks <= per_rank:
+        raise CompareError(f"--banks: {config.name} has 1..{per_rank} banks per rank, not {banks}")
     if size <= 0 or size % row:
         raise CompareError(
             f"--size: in-DRAM vectors are whole rows: {size:,} bytes is not a multiple of "
