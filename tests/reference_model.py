@@ -222,6 +222,38 @@ class ReferenceDevice:
     def command_counts(self) -> dict[str, int]:
         return dict(self.counts)
 
+    def activity(self, until: int) -> dict[str, list]:
+        """The energy counters, replayed from the history: ACT/AACT per channel (every
+        activation raises one row here), banks precharged per channel, and per (channel,
+        rank) the ticks with at least one bank open, a still-open rank up to ``until``."""
+        channels, ranks = self.counts_of["channel"], self.counts_of["rank"]
+        raised, closed = [0] * channels, [0] * channels
+        open_ticks = [[0] * ranks for _ in range(channels)]
+        open_banks: dict[tuple[int, int], set] = {}
+        since: dict[tuple[int, int], int] = {}
+        for event in self.history:
+            ch, rk = event.path[:2]
+            banks = open_banks.setdefault((ch, rk), set())
+            was_open = bool(banks)
+            if event.cmd in ("ACT", "AACT"):
+                raised[ch] += 1
+            if event.cmd == "ACT":
+                banks.add(event.path)
+            elif event.cmd in ("PRE", "RDA", "WRA"):
+                banks.discard(event.path)
+                closed[ch] += 1
+            elif event.cmd == "PREA":
+                closed[ch] += len(banks)
+                banks.clear()
+            if banks and not was_open:
+                since[(ch, rk)] = event.cycle
+            elif was_open and not banks:
+                open_ticks[ch][rk] += event.cycle - since[(ch, rk)]
+        for (ch, rk), banks in open_banks.items():
+            if banks and until > since[(ch, rk)]:
+                open_ticks[ch][rk] += until - since[(ch, rk)]
+        return {"rows_raised": raised, "banks_precharged": closed, "open_ticks": open_ticks}
+
     # --- row data (backdoor: no timing, no bank state) -------------------------------------
 
     def _row_key(self, addr: Sequence[int]) -> RowAddr:

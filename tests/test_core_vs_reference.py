@@ -623,6 +623,10 @@ class CoreVsReference(RuleBasedStateMachine):
         dev = {k: v for k, v in self.dev.command_counts().items() if v}
         ref = {k: v for k, v in self.ref.command_counts().items() if v}
         assert dev == ref, f"command counts: device {dev}, reference {ref}\n" + self.context()
+        until = (self.last_cycle() + 7) * self.dev.ticks_per_cycle
+        dev = {k: v.tolist() for k, v in self.dev.activity(until).items()}
+        ref = self.ref.activity(until)
+        assert dev == ref, f"energy counters: device {dev}, reference {ref}\n" + self.context()
         for b in self.banks:
             row = self.ref.open_row(*b)
             for cmd in BANK_CMDS:

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""pimsim's figures next to the published Ambit and RowClone ones (REFERENCE.md), as markdown.
+
+    python scripts/reproduce_ambit.py              # the table on stdout (about half a minute)
+    python scripts/reproduce_ambit.py --out FILE   # and into FILE
+
+Every pimsim number is simulated here (pimsim.compare, pimsim.ambit), never copied: the
+published column is REFERENCE.md's, the ratio is pimsim / published.
+
+- Ambit: ddr3-1600, 8 banks of one rank, 32 MiB per operation, energy profile
+  ``ambit-micro17``; single-row latencies on one bank; NOT's bank-parallel throughput with
+  tFAW enforced.
+- RowClone: ddr3-1066, 4 KiB (one row), one bank, the default ``datasheet`` profile; PSM and
+  inter-subarray copies place the destination in another bank / another subarray.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pimsim.ambit.bulk import BulkEngine, Vector
+from pimsim.compare import BITWISE_OPS, SideResult, compare, run_on_cpu
+from pimsim.config import load_config
+from pimsim.device import Device
+from pimsim.energy import device_energy
+
+AMBIT_ENERGY = {"not": 59.5, "and": 43.9, "or": 43.9, "nand": 35.1, "nor": 35.1}
+AMBIT_ENERGY |= {"xor": 25.1, "xnor": 25.1}
+AMBIT_PIM_NJ_PER_KB = {"not": 1.6, "and": 3.2, "nand": 4.0, "xor": 5.5}
+AMBIT_CPU_NJ_PER_KB = {"not": 93.7, "and": 137.9}
+AMBIT_LATENCY_NS = {"not": 98, "and": 196, "nand": 245, "xor": 335}
+
+
+def ambit_rows() -> list[tuple[str, float, float, str]]:
+    config = load_config("ddr3-1600")
+    doc = compare(config, BITWISE_OPS, 32 << 20, 8, "ambit-micro17")
+    ops = doc["ops"]
+    rows = [(f"{op} energy reduction", v, ops[op]["energy_reduction"], "x") for op, v in
+            AMBIT_ENERGY.items()]  # fmt: skip
+    rows.append(("energy reduction, harmonic mean", 35.0,
+                 doc["summary"]["energy_reduction_hmean"], "x"))  # fmt: skip
+    rows += [(f"{op} in DRAM, nJ/KB", v, ops[op]["pim"]["energy_nj_per_kb"], "") for op, v in
+             AMBIT_PIM_NJ_PER_KB.items()]  # fmt: skip
+    rows += [(f"{op} on the CPU, nJ/KB", v, ops[op]["cpu"]["energy_nj_per_kb"], "") for op, v in
+             AMBIT_CPU_NJ_PER_KB.items()]  # fmt: skip
+    rows.append(("speedup, harmonic mean (vs Skylake)", 44.9, doc["summary"]["speedup_hmean"],
+                 "x"))  # fmt: skip
+    rows.append(("NOT, 8 banks with tFAW, GB/s", 273.0, ops["not"]["pim"]["throughput_gbps"], ""))
+    one_row = compare(config, tuple(AMBIT_LATENCY_NS), config.organisation.row_bytes, 1)
+    rows += [(f"{op}, one row, ns", v, one_row["ops"][op]["pim"]["time_ns"], "") for op, v in
+             AMBIT_LATENCY_NS.items()]  # fmt: skip
+    return rows
+
+
+def _copy_to(config, dst_row) -> SideResult:
+    """A 4 KiB row copied in DRAM from bank 0 row 0 to ``dst_row`` (RowClone FPM or PSM)."""
+    device = Device(config)
+    engine = BulkEngine(device)
+    src = Vector(((0, 0, 0, 0, 0),), engine.row_bytes)
+    report = engine.bbop("copy", Vector((dst_row,), engine.row_bytes), src)
+    energy = device_energy(device, report.span.end_tick)
+    return SideResult(report.time_ns, energy, {}, 0)
+
+
+def rowclone_rows() -> list[tuple[str, float, float, str]]:
+    config = load_config("ddr3-1066")
+    doc = compare(config, ("copy", "zero"), 4096, 1)
+    copy, zero = doc["ops"]["copy"], doc["ops"]["zero"]
+    cpu = run_on_cpu(config, "copy", 4096, "datasheet")
+    rows = [
+        ("FPM copy, ns", 90.0, copy["pim"]["time_ns"], ""),
+        ("baseline copy over the channel, ns", 1046.0, copy["cpu"]["time_ns"], ""),
+        ("FPM copy latency reduction", 11.6, copy["speedup"], "x"),
+        ("FPM copy energy reduction", 74.4, copy["energy_reduction"], "x"),
+        ("zeroing latency reduction", 6.0, zero["speedup"], "x"),
+        ("zeroing energy reduction", 41.5, zero["energy_reduction"], "x"),
+    ]
+    subarray_rows = config.pim.rows_per_subarray
+    for name, dst, latency, energy in (
+        ("PSM copy (another bank)", (0, 0, 0, 1, 0), 1.9, 3.2),
+        ("inter-subarray copy (PSM twice)", (0, 0, 0, 0, subarray_rows), 1.0, 1.5),
+    ):
+        side = _copy_to(config, dst)
+        rows.append((f"{name} latency reduction", latency, cpu.time_ns / side.time_ns, "x"))
+        rows.append(
+            (
+                f"{name} energy reduction",
+                energy,
+                cpu.energy["above_idle"] / side.energy["above_idle"],
+                "x",
+            )
+        )
+    return rows
+
+
+def markdown(title: str, rows: list[tuple[str, float, float, str]]) -> str:
+    lines = [f"**{title}**", "", "| figure | published | pimsim | pimsim / published |"]
+    lines.append("|---|---:|---:|---:|")
+    for name, published, ours, unit in rows:
+        lines.append(
+            f"| {name} | {published:,.4g}{unit} | {ours:,.4g}{unit} | {ours / published:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="also write the markdown to this file")
+    args = parser.parse_args(argv)
+    text = "\n\n".join(
+        [
+            markdown(
+                "Ambit (MICRO 2017): ddr3-1600, 8 banks, 32 MiB, ambit-micro17 profile",
+                ambit_rows(),
+            ),
+            markdown(
+                "RowClone (MICRO 2013): ddr3-1066, 4 KiB, 1 bank, datasheet profile",
+                rowclone_rows(),
+            ),
+        ]
+    )
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
