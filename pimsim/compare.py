@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from pimsim.device import Device
 from pimsim.energy import device_energy, get_profile
 from pimsim.errors import PimsimError
 from pimsim.programs.parse import builtin
+from pimsim.sim import Replay
 
 #: The bitwise operations ``--ops all`` runs (Ambit's seven); copy, zero and one on request.
 BITWISE_OPS = ("not", "and", "or", "nand", "nor", "xor", "xnor")
@@ -189,26 +191,90 @@ def compare(
         "ranks": config.organisation.ranks,
         "ops": {},
     }
-    for op in ops:
-        pim, correct = run_in_dram(config, op, size, banks, profile)
-        cpu = run_on_cpu(config, op, size, profile)
-        entry = {
-            "pim": pim.to_dict(size),
-            "cpu": cpu.to_dict(size),
-            "speedup": round(cpu.time_ns / pim.time_ns, 4),
-            "energy_reduction": round(cpu.energy["above_idle"] / pim.energy["above_idle"], 4),
-            "correct": correct,
-        }
-        if with_host:
-            entry["host_measured"] = measure_host(op, size)
-        doc["ops"][op] = entry
-        if on_op:
-            on_op(op)
-    doc["summary"] = {
-        "speedup_hmean": round(hmean([e["speedup"] for e in doc["ops"].values()]), 4),
-        "energy_reduction_hmean": round(
-            hmean([e["energy_reduction"] for e in doc["ops"].values()]), 4
-        ),
-        "all_correct": all(e["correct"] for e in doc["ops"].values()),
-    }
+    try:
+        for op in ops:
+            doc["ops"][op] = _compare_op(config, op, size, banks, profile, with_host)
+            if on_op:
+                on_op(op)
+    except KeyboardInterrupt:
+        doc["interrupted"] = True
+    doc["summary"] = _summary(doc["ops"])
     return doc
+
+
+def _compare_op(
+    config: Config, op: str, size: int, banks: int | None, profile: str, with_host: bool
+) -> dict:
+    """One operation both ways: its entry in the comparison document."""
+    pim, correct = run_in_dram(config, op, size, banks, profile)
+    cpu = run_on_cpu(config, op, size, profile)
+    entry = _entry(pim, cpu, size, correct)
+    if with_host:
+        entry["host_measured"] = measure_host(op, size)
+    return entry
+
+
+def _entry(pim: SideResult, cpu: SideResult, size: int, correct: bool) -> dict:
+    return {
+        "pim": pim.to_dict(size),
+        "cpu": cpu.to_dict(size),
+        "speedup": round(cpu.time_ns / pim.time_ns, 4),
+        "energy_reduction": round(cpu.energy["above_idle"] / pim.energy["above_idle"], 4),
+        "correct": correct,
+    }
+
+
+def _summary(entries: dict) -> dict:
+    return {
+        "speedup_hmean": round(hmean([e["speedup"] for e in entries.values()]), 4),
+        "energy_reduction_hmean": round(
+            hmean([e["energy_reduction"] for e in entries.values()]), 4
+        ),
+        "all_correct": all(e["correct"] for e in entries.values()),
+    }
+
+
+def compare_trace(config: Config, trace: str | Path, profile: str = "datasheet") -> dict:
+    """Replay a trace with its BBOP/COPY lines in DRAM, and again with all of them on the CPU
+    path; the comparison document of the whole replay (one entry, named after the trace).
+    ``size_bytes`` is the bytes of bulk results; ``correct`` says both replays leave the same
+    bytes in every bulk destination."""
+    get_profile(profile)
+    sides, replays = {}, {}
+    for side, in_dram in (("pim", True), ("cpu", False)):
+        replay = Replay(config, trace, energy_profile=profile, bulk_in_dram=in_dram)
+        stats = replay.run()
+        if replay.interrupted:
+            raise KeyboardInterrupt
+        commands = {k: v for k, v in stats["commands"].items() if v}
+        sides[side] = SideResult(
+            stats["time_ns"], stats["energy_nj"], commands, stats["rows_raised"]
+        )
+        replays[side] = replay
+    size = sum(n for _, n in replays["pim"].bulk_results)
+    if not size:
+        raise CompareError(f"--trace: {trace} has no BBOP or COPY line to compare")
+    entry = _entry(sides["pim"], sides["cpu"], size, _same_results(replays["pim"], replays["cpu"]))
+    name = Path(trace).name
+    return {
+        "config": config.name,
+        "overrides": dict(config.overrides),
+        "energy_profile": profile,
+        "energy_accounting": "above_idle",
+        "trace": str(trace),
+        "size_bytes": size,
+        "banks_per_rank": config.organisation.banks_per_rank,
+        "ranks": config.organisation.ranks,
+        "ops": {name: entry},
+        "summary": _summary({name: entry}),
+    }
+
+
+def _same_results(a: Replay, b: Replay) -> bool:
+    """Both replays hold the same bytes in every bulk destination, line by line."""
+    for dst, size in a.bulk_results:
+        for offset in range(0, size, 64):
+            where = a.mapper.decode(dst + offset)
+            if not np.array_equal(a.device.read_burst(*where), b.device.read_burst(*where)):
+                return False
+    return True

@@ -74,14 +74,25 @@ def format_table(doc: dict) -> str:
 
     def line(cells: list[str]) -> str:
         first = cells[0].ljust(widths[0])
-        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+        return "  ".join(
+            [first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]
+        ).rstrip()
 
     banks = f"{doc['banks_per_rank']} bank(s) x {doc['ranks']} rank(s)"
     overrides = "".join(f" {k}={v}" for k, v in doc.get("overrides", {}).items())
-    title = (
-        f"{doc['config']}{overrides}: {_size_text(doc['size_bytes'])} of result per op, "
-        f"in-DRAM on {banks}; energy profile {doc['energy_profile']} (nJ above idle)"
-    )
+    profile = f"energy profile {doc['energy_profile']} (nJ above idle)"
+    if "trace" in doc:
+        title = (
+            f"{doc['config']}{overrides}: {doc['trace']} replayed with its bulk operations "
+            f"({_size_text(doc['size_bytes'])} of results) in DRAM, then on the CPU; {profile}"
+        )
+    else:
+        title = (
+            f"{doc['config']}{overrides}: {_size_text(doc['size_bytes'])} of result per op, "
+            f"in-DRAM on {banks}; {profile}"
+        )
+    if doc.get("interrupted"):
+        title += " [interrupted]"
     return "\n".join([title, line(head), *(line(r) for r in rows)])
 
 

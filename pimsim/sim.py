@@ -43,7 +43,8 @@ class Replay:
     stores its burst (each 8-byte word holds its own byte address). ``on_progress`` is
     called with the number of requests sent after each trace chunk. Energy is reported
     under ``energy_profile``; ``drampower`` names a CSV file that receives every command
-    issued (pimsim.drampower).
+    issued (pimsim.drampower). ``bulk_in_dram=False`` sends every BBOP/COPY line down the
+    CPU path (the baseline ``pimsim compare --trace`` sets against the in-DRAM run).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Replay:
         on_progress: Callable[[int], None] | None = None,
         energy_profile: str = DEFAULT_PROFILE,
         drampower: str | Path | None = None,
+        bulk_in_dram: bool = True,
     ):
         self.config = config
         self.trace = Path(trace)
@@ -72,6 +74,8 @@ class Replay:
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
         self.pim_ops: list[dict] = []
+        self.bulk_in_dram = bulk_in_dram
+        self.bulk_results: list[tuple[int, int]] = []  # (dst, size) of every BBOP/COPY line
         self.on_progress = on_progress
         self.sent = 0
         self.interrupted = False
@@ -131,7 +135,10 @@ class Replay:
                 f"{line.op} reaches {end:#x}, beyond the memory "
                 f"[0, {self.mapper.capacity_bytes:#x})",
             )
-        vectors, reason = bulk.vectors_at(self.mapper, (line.dst, *line.sources), line.size)
+        self.bulk_results.append((line.dst, line.size))
+        vectors, reason = [], "bulk operations on the CPU (the baseline run)"
+        if self.bulk_in_dram:
+            vectors, reason = bulk.vectors_at(self.mapper, (line.dst, *line.sources), line.size)
         if vectors:
             report = bulk.bbop(
                 line.op, vectors[0], *vectors[1:], not_before=bulk.close_open_banks(tick)

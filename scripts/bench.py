@@ -6,6 +6,7 @@
     python scripts/bench.py --only kernels  # row kernels, GB/s
     python scripts/bench.py --only replay   # `pimsim run` on 1M-request traces, requests/s
     python scripts/bench.py --only memory   # a 10M-request replay: peak RSS
+    python scripts/bench.py --only compare  # one 32 MiB op both ways: requests/s, commands/s
     python scripts/bench.py --json out.json
 
 ``core`` drives the Cython core from its own C loop (Core.issue_batch) with a legal random
@@ -15,7 +16,9 @@ rows and reports GB/s of row data read by the kernel.
 ``replay`` times whole `pimsim run` processes (start-up, parsing, simulation, report) on
 1,000,000-request ``rndrd`` and ``seqrd`` traces, timing-only and with data, and reports
 requests/s, simulated GB/s and peak RSS. ``memory`` replays a 10,000,000-request trace and
-reports peak RSS, to show memory stays flat whatever the trace length.
+reports peak RSS, to show memory stays flat whatever the trace length. ``compare`` runs
+one NOT over 32 MiB as `pimsim compare` does: the CPU baseline (1M requests through the
+controller's host mode) and the in-DRAM side (µprograms on every bank).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pimsim.compare import run_in_dram, run_on_cpu
 from pimsim.config import load_config
 from pimsim.device import Device
 from pimsim.standards import CMD
@@ -187,10 +191,40 @@ def bench_replay(config_name: str, requests: int, workdir: Path) -> dict:
     return out
 
 
+def bench_compare(config_name: str, size: int) -> dict:
+    """One `not` over ``size`` bytes both ways: the CPU baseline's requests/s through the
+    engine's host mode, and the in-DRAM side's commands/s through run_streams."""
+    config = load_config(config_name)
+    out = {}
+    start = time.perf_counter()
+    cpu = run_on_cpu(config, "not", size, "datasheet")
+    seconds = time.perf_counter() - start
+    requests = 2 * size // 64
+    out["cpu"] = {
+        "seconds": seconds,
+        "requests": requests,
+        "requests_per_s": requests / seconds,
+        "simulated_gbps": size / cpu.time_ns,
+    }
+    start = time.perf_counter()
+    pim, _ = run_in_dram(config, "not", size, None, "datasheet")
+    seconds = time.perf_counter() - start
+    commands = sum(v for k, v in pim.commands.items() if k not in ("AAP", "AP"))
+    out["pim"] = {
+        "seconds": seconds,
+        "commands": commands,
+        "commands_per_s": commands / seconds,
+        "simulated_gbps": size / pim.time_ns,
+    }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="ddr4-2400")
-    parser.add_argument("--only", choices=["core", "kernels", "replay", "memory"], action="append")
+    parser.add_argument(
+        "--only", choices=["core", "kernels", "replay", "memory", "compare"], action="append"
+    )
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests per replay trace")
     parser.add_argument(
         "--workdir",
@@ -202,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
-    parts = args.only or ["core", "kernels", "replay"]
+    parts = args.only or ["core", "kernels", "replay", "compare"]
     args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {"config": args.config}
     if "core" in parts:
@@ -226,6 +260,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['requests_per_s'] / 1e3:.0f}k requests/s (whole process), "
                 f"simulated {r['simulated_gbps']:.2f} GB/s, peak RSS {r['peak_rss_mb']:.0f} MB"
             )
+    if "compare" in parts:
+        r = results["compare"] = bench_compare(args.config, 32 << 20)
+        print(
+            f"compare not 32 MiB, CPU baseline: {r['cpu']['requests']:,} requests in "
+            f"{r['cpu']['seconds']:.2f} s = {r['cpu']['requests_per_s'] / 1e3:.0f}k requests/s, "
+            f"simulated {r['cpu']['simulated_gbps']:.2f} GB/s of result"
+        )
+        print(
+            f"compare not 32 MiB, in DRAM (incl. writing and checking the data): "
+            f"{r['pim']['commands']:,} commands in {r['pim']['seconds']:.2f} s = "
+            f"{r['pim']['commands_per_s'] / 1e3:.0f}k commands/s, "
+            f"simulated {r['pim']['simulated_gbps']:.1f} GB/s of result"
+        )
     if "memory" in parts:
         results["memory"] = bench_replay(args.config, 10 * args.requests, args.workdir)
         for name, r in results["memory"].items():

@@ -164,3 +164,38 @@ def test_cli_bad_input_is_one_error_line_and_exit_2(args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+TRACES = __import__("pathlib").Path(__file__).parent.parent / "traces"
+
+
+def test_trace_comparison_replays_both_ways_with_the_same_results():
+    from pimsim.compare import compare_trace
+    from pimsim.sim import Replay
+
+    config = load_config("ddr4-2400")
+    trace = TRACES / "sample-pim.trace"
+    doc = compare_trace(config, trace)
+    entry = doc["ops"]["sample-pim.trace"]
+    assert entry["correct"] and doc["summary"]["all_correct"]
+    assert entry["pim"]["time_ns"] == Replay(config, trace).run()["time_ns"]
+    assert entry["speedup"] > 1 and entry["energy_reduction"] > 1
+    assert entry["cpu"]["commands"].get("AACT", 0) == 0  # nothing ran in DRAM
+    assert doc["size_bytes"] % 64 == 0 and doc["size_bytes"] > 0
+
+
+def test_cli_trace_refuses_operation_options_and_traces_without_bulk_lines():
+    result = invoke("--trace", str(TRACES / "sample-pim.trace"), "--ops", "xor")
+    assert result.exit_code == 2 and "--ops compares operations" in result.output
+    result = invoke("--trace", str(TRACES / "sample.trace"))
+    assert result.exit_code == 2 and "no BBOP or COPY line" in result.output
+
+
+def test_ctrl_c_keeps_the_operations_done_so_far():
+    def stop_after_first(op):
+        raise KeyboardInterrupt
+
+    doc = compare(load_config("ddr3-1066"), ("copy", "zero"), 4096, 1, on_op=stop_after_first)
+    assert doc["interrupted"] is True
+    assert list(doc["ops"]) == ["copy"]
+    assert doc["summary"]["speedup_hmean"] == doc["ops"]["copy"]["speedup"]

@@ -16,7 +16,7 @@ from pimsim.cli.options import (
 )
 from pimsim.cli.program import parse_size
 from pimsim.compare import compare as run_compare
-from pimsim.compare import parse_ops
+from pimsim.compare import compare_trace, parse_ops
 from pimsim.report import format_table, plot, write_csv
 
 
@@ -56,6 +56,13 @@ from pimsim.report import format_table, plot, write_csv
 @click.option(
     "--measure-host", is_flag=True, help="Also time each operation with numpy on this machine."
 )
+@click.option(
+    "--trace",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="PATH",
+    help="Instead: replay a pimsim trace with its BBOP/COPY lines in DRAM, then with them on "
+    "the CPU, and compare the two replays.",
+)
 def compare(
     config: str | None,
     params: tuple[str, ...],
@@ -68,6 +75,7 @@ def compare(
     csv_path: str | None,
     plot_path: str | None,
     measure_host: bool,
+    trace: str | None,
 ) -> None:
     """Run bulk operations in DRAM and on the CPU, and compare time and energy.
 
@@ -81,10 +89,18 @@ def compare(
       pimsim compare --config ddr3-1600 --banks 8 --energy-profile ambit-micro17
       pimsim compare --config ddr3-1066 --ops copy,zero --size 4KiB --banks 1
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
+      pimsim compare --trace traces/sample-pim.trace
     """
     overrides = (*params, f"organisation.ranks={ranks}") if ranks else params
     cfg = load_config_or_fail(config, overrides)
     nbytes = parse_size(size)
+    if trace:
+        _only_with_ops(("ops", "size", "banks", "measure_host"))
+        with reported_errors():
+            doc = compare_trace(cfg, trace, energy_profile)
+        write_outputs(doc, format_table(doc), json_path)
+        _exit_status(doc)
+        return
     with reported_errors():
         names = parse_ops(ops)
         with tqdm(
@@ -101,5 +117,21 @@ def compare(
         if plot_path:
             plot(doc, plot_path)
     write_outputs(doc, format_table(doc), json_path)
+    _exit_status(doc)
+
+
+def _only_with_ops(names: tuple[str, ...]) -> None:
+    """Refuse options of the operation comparison given together with --trace."""
+    ctx = click.get_current_context()
+    for name in names:
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            option = "--" + name.replace("_", "-")
+            raise click.UsageError(f"{option} compares operations; it does not apply to --trace")
+
+
+def _exit_status(doc: dict) -> None:
+    """1 if a result differs from its reference, 130 if Ctrl-C cut the comparison short."""
     if not doc["summary"]["all_correct"]:
         raise SystemExit(1)
+    if doc.get("interrupted"):
+        raise SystemExit(130)
