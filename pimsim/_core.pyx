@@ -448,6 +448,12 @@ cdef class Core:
         return self.open_rows[((ch * self.n_ranks + rk) * self.n_bankgroups + bg)
                               * self.n_banks + ba]
 
+    def open_banks_in_rank(self, int ch, int rk):
+        """How many banks of that rank are open (0 when out of range)."""
+        if not (0 <= ch < self.n_channels and 0 <= rk < self.n_ranks):
+            return 0
+        return self.open_banks[ch * self.n_ranks + rk]
+
     def activation_counts(self):
         """ACT/AACT commands per row address, as a (banks x rows) int32 array (a view)."""
         return np.asarray(self.act_count).reshape(self.n_bank_nodes, self.n_rows)

@@ -604,11 +604,19 @@ cdef class Engine:
         }
 
     def advance_to(self, int64_t tick):
-        """Move time on to ``tick`` (rounded up to a cycle), e.g. past in-DRAM work that
-        others issued on the same core; nothing here can act in between."""
+        """Move time on to ``tick`` (rounded up to a cycle), past in-DRAM work that others
+        issued on the same core, refreshes included (pimsim.ambit.execute.run_streams keeps
+        this controller's nREFI grid): refresh slots up to ``tick`` count as done. Nothing
+        here can act in between."""
+        cdef int ch
+        cdef Channel* c
         if tick > self.now:
             self.now = (tick + self.tick - 1) // self.tick * self.tick
             self.stepped = -1
+        for ch in range(self.n_channels):
+            c = &self.chans[ch]
+            if 0 <= c.next_refresh <= tick:
+                c.next_refresh = (tick // self.refresh_interval + 1) * self.refresh_interval
 
     @property
     def requests_sent(self):

@@ -1,12 +1,16 @@
 """Bulk operations on vectors striped over banks: bit-exact, bank-parallel, honest fallback."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 from pimsim.ambit.bulk import NUMPY_OPS, BulkEngine, BulkError, Vector
+from pimsim.ambit.execute import PimDevice, run_streams
 from pimsim.config import load_config
 from pimsim.device import Device
 from pimsim.programs.parse import builtin
+from pimsim.standards import COMMANDS
 
 OPS = ["not", "and", "or", "nand", "nor", "xor", "xnor", "copy", "zero", "one"]
 
@@ -53,7 +57,8 @@ def test_ddr4_vectors_stripe_over_both_ranks():
 
 
 def not_throughput(overrides, size=4 << 20):
-    eng = BulkEngine(Device(load_config("ddr3-1600", overrides)))
+    # refresh off: these tests isolate tFAW and tRRD (refresh costs about nRFC/nREFI more)
+    eng = BulkEngine(Device(load_config("ddr3-1600", ["controller.refresh=false", *overrides])))
     src, dst = eng.alloc(size), eng.alloc(size)
     return eng.bbop("not", dst, src).throughput_gbps
 
@@ -136,3 +141,46 @@ def test_a_triple_activation_takes_three_of_the_four_tfaw_slots():
     dev.issue_tick("ACT", nrrd, bank=1, row=1)  # the fourth slot
     assert dev.earliest_tick("ACT", bank=2, row=1) == nfaw  # the fifth waits a full window
     assert k == 5
+
+
+def test_refresh_interleaves_with_a_long_bulk_op():
+    """One REF per rank every nREFI, each as soon as the rank's banks close after its slot."""
+    dev = Device(load_config("ddr3-1600"))
+    dev.start_command_log()
+    eng = BulkEngine(dev, banks_per_rank=1)
+    src, dst = eng.alloc(480 * eng.row_bytes), eng.alloc(480 * eng.row_bytes)
+    eng.write(src, np.arange(480 * eng.row_bytes // 8, dtype=np.uint64))
+    report = eng.bbop("not", dst, src)
+    assert (eng.read(dst) == ~np.arange(480 * eng.row_bytes // 8, dtype=np.uint64)).all()
+    log = dev.command_log()
+    refs = log[log[:, 1] == COMMANDS.index("REF"), 0]
+    interval = dev.timing_ticks["nREFI"]
+    assert len(refs) == report.span.end_tick // interval >= 5
+    slots = interval * np.arange(1, len(refs) + 1)
+    late = refs - slots
+    assert (late >= 0).all() and (late < 300 * dev.ticks_per_cycle).all()  # < 375 ns late
+    # nothing activates the rank between a slot and its REF
+    acts = log[log[:, 1] == COMMANDS.index("ACT"), 0]
+    for slot, ref in zip(slots, refs, strict=True):
+        assert not ((acts > slot) & (acts < ref)).any()
+
+
+def test_refresh_covers_ranks_without_work_and_can_be_off():
+    for refresh in (True, False):
+        config = load_config(
+            "ddr3-1600", ["organisation.ranks=2", f"controller.refresh={str(refresh).lower()}"]
+        )
+        dev = Device(config)
+        dev.start_command_log()
+        pim = PimDevice(dev)
+        nots = (
+            pim.bind(builtin("not"), (0, 0, 0, 0), 0, {"Di": k, "Dk": k + 1}).commands()
+            for k in range(0, 400, 2)
+        )
+        end = run_streams(dev, [itertools.chain.from_iterable(nots)]).end_tick
+        log = dev.command_log()
+        refs = log[log[:, 1] == COMMANDS.index("REF")]
+        per_rank = [int((refs[:, 3] == rank).sum()) for rank in (0, 1)]
+        slots = end // dev.timing_ticks["nREFI"]
+        assert slots >= 2
+        assert per_rank == ([slots, slots] if refresh else [0, 0])

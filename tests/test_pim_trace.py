@@ -94,3 +94,14 @@ def test_bulk_operation_beyond_the_memory_names_the_line(tmp_path):
     result = CliRunner().invoke(cli, ["run", str(trace)])
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {trace}:2: size: not reaches 0x400010000, beyond")
+
+
+def test_refresh_keeps_its_rate_across_bulk_operations():
+    """The bulk engine refreshes on the controller's nREFI grid during in-DRAM work and the
+    controller skips the slots it covered: one REF per rank per nREFI over the whole run."""
+    config = load_config("ddr4-2400")
+    stats = Replay(config, SAMPLE).run()
+    slots = stats["cycles"] // config.timing["nREFI"]
+    ranks = config.organisation.ranks
+    assert slots >= 5
+    assert ranks * (slots - 1) <= stats["commands"]["REF"] <= ranks * slots

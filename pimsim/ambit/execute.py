@@ -200,10 +200,19 @@ def run_streams(
 
     Greedy list scheduling: the stream whose next command can issue first goes next (ties by
     stream order), which is what a controller with one queue per bank would do.
+
+    Refresh (``controller.refresh``) keeps the controller's schedule, one all-bank REF per
+    rank every nREFI from tick 0: once a rank's refresh is due, its streams start no new
+    activation (a stream that holds a bank open finishes with it), the REF issues as soon
+    as the rank's banks are closed, and the held streams go on after it. Ranks without work
+    here, and slots that fall due after the last activation, are refreshed at the end
+    (those REFs do not lengthen the span).
     """
     by_rows = device.config.pim.faw_counts_raised_rows
+    refresh = _Refresh(device, not_before)
     its = [iter(s) for s in streams]
     heads: list[Command | None] = [next(it, None) for it in its]
+    holding = [0] * len(its)  # banks each stream has open
     heap = [(not_before, i) for i, h in enumerate(heads) if h is not None]
     heapq.heapify(heap)
     first, last_pre = None, not_before
@@ -217,6 +226,11 @@ def run_streams(
             device.core.set_activation_rows(1)
             heapq.heappush(heap, (when, i))  # another stream may go first: look again
             continue
+        if cmd.name == "ACT" and not holding[i] and refresh.due(cmd.bank[:2], when):
+            device.core.set_activation_rows(1)
+            for resumed in refresh.hold(cmd.bank[:2], i):
+                heapq.heappush(heap, resumed)
+            continue
         device.issue_tick(cmd.name, when, *cmd.bank, cmd.row, cmd.column)
         device.core.set_activation_rows(1)
         if cmd.action is not None:
@@ -224,14 +238,63 @@ def run_streams(
         if counters is not None:
             counters.record(cmd, when, device.timing_ticks["nRP"])
         first = when if first is None else min(first, when)
-        if cmd.name == "PRE":
+        if cmd.name == "ACT":
+            holding[i] += 1
+        elif cmd.name == "PRE":
+            holding[i] -= 1
             last_pre = max(last_pre, when)
+            for resumed in refresh.closed(cmd.bank[:2]):
+                heapq.heappush(heap, resumed)
         heads[i] = next(its[i], None)
         if heads[i] is not None:
             heapq.heappush(heap, (when, i))
-    if first is None:
-        return Span(not_before, not_before)
-    return Span(first, last_pre + device.timing_ticks["nRP"])
+    end = not_before if first is None else last_pre + device.timing_ticks["nRP"]
+    refresh.catch_up(end)
+    return Span(end if first is None else first, end)
+
+
+class _Refresh:
+    """Refresh bookkeeping of :func:`run_streams`: each rank's next due tick on the
+    controller's nREFI grid, and the streams held until the rank's REF."""
+
+    def __init__(self, device: Device, not_before: int):
+        self.device = device
+        org = device.config.organisation
+        self.interval = device.timing_ticks["nREFI"] if device.config.controller.refresh else 0
+        slot = (not_before // self.interval + 1) * self.interval if self.interval else 0
+        self.next_due = {(c, r): slot for c in range(org.channels) for r in range(org.ranks)}
+        self.held: dict[tuple[int, int], list[int]] = {}
+
+    def due(self, rank: tuple[int, int], when: int) -> bool:
+        """A new activation in ``rank`` at ``when`` must wait for the rank's refresh."""
+        return bool(self.interval) and (rank in self.held or when >= self.next_due[rank])
+
+    def hold(self, rank: tuple[int, int], stream: int) -> list[tuple[int, int]]:
+        """Hold ``stream``; refresh at once if the rank is closed (streams to resume)."""
+        self.held.setdefault(rank, []).append(stream)
+        return self.closed(rank)
+
+    def closed(self, rank: tuple[int, int]) -> list[tuple[int, int]]:
+        """After a PRE: if the rank waits for its refresh and is now closed, issue the REF
+        and return the held streams, to resume from the REF's tick."""
+        if rank not in self.held or self.device.core.open_banks_in_rank(*rank):
+            return []
+        tick = self._ref(rank)
+        return [(tick, i) for i in self.held.pop(rank)]
+
+    def _ref(self, rank: tuple[int, int]) -> int:
+        tick = max(self.next_due[rank], self.device.earliest_tick("REF", *rank))
+        self.device.issue_tick("REF", tick, *rank)
+        self.next_due[rank] += self.interval
+        return tick
+
+    def catch_up(self, end: int) -> None:
+        """Refresh every slot that fell due up to ``end`` (the banks are closed by then)."""
+        if not self.interval:
+            return
+        for rank in self.next_due:
+            while self.next_due[rank] <= end:
+                self._ref(rank)
 
 
 class PimDevice:
