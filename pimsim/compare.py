@@ -86,6 +86,13 @@ def run_in_dram(
     device = Device(config)
     engine = BulkEngine(device, banks)
     program = builtin(op)
+    vectors = len(program.inputs) + 1
+    free = len(engine.banks) * (engine.subarrays * engine.pim.layout.data_rows - 1)
+    if vectors * (size // engine.row_bytes) > free:
+        raise CompareError(
+            f"--size: {op} needs {vectors} vectors of {size:,} bytes; {config.name} has "
+            f"{free * engine.row_bytes:,} bytes of data rows on the banks in use"
+        )
     rng = np.random.default_rng(seed)
     sources, values = [], []
     for _ in program.inputs:

@@ -110,7 +110,11 @@ def test_parse_ops():
 
 @pytest.mark.parametrize(
     "size, banks, message",
-    [(4096 + 64, None, "not a multiple of the 4,096-byte row"), (4096, 9, "--banks")],
+    [
+        (4096 + 64, None, "not a multiple of the 4,096-byte row"),
+        (4096, 9, "--banks"),
+        (1 << 30, None, "needs 2 vectors of 1,073,741,824 bytes"),
+    ],
 )
 def test_bad_requests_are_refused(size, banks, message):
     with pytest.raises(CompareError, match=message):
