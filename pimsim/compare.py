@@ -93,14 +93,7 @@ def run_in_dram(
             f"--size: {op} needs {vectors} vectors of {size:,} bytes; {config.name} has "
             f"{free * engine.row_bytes:,} bytes of data rows on the banks in use"
         )
-    rng = np.random.default_rng(seed)
-    sources, values = [], []
-    for _ in program.inputs:
-        vec = engine.alloc(size)
-        words = rng.integers(0, 2**64, size // 8, dtype=np.uint64)
-        engine.write(vec, words)
-        sources.append(vec)
-        values.append(words)
+    sources, values = engine.alloc_random(len(program.inputs), size, np.random.default_rng(seed))
     out = engine.alloc(size)
     report = engine.bbop(op, out, *sources)
     correct = bool(np.array_equal(engine.read(out), bulk_result(op, values, size // 8)))

@@ -160,6 +160,19 @@ class BulkEngine:
             rows.append((*bank, subarray * self.pim.layout.rows_per_subarray + offset))
         return Vector(tuple(rows), self.row_bytes)
 
+    def alloc_random(
+        self, count: int, nbytes: int, rng: np.random.Generator
+    ) -> tuple[list[Vector], list[np.ndarray]]:
+        """``count`` vectors of ``nbytes`` filled with random words, and those words."""
+        vectors, values = [], []
+        for _ in range(count):
+            vec = self.alloc(nbytes)
+            words = rng.integers(0, 2**64, nbytes // 8, dtype=np.uint64)
+            self.write(vec, words)
+            vectors.append(vec)
+            values.append(words)
+        return vectors, values
+
     def write(self, vector: Vector, words: np.ndarray) -> None:
         """Fill a vector's rows from a flat uint64 array (host-side, untimed)."""
         per_row = self.row_bytes // 8

@@ -72,14 +72,8 @@ def program(
         prog = builtin(program) if program in builtin_names() else load(program)
         engine = BulkEngine(Device(cfg))
         check(prog, engine.pim.layout)
-        rng = np.random.default_rng(seed)
-        inputs = []
-        for _ in prog.inputs:
-            vec = engine.alloc(nbytes)
-            engine.write(vec, rng.integers(0, 2**64, nbytes // 8, dtype=np.uint64))
-            inputs.append(vec)
+        inputs, values = engine.alloc_random(len(prog.inputs), nbytes, np.random.default_rng(seed))
         out = engine.alloc(nbytes)
-        values = [engine.read(v) for v in inputs]
         report = engine.bbop(prog, out, *inputs)
     doc = {"config": cfg.name, "program": prog.name, "size_bytes": nbytes, **report.to_dict()}
     if prog.name in NUMPY_OPS or prog.name in ("zero", "one"):
