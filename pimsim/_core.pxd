@@ -14,6 +14,8 @@ cdef enum:
     C_REF = 7
     C_AACT = 8
     C_TRANSFER = 9
+    C_RBM = 10
+    C_PREE = 11
 
 
 @cython.final  # no subclasses: method calls are direct C calls the compiler can inline

@@ -23,7 +23,9 @@ cnp.import_array()
 
 #: Command codes (the C_* enum of _core.pxd); pimsim.standards.COMMANDS must list the same
 #: names in the same order.
-COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT", "TRANSFER")
+COMMAND_NAMES = (
+    "ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT", "TRANSFER", "RBM", "PREE"
+)
 
 cdef enum:
     L_CHANNEL = 0
@@ -176,7 +178,7 @@ cdef class Core:
                 return S_RANGE
             if row < 0 or row >= self.n_rows:
                 return S_RANGE
-            if cmd != C_ACT and cmd != C_PRE and cmd != C_AACT:
+            if cmd == C_RD or cmd == C_WR or cmd == C_RDA or cmd == C_WRA:
                 if col < 0 or col >= self.n_columns:
                     return S_RANGE
                 if col % self.burst_words != 0:
@@ -212,7 +214,7 @@ cdef class Core:
         if cmd == C_ACT:
             if self.open_rows[bank] >= 0:
                 return -S_OPEN
-        elif cmd == C_PRE or cmd == C_AACT:
+        elif cmd == C_PRE or cmd == C_AACT or cmd == C_RBM or cmd == C_PREE:
             if self.open_rows[bank] < 0:
                 return -S_CLOSED
         elif cmd == C_RD or cmd == C_WR or cmd == C_RDA or cmd == C_WRA:
@@ -347,6 +349,8 @@ cdef class Core:
             self.open_banks[rank] -= 1
             if self.open_banks[rank] == 0:
                 self.open_ticks[rank] += cycle - self.open_since[rank]
+        elif cmd == C_PREE:  # LISA: precharges the bank but for the source's row buffer
+            self.closes[ch] += 1
         elif cmd == C_PREA:
             first = rank * self.n_bankgroups * self.n_banks
             for k in range(self.n_bankgroups * self.n_banks):

@@ -81,6 +81,10 @@ _SECTIONS: dict[str, dict[str, str]] = {
         "extra_row_energy_factor": "num0",
         "transfer_cycles": "int",
         "faw_counts_raised_rows": "bool",
+        "lisa": "bool",
+        "tRBM": "num",
+        "rbm_subarrays": "int",
+        "rbm_energy_nj": "num0",
         "compute_rows": "names",
         "dual_contact_rows": "names0",
         "decoder": "decoder",  # address -> wordlines: one key per address, see _flatten_decoder
@@ -194,6 +198,10 @@ class PimParams:
     extra_row_energy_factor: float
     transfer_cycles: int  # RowClone PSM: cycles per 64-byte TRANSFER on the internal bus
     faw_counts_raised_rows: bool  # tFAW counts every raised row, not every ACT command
+    lisa: bool  # LISA links: inter-subarray copies in one bank by row-buffer movement
+    tRBM_ns: float  # one row-buffer movement (RBM), ns
+    rbm_subarrays: int  # subarrays one RBM crosses at most
+    rbm_energy_nj: float  # one RBM of an 8 KiB rank-wide row, nJ (scaled by the row size)
     compute_rows: tuple[str, ...]
     dual_contact_rows: tuple[str, ...]
     decoder: FrozenMap
@@ -271,6 +279,10 @@ class Config:
                 "extra_row_energy_factor": self.pim.extra_row_energy_factor,
                 "transfer_cycles": self.pim.transfer_cycles,
                 "faw_counts_raised_rows": self.pim.faw_counts_raised_rows,
+                "lisa": self.pim.lisa,
+                "tRBM": self.pim.tRBM_ns,
+                "rbm_subarrays": self.pim.rbm_subarrays,
+                "rbm_energy_nj": self.pim.rbm_energy_nj,
                 "compute_rows": " ".join(self.pim.compute_rows),
                 "dual_contact_rows": " ".join(self.pim.dual_contact_rows),
                 "decoder": {name: " ".join(raised) for name, raised in self.pim.decoder.items()},
@@ -827,6 +839,10 @@ def _build(
             extra_row_energy_factor=pim["extra_row_energy_factor"],
             transfer_cycles=pim["transfer_cycles"],
             faw_counts_raised_rows=pim["faw_counts_raised_rows"],
+            lisa=pim["lisa"],
+            tRBM_ns=pim["tRBM"],
+            rbm_subarrays=pim["rbm_subarrays"],
+            rbm_energy_nj=pim["rbm_energy_nj"],
             compute_rows=pim["compute_rows"],
             dual_contact_rows=pim["dual_contact_rows"],
             decoder=FrozenMap(decoder),

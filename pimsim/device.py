@@ -41,25 +41,30 @@ def _where(
     if SCOPE[cmd] <= 1:
         return f"{cmd} channel {channel} rank {rank}"
     text = f"{cmd} channel {channel} rank {rank} bankgroup {bankgroup} bank {bank} row {row}"
-    return text if cmd in ("ACT", "PRE", "AACT") else f"{text} column {column}"
+    return f"{text} column {column}" if cmd in ("RD", "WR", "RDA", "WRA") else text
+
+
+def _ns_timings(config: Config) -> list[float]:
+    """The PIM timings given in ns that are in use: tWLOV (split decoder), tRBM (LISA)."""
+    pim = config.pim
+    return [pim.tWLOV_ns] * pim.split_decoder + [pim.tRBM_ns] * pim.lisa
 
 
 def ticks_per_cycle(config: Config) -> int:
-    """Ticks per clock cycle: the fewest that express the split decoder's tWLOV exactly."""
-    if not config.pim.split_decoder:
-        return 1
-    cycles = config.pim.tWLOV_ns / config.tCK_ns
+    """Ticks per clock cycle: the fewest that express tWLOV and tRBM (when used) exactly."""
+    cycles = [ns / config.tCK_ns for ns in _ns_timings(config)]
     for ticks in range(1, MAX_TICKS_PER_CYCLE + 1):
-        if abs(cycles * ticks - round(cycles * ticks)) <= 0.02:
+        if all(abs(c * ticks - round(c * ticks)) <= 0.02 for c in cycles):
             return ticks
     return MAX_TICKS_PER_CYCLE
 
 
 def tick_timings(config: Config, ticks: int) -> dict[str, int]:
-    """Every timing of the config in ticks, with the derived nCK and nAAP."""
+    """Every timing of the config in ticks, with the derived nCK, nAAP, nTRANSFER, nRBM."""
     timings = {name: value * ticks for name, value in config.timing.items()}
     timings["nCK"] = ticks
     timings["nTRANSFER"] = config.pim.transfer_cycles * ticks
+    timings["nRBM"] = max(1, round(config.pim.tRBM_ns / config.tCK_ns * ticks))
     if config.pim.split_decoder:
         timings["nAAP"] = max(1, round(config.pim.tWLOV_ns / config.tCK_ns * ticks))
     else:

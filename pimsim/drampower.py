@@ -5,7 +5,8 @@ it issued at (rounded down: Ambit's overlapped second ACT lands tWLOV after the 
 the cycle), the command name, and its address (-1 where a command has no row or column). With
 several channels a ``channel`` column follows, since DRAMPower models one channel per trace.
 Besides DRAMPower's commands the stream holds pimsim's AACT (a further activation in an open
-bank: Ambit's second ACT of an AAP) and TRANSFER (RowClone PSM's 64-byte move between banks).
+bank: Ambit's second ACT of an AAP), TRANSFER (RowClone PSM's 64-byte move between banks) and
+LISA's RBM (row-buffer movement between subarrays) and PREE (precharge but one row buffer).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ of a rank (currents in mA, voltages in V, times in ns, so mA * ns * V = pJ):
 - refresh:      (IDD5 - IDD3N) * tRFC * VDD
 - TRANSFER:     one read burst's energy (RowClone PSM moves 64 bytes over the chip's
   internal bus: the array read-out, no channel I/O)
+- RBM:          ``pim.rbm_energy_nj`` for an 8 KiB rank-wide row, scaled by the row size
+  (LISA's row-buffer movement; reported with TRANSFER under ``transfer``); a PREE costs a PRE
 - background:   per rank, IDD3N * VDD while at least one bank is open (active standby),
   IDD2N * VDD while all are closed (precharge standby); IPP3N * VPP in both when given
 - channel I/O:  ``power.io_rd_pj_per_bit`` per bit a RD moves over the bus,
@@ -113,6 +115,7 @@ class EnergyTable:
     wr_nj: float
     ref_nj: float
     transfer_nj: float
+    rbm_nj: float
     active_standby_w: float
     precharge_standby_w: float
     io_rd_nj_per_bit: float
@@ -171,6 +174,7 @@ def energy_table(config: Config, profile: str = DEFAULT_PROFILE) -> EnergyTable:
         wr_nj=wr,
         ref_nj=rank_nj((p["IDD5"] - p["IDD3N"]) * t_rfc * p["VDD"]),
         transfer_nj=rd,
+        rbm_nj=config.pim.rbm_energy_nj * org.row_bytes / 8192,
         active_standby_w=rank_nj(p["IDD3N"] * p["VDD"] + ipp3n * vpp) if standby else 0.0,
         precharge_standby_w=rank_nj(p["IDD2N"] * p["VDD"] + ipp3n * vpp) if standby else 0.0,
         io_rd_nj_per_bit=io_rd,
@@ -197,7 +201,7 @@ def energy_breakdown(
     ``total``, and ``above_idle`` (total less idle standby and refresh; see the module).
 
     ``counts`` are commands by name; ``rows_raised`` the wordlines every ACT/AACT raised;
-    ``banks_precharged`` the banks closed (PRE, RDA/WRA, PREA per open bank); ``open_ns``
+    ``banks_precharged`` the banks closed (PRE, RDA/WRA, PREA per open bank, PREE); ``open_ns``
     per rank the time it had a bank open, within the run's ``time_ns``.
     """
     activations = counts.get("ACT", 0) + counts.get("AACT", 0)
@@ -212,7 +216,8 @@ def energy_breakdown(
         "rd": table.rd_nj * reads,
         "wr": table.wr_nj * writes,
         "ref": table.ref_nj * counts.get("REF", 0),
-        "transfer": table.transfer_nj * counts.get("TRANSFER", 0),
+        "transfer": table.transfer_nj * counts.get("TRANSFER", 0)
+        + table.rbm_nj * counts.get("RBM", 0),
         "io": table.burst_bits * (table.io_rd_nj_per_bit * reads + table.io_wr_nj_per_bit * writes),
         "background": table.active_standby_w * open_total
         + table.precharge_standby_w * closed_total,

@@ -33,6 +33,9 @@ CHANNEL, RANK, BANKGROUP, BANK = range(4)
 #: of Ambit's ACTIVATE-ACTIVATE-PRECHARGE): the rows it raises receive the sensed value.
 #: TRANSFER is RowClone's pipelined serial mode: one 64-byte move over the chip's internal bus
 #: from an open row of one bank to an open row of another bank of the same rank.
+#: RBM and PREE are LISA's (HPCA 2016): RBM moves one half of an open bank's row buffer to the
+#: row buffer of a subarray up to ``pim.rbm_subarrays`` away through the links between
+#: subarrays' bitlines; PREE precharges the bank except the source half (the bank stays open).
 COMMANDS: tuple[str, ...] = (
     "ACT",
     "PRE",
@@ -44,15 +47,18 @@ COMMANDS: tuple[str, ...] = (
     "REF",
     "AACT",
     "TRANSFER",
+    "RBM",
+    "PREE",
 )
 CMD = {name: code for code, name in enumerate(COMMANDS)}
-ACT, PRE, PREA, RD, WR, RDA, WRA, REF, AACT, TRANSFER = range(len(COMMANDS))
+ACT, PRE, PREA, RD, WR, RDA, WRA, REF, AACT, TRANSFER, RBM, PREE = range(len(COMMANDS))
 
 #: Timings every standard has besides its own, computed by the device from the config:
 #: nCK is one clock cycle in ticks (see pimsim.device), nAAP the gap from an ACT to the AACT
 #: that follows it (pim.tWLOV with Ambit's split row decoder, nRAS without), nTRANSFER the
-#: internal-bus time of one TRANSFER (pim.transfer_cycles).
-DERIVED_TIMINGS: tuple[str, ...] = ("nCK", "nAAP", "nTRANSFER")
+#: internal-bus time of one TRANSFER (pim.transfer_cycles), nRBM one row-buffer movement
+#: (pim.tRBM).
+DERIVED_TIMINGS: tuple[str, ...] = ("nCK", "nAAP", "nTRANSFER", "nRBM")
 
 #: The level each command acts on (its scope): bank commands name a bank, rank ones a rank.
 SCOPE: dict[str, int] = {
@@ -66,6 +72,8 @@ SCOPE: dict[str, int] = {
     "REF": RANK,
     "AACT": BANK,
     "TRANSFER": RANK,
+    "RBM": BANK,
+    "PREE": BANK,
 }
 
 _READS = ("RD", "RDA")
@@ -169,10 +177,14 @@ def _common_constraints(ccd_s: str, wtr_s: str, rank_switch: str) -> list[Constr
         # --- bank -------------------------------------------------------------------------------
         _c("bank", ["ACT"], ["ACT"], "nRC", note="row cycle time"),
         _c("bank", ["ACT"], _CAS, "nRCD", note="activate to column command"),
-        _c("bank", _ACTS, ["PRE"], "nRAS", note="row active time (from the last ACT)"),
+        _c("bank", _ACTS, ["PRE", "PREE"], "nRAS", note="row active time (from the last ACT)"),
         _c("bank", ["ACT"], ["AACT"], "nAAP", note="second activation of an AAP"),
         _c("bank", ["PRE"], ["ACT"], "nRP", note="precharge time"),
         _c("bank", ["RD"], ["PRE"], "nRTP", note="read to precharge"),
+        # --- bank: LISA row-buffer movement (RBM) between subarrays -------------------------
+        _c("bank", ["ACT"], ["RBM"], "nRAS", note="source row restored before it drives links"),
+        _c("bank", ["RBM"], ["RBM", "AACT", "PRE", "PREE"], "nRBM", note="RBM latches"),
+        _c("bank", ["PREE"], ["RBM"], "nRP", note="precharge but the source's row buffer"),
         _c("bank", ["WR"], ["PRE"], "nCWL + nBL + nWR", note="write recovery"),
         _c("bank", ["RDA"], ["ACT"], "nRTP + nRP", note="auto-precharge read to activate"),
         _c(

@@ -121,6 +121,7 @@ def pim_summary(ops: Sequence[dict]) -> dict:
         "bank_busy_ns": {},
         "psm_rows": 0,
         "staged_rows": 0,
+        "lisa_moves": 0,
     }
     for op in ops:
         out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
@@ -133,6 +134,7 @@ def pim_summary(ops: Sequence[dict]) -> dict:
             "rows_raised",
             "psm_rows",
             "staged_rows",
+            "lisa_moves",
         ):
             out[key] += op.get(key, 0)
         for key in ("AAP", "AP"):

@@ -12,6 +12,8 @@ published column is REFERENCE.md's, the ratio is pimsim / published.
   tFAW enforced.
 - RowClone: ddr3-1066, 4 KiB (one row), one bank, the default ``datasheet`` profile; PSM and
   inter-subarray copies place the destination in another bank / another subarray.
+- LISA: ddr3-1600 at LISA's 11-11-11 timings, 8 KiB (one row), refresh off, copies from
+  subarray 0 of a bank to subarray 1, 7, 15, 63 of it; energy is the datasheet total.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def ambit_rows() -> list[tuple[str, float, float, str]]:
 
 
 def _copy_to(config, dst_row) -> SideResult:
-    """A 4 KiB row copied in DRAM from bank 0 row 0 to ``dst_row`` (RowClone FPM or PSM)."""
+    """A row copied in DRAM from bank 0 row 0 to ``dst_row`` (RowClone FPM, PSM or LISA)."""
     device = Device(config)
     engine = BulkEngine(device)
     src = Vector(((0, 0, 0, 0, 0),), engine.row_bytes)
@@ -96,6 +98,30 @@ def rowclone_rows() -> list[tuple[str, float, float, str]]:
     return rows
 
 
+LISA_TIMINGS = ["timing.nRP=11", "timing.nRCD=11", "timing.nRC=39", "controller.refresh=false"]
+LISA_HOPS_NS = {1: 148.5, 7: 196.5, 15: 260.5, 63: 644.5}
+
+
+def lisa_rows() -> list[tuple[str, float, float, str]]:
+    rowclone_config = load_config("ddr3-1600", LISA_TIMINGS)
+    lisa_config = load_config("ddr3-1600", [*LISA_TIMINGS, "pim.lisa=true"])
+    subarray_rows = lisa_config.pim.rows_per_subarray
+    rows = [
+        (f"LISA-RISC copy, {hops} hop(s), ns", ns,
+         _copy_to(lisa_config, (0, 0, 0, 0, hops * subarray_rows)).time_ns, "")
+        for hops, ns in LISA_HOPS_NS.items()
+    ]  # fmt: skip
+    lisa = _copy_to(lisa_config, (0, 0, 0, 0, subarray_rows))
+    rowclone = _copy_to(rowclone_config, (0, 0, 0, 0, subarray_rows))
+    rows += [
+        ("RowClone inter-subarray copy, ns", 1363.75, rowclone.time_ns, ""),
+        ("LISA-RISC latency reduction over it", 9.2, rowclone.time_ns / lisa.time_ns, "x"),
+        ("LISA-RISC copy (1 hop), nJ", 90.0, lisa.energy["total"], ""),
+        ("RowClone inter-subarray copy, nJ", 4330.0, rowclone.energy["total"], ""),
+    ]
+    return rows
+
+
 def markdown(title: str, rows: list[tuple[str, float, float, str]]) -> str:
     lines = [f"**{title}**", "", "| figure | published | pimsim | pimsim / published |"]
     lines.append("|---|---:|---:|---:|")
@@ -119,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             markdown(
                 "RowClone (MICRO 2013): ddr3-1066, 4 KiB, 1 bank, datasheet profile",
                 rowclone_rows(),
+            ),
+            markdown(
+                "LISA (HPCA 2016): ddr3-1600 11-11-11, 8 KiB, 1 bank, datasheet profile",
+                lisa_rows(),
             ),
         ]
     )

@@ -69,7 +69,13 @@ class ReferenceDevice:
         self.rows, self.columns, self.burst_length = rows, columns, burst_length
         # Timings in ticks, like the device's core; the API below speaks cycles like Device.
         self.k = ticks_per_cycle
-        self.timing = {"nCK": self.k, "nAAP": timing["nRAS"], "nTRANSFER": 4 * self.k, **timing}
+        self.timing = {
+            "nCK": self.k,
+            "nAAP": timing["nRAS"],
+            "nTRANSFER": 4 * self.k,
+            "nRBM": 7 * self.k,
+            **timing,
+        }
         # Every constraint with its latency for this timing set, straight from the list.
         rules = [
             (con, LEVELS.index(con.level), evaluate_latency(con.latency, self.timing))
@@ -150,7 +156,7 @@ class ReferenceDevice:
         if cmd == "ACT":
             if is_open:
                 raise IllegalCommandError(f"ACT to open bank {key}")
-        elif cmd in ("PRE", "AACT"):
+        elif cmd in ("PRE", "AACT", "RBM", "PREE"):
             if not is_open:
                 raise IllegalCommandError(f"{cmd} to closed bank {key}")
         elif cmd in CAS_COMMANDS:
@@ -241,6 +247,8 @@ class ReferenceDevice:
                 banks.add(event.path)
             elif event.cmd in ("PRE", "RDA", "WRA"):
                 banks.discard(event.path)
+                closed[ch] += 1
+            elif event.cmd == "PREE":  # LISA: precharges all but one row buffer; stays open
                 closed[ch] += 1
             elif event.cmd == "PREA":
                 closed[ch] += len(banks)

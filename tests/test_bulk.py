@@ -74,9 +74,21 @@ def test_tfaw_is_what_limits_not_over_eight_banks():
     assert relaxed == pytest.approx(8192 / (4 * 6.25), rel=0.02)
 
 
-def test_misplaced_operands_fall_back_to_the_cpu_with_the_reason():
-    eng, va, vb, vk, a, b = setup(load_config("ddr3-1600"))
+def test_operands_in_other_banks_of_the_rank_are_staged_in_by_psm():
+    eng, va, vb, vk, a, b = setup(load_config("ddr3-1600"), rows_per_bank=1)
     shifted = Vector(vk.rows[1:] + vk.rows[:1], vk.row_bytes)  # row i lands in another bank
+    report = eng.bbop("and", shifted, va, vb)
+    assert report.staged_rows == len(vk.rows) and report.cpu_rows == 0
+    assert report.commands["TRANSFER"] == 2 * len(vk.rows) * 128  # both sources, every row
+    assert (eng.read(shifted) == (a & b)).all()
+    assert (eng.read(va) == a).all() and (eng.read(vb) == b).all()
+
+
+def test_operands_in_another_rank_fall_back_to_the_cpu_with_the_reason():
+    eng, va, vb, vk, a, b = setup(load_config("ddr4-2400"), rows_per_bank=1)  # 2 ranks
+    # banks alternate ranks in the stripe: row i + 1 is in the other rank of row i's
+    shifted = Vector(vk.rows[1:] + vk.rows[:1], vk.row_bytes)
+    assert all(s[1] != r[1] for s, r in zip(shifted.rows, va.rows, strict=True))
     report = eng.bbop("and", shifted, va, vb)
     assert report.cpu_rows == len(vk.rows) and report.in_dram_rows == 0
     assert report.fallback_reasons == {"operands in different banks": len(vk.rows)}

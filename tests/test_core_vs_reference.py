@@ -337,6 +337,8 @@ class CoreVsReference(RuleBasedStateMachine):
         "REF": 1,
         "AACT": 1,
         "TRANSFER": 1,
+        "RBM": 1,
+        "PREE": 1,
     }
 
     def __init__(self):
@@ -389,7 +391,7 @@ class CoreVsReference(RuleBasedStateMachine):
             if row is None:
                 out.append(("ACT", b, None))
             else:
-                out += [(cmd, b, row) for cmd in ("PRE", "AACT", *CAS)]
+                out += [(cmd, b, row) for cmd in ("PRE", "AACT", "RBM", "PREE", *CAS)]
         for c, r in self.ranks:
             out.append(("PREA", (c, r, 0, 0), None))
             if all(

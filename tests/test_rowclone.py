@@ -81,10 +81,49 @@ def test_a_source_outside_the_subarray_is_first_copied_in_by_psm():
     assert (eng.device.read_row(0, 0, 0, 5, 3) == db).all()  # the source is untouched
 
 
-def test_two_sources_away_take_the_cpu_path():
+def test_two_sources_away_are_both_staged_one_in_the_output_row_one_in_a_compute_row():
     eng = engine("ddr3-1600")
     a, da = one_row(eng, (0, 0, 0, 1, 3), seed=1)
     b, db = one_row(eng, (0, 0, 0, 5, 3), seed=2)
     report = eng.bbop("or", Vector(((0, 0, 0, 0, 9),), eng.row_bytes), a, b)
-    assert report.cpu_rows == 1 and report.staged_rows == 0
+    assert report.staged_rows == 1 and report.cpu_rows == 0 and report.in_dram_rows == 1
+    assert report.commands["TRANSFER"] == 2 * 128 and report.aap == 4
     assert (eng.device.read_row(0, 0, 0, 0, 9) == (da | db)).all()
+    assert (eng.device.read_row(0, 0, 0, 1, 3) == da).all()
+    assert (eng.device.read_row(0, 0, 0, 5, 3) == db).all()
+
+
+def test_an_in_place_op_stages_the_other_source_in_a_compute_row():
+    eng = engine("ddr3-1600")
+    a, da = one_row(eng, (0, 0, 0, 0, 3), seed=1)
+    b, db = one_row(eng, (0, 0, 0, 2, 7), seed=2)
+    for op in ("and", "xor", "nand"):
+        before = eng.device.read_row(0, 0, 0, 0, 3)
+        report = eng.bbop(op, a, a, b)  # a = op(a, b): the output row is not free
+        assert report.staged_rows == 1 and report.cpu_rows == 0, op
+        expected = {"and": before & db, "xor": before ^ db, "nand": ~(before & db)}[op]
+        assert (eng.device.read_row(0, 0, 0, 0, 3) == expected).all(), op
+    assert (eng.device.read_row(0, 0, 0, 2, 7) == db).all()
+
+
+def test_a_source_in_another_rank_takes_the_cpu_path_with_its_reason():
+    eng = engine("ddr4-2400")
+    a, da = one_row(eng, (0, 0, 0, 0, 3), seed=1)
+    b, db = one_row(eng, (0, 1, 0, 0, 3), seed=2)  # rank 1: no internal bus to rank 0
+    report = eng.bbop("xor", Vector(((0, 0, 0, 0, 9),), eng.row_bytes), a, b)
+    assert report.cpu_rows == 1 and report.fallback_reasons == {"operands in different banks": 1}
+    assert (eng.device.read_row(0, 0, 0, 0, 9) == (da ^ db)).all()
+
+
+def test_staging_refuses_a_compute_row_the_program_overwrites_before_reading_it():
+    from pimsim.ambit.execute import Binding
+    from pimsim.programs.parse import builtin
+
+    eng = engine("ddr3-1600")
+    sub = eng.pim.subarray((0, 0, 0, 0), 0)
+    # and: "AAP Di -> B0" writes T0 on line 1 of the program, before "AAP Dj -> B1" reads Dj
+    with pytest.raises(ValueError, match="staged in B0, which line"):
+        Binding(builtin("and"), sub, {"Di": 3, "Dj": "B0", "Dk": 9})
+    Binding(builtin("and"), sub, {"Di": 3, "Dj": "B3", "Dk": 9})  # T3 is never written
+    with pytest.raises(ValueError, match="does not raise one compute row alone"):
+        Binding(builtin("and"), sub, {"Di": 3, "Dj": "B12", "Dk": 9})

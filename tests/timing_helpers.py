@@ -46,6 +46,8 @@ def cycle_timings(config) -> dict[str, int]:
     from pimsim.standards import DERIVED_TIMINGS
 
     timings = {**config.timing, "nCK": 1, "nTRANSFER": config.pim.transfer_cycles}
+    rbm = config.pim.tRBM_ns / config.tCK_ns
+    timings["nRBM"] = max(1, round(rbm))
     if not config.pim.split_decoder:
         timings["nAAP"] = timings["nRAS"]
     else:
@@ -277,7 +279,7 @@ class _Model:
         is_open = step.bank in self.open
         if step.cmd == "ACT":
             return not is_open
-        if step.cmd in ("PRE", "AACT"):  # AACT: a second activation of the open bank
+        if step.cmd in ("PRE", "AACT", "RBM", "PREE"):  # AACT/RBM/PREE leave the bank open
             return is_open
         if step.cmd in CAS:
             return self.open.get(step.bank) == step.row
@@ -334,7 +336,7 @@ def _related(con: Constraint, level: int, prev: tuple[int, ...], new: tuple[int,
 
 ROW_A, ROW_B = 10, 20
 ROW_AACT = 30  # the row an AACT raises: any row, not the open one
-OPEN_BANK = ("PRE", "AACT", *CAS)  # commands that need their bank open
+OPEN_BANK = ("PRE", "AACT", "RBM", "PREE", *CAS)  # commands that need their bank open
 
 
 def _row(cmd: str, open_row: int) -> int:

@@ -7,14 +7,20 @@ so the operands of one operation meet in one subarray, as Ambit's in-DRAM path r
 
 ``bbop(op, dst, src1, [src2])`` lowers the operation to one µprogram per row and runs those on
 every bank at once (each bank in order; banks interleaved as the timing allows). A row whose
-operands are not in one subarray of one bank cannot run in DRAM: it falls back to the CPU
-path -- the host reads the source rows over the channel (ACT, RD per burst, PRE), computes,
-and writes the destination row (ACT, WR per burst, PRE) -- after the in-DRAM rows. The report
-says how many rows took each path and why; nothing falls back silently.
+operands are not in one subarray of one bank is first staged where the rank allows it: each
+source outside the output row's subarray is copied in -- into the output row, or into a compute
+row the program does not overwrite before reading it -- by RowClone PSM (from another bank),
+by LISA-RISC (another subarray of the bank, ``pim.lisa``) or by PSM twice through a
+neighbouring bank's temporary row. A copy is such a move by itself. What cannot be staged (a
+source in another rank, no free row to stage in) falls back to the CPU path -- the host reads
+the source rows over the channel (ACT, RD per burst, PRE), computes, and writes the
+destination row (ACT, WR per burst, PRE) -- after the in-DRAM rows. The report says how many
+rows took each path and why; nothing falls back silently.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -86,8 +92,9 @@ class OpReport:
     max_row_activations: int
     bank_busy_ns: dict[str, float]
     span: Span = field(repr=False)
-    psm_rows: int = 0  # of in_dram_rows: copied across banks or subarrays by RowClone PSM
-    staged_rows: int = 0  # of in_dram_rows: a source first copied by PSM into the output row
+    psm_rows: int = 0  # of in_dram_rows: copies across banks or subarrays (PSM or LISA)
+    staged_rows: int = 0  # of in_dram_rows: sources first copied into the output's subarray
+    lisa_moves: int = 0  # rows moved between subarrays by LISA-RISC (copies and staging)
 
     @property
     def throughput_gbps(self) -> float:
@@ -109,6 +116,9 @@ class OpReport:
             "rows_raised": self.rows_raised,
             "max_row_activations": self.max_row_activations,
             "bank_busy_ns": {k: round(v, 3) for k, v in self.bank_busy_ns.items()},
+            "psm_rows": self.psm_rows,
+            "staged_rows": self.staged_rows,
+            "lisa_moves": self.lisa_moves,
         }
 
 
@@ -139,6 +149,7 @@ class BulkEngine:
         self.subarrays = org.rows // self.pim.layout.rows_per_subarray
         self._next_free: dict[tuple[Bank, int], int] = {}
         self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
+        self._lisa_moves = 0  # inter-subarray moves done by LISA-RISC so far
 
     # -- allocation ----------------------------------------------------------------------------
 
@@ -204,6 +215,7 @@ class BulkEngine:
         if any(len(v.rows) != len(dst.rows) for v in sources):
             raise BulkError(f"{program.name}: vectors differ in length")
         before = self.device.command_counts()
+        lisa_before = self._lisa_moves
         counters = ActivityCounters()
         streams: dict[Bank, list[Iterator[Command]]] = {}
         fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
@@ -213,7 +225,7 @@ class BulkEngine:
             in_rows = [v.rows[i] for v in sources]
             reason = self._why_not_in_dram([*in_rows, out_row])
             if reason and program.name == "copy" and in_rows[0][:2] == out_row[:2]:
-                psm.setdefault(out_row[:2], []).append(self._psm_copy(in_rows[0], out_row))
+                psm.setdefault(out_row[:2], []).append(self._copy_row(in_rows[0], out_row))
                 continue
             staged = self._staged(program, in_rows, out_row) if reason else None
             if staged is not None:
@@ -223,7 +235,9 @@ class BulkEngine:
             if reason:
                 fallback.append((out_row, in_rows, reason))
                 continue
-            streams.setdefault(out_row[:4], []).append(self._program(program, in_rows, out_row))
+            base = out_row[4] - out_row[4] % self.pim.layout.rows_per_subarray
+            places = [r[4] - base for r in in_rows]
+            streams.setdefault(out_row[:4], []).append(self._program(program, places, out_row))
         span = run_streams(self.device, [_chain(s) for s in streams.values()], not_before, counters)
         if psm:  # after the in-DRAM programs: the PSM pairs of banks would collide with them
             moved = run_streams(
@@ -254,6 +268,7 @@ class BulkEngine:
             aap=counts["AAP"] * in_dram,
             ap=counts["AP"] * in_dram,
             staged_rows=staged_rows,
+            lisa_moves=self._lisa_moves - lisa_before,
             rows_raised=counters.rows_raised,
             max_row_activations=counters.max_row_activations,
             bank_busy_ns={str(b): self.pim.ns(t) for b, t in counters.busy_ticks.items()},
@@ -290,56 +305,118 @@ class BulkEngine:
         return vectors, ""
 
     def _program(
-        self, program: Program, in_rows: Sequence[RowAddress], out_row: RowAddress
+        self, program: Program, places: Sequence[int | str], out_row: RowAddress
     ) -> Iterator[Command]:
-        """The µprogram's commands on the output row's subarray, operands bound to rows."""
+        """The µprogram's commands on the output row's subarray, each input bound to a data
+        row offset in it or to a staging address (see :meth:`_staged`)."""
         rps = self.pim.layout.rows_per_subarray
         sub, base = out_row[4] // rps, out_row[4] // rps * rps
-        binding = dict(zip(program.inputs, (r[4] - base for r in in_rows), strict=True))
+        binding: dict[str, int | str] = dict(zip(program.inputs, places, strict=True))
         binding[program.outputs[0]] = out_row[4] - base
         return self.pim.bind(program, out_row[:4], sub, binding).commands()
 
     def _staged(
         self, program: Program, in_rows: Sequence[RowAddress], out_row: RowAddress
     ) -> Iterator[Command] | None:
-        """An inter-subarray copy first: when exactly one source lies outside the output
-        row's subarray (same rank), RowClone PSM copies it into the output row, and the
-        µprogram reads it there (built-ins write their output last). None if not possible."""
+        """Sources outside the output row's subarray (same rank) copied in first, then the
+        µprogram there: a source goes into the output row (when the program reads it before
+        writing its output, as the built-ins do) or into a compute row the program does not
+        overwrite before reading it. None if the sources cannot all be placed."""
         rps = self.pim.layout.rows_per_subarray
         home = (out_row[:4], out_row[4] // rps)
         away = [k for k, r in enumerate(in_rows) if (r[:4], r[4] // rps) != home]
-        if (
-            len(away) != 1
-            or out_row in in_rows
-            or in_rows[away[0]][:2] != out_row[:2]
-            or self._why_not_in_dram(
-                [r for r in in_rows if (r[:4], r[4] // rps) == home] + [out_row]
-            )
+        if any(in_rows[k][:2] != out_row[:2] for k in away) or self._why_not_in_dram(
+            [r for r in in_rows if (r[:4], r[4] // rps) == home] + [out_row]
         ):
             return None
-        rows = list(in_rows)
-        rows[away[0]] = out_row
-        try:
-            commands = self._program(program, rows, out_row)
-        except ValueError:  # the program writes its output before reading that input
+        places: list[int | str] = [r[4] - home[1] * rps for r in in_rows]
+        candidates: list[int | str] = [] if out_row in in_rows else [out_row[4] - home[1] * rps]
+        candidates += self._staging_addresses
+        for chosen in itertools.permutations(candidates, len(away)):  # first that binds
+            for k, place in zip(away, chosen, strict=True):
+                places[k] = place
+            try:
+                commands = self._program(program, places, out_row)
+                break
+            except ValueError:  # the Binding's rules: read before overwritten
+                continue
+        else:
             return None
-        return _chain([self._psm_copy(in_rows[away[0]], out_row), commands])
+        base = home[1] * rps
+        moves = [
+            self._copy_row(in_rows[k], (*out_row[:4], base + self._slot(places[k])), places[k])
+            for k in away
+        ]
+        return _chain([*moves, commands])
 
-    def _psm_copy(self, src: RowAddress, dst: RowAddress) -> Iterator[Command]:
-        """RowClone pipelined serial mode: a row to another bank of the same rank over the
-        internal bus, one TRANSFER per burst; within one bank (another subarray) twice, via
-        the temporary row of a neighbouring bank."""
+    @property
+    def _staging_addresses(self) -> list[str]:
+        """Reserved addresses that raise one compute row alone (B0..B4 in Ambit's table)."""
+        layout = self.pim.layout
+        found = (layout.plain_address(row) for row in layout.compute_rows)
+        return [a for a in found if a is not None]
+
+    def _slot(self, place: int | str) -> int:
+        """Offset within the subarray of a data row offset or of a staging address's row."""
+        if isinstance(place, int):
+            return place
+        return self.pim.layout.wordlines(place)[0].slot
+
+    def _copy_row(
+        self, src: RowAddress, dst: RowAddress, address: int | str | None = None
+    ) -> Iterator[Command]:
+        """Copy row ``src`` to physical row ``dst`` of the same rank without the channel
+        (``address``: the reserved address to activate when ``dst`` is a compute row).
+
+        Another bank: RowClone PSM. The same bank, another subarray: LISA-RISC when
+        ``pim.lisa`` is on, else PSM twice through the temporary row of a neighbouring bank."""
+        rps = self.pim.layout.rows_per_subarray
+        dst_address = (
+            dst[4]
+            if not isinstance(address, str)
+            else (dst[4] // rps * rps + self.pim.layout.address_slot(address))
+        )
         if src[:4] != dst[:4]:
-            yield from self._transfer(src, dst)
-            return
+            return self._transfer(src, dst, dst_address)
+        if self.device.config.pim.lisa:
+            self._lisa_moves += 1
+            return self._lisa_copy(src, dst, dst_address)
         org = self.device.config.organisation
         ch, rk, bg, ba = src[:4]
         ba_tmp, bg_tmp = (ba + 1) % org.banks_per_group, bg
         if org.banks_per_group == 1:
             bg_tmp = (bg + 1) % org.bankgroups
         tmp = (ch, rk, bg_tmp, ba_tmp, self.temp_row)
-        yield from self._transfer(src, tmp)
-        yield from self._transfer(tmp, dst)
+        return _chain([self._transfer(src, tmp), self._transfer(tmp, dst, dst_address)])
+
+    def _lisa_copy(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
+        """LISA-RISC: ACT the source; per half of the row buffer (open bitlines: a row's
+        halves sit in the row buffers above and below its subarray; here, alternate words)
+        RBM it hop by hop to the destination subarray, AACT the destination row to store it;
+        PREE between the halves keeps the source's second half; PRE."""
+        pim = self.device.config.pim
+        rps = self.pim.layout.rows_per_subarray
+        hops = abs(dst[4] // rps - src[4] // rps)
+        bank = src[:4]
+        yield Command("ACT", bank, src[4], raised=(src[4],))
+        for half in (0, 1):
+            if half:
+                yield Command("PREE", bank, src[4])
+            for _ in range(-(-hops // pim.rbm_subarrays)):
+                yield Command("RBM", bank, dst_address)
+            yield Command(
+                "AACT",
+                bank,
+                dst_address,
+                lambda h=half: self._store_half(src, dst, h),
+                (dst[4],),
+            )
+        yield Command("PRE", bank, 0)
+
+    def _store_half(self, src: RowAddress, dst: RowAddress, half: int) -> None:
+        row = self.device.read_row(*dst)
+        row[half::2] = self.device.read_row(*src)[half::2]
+        self.device.write_row(*dst, row)
 
     @property
     def temp_row(self) -> int:
@@ -349,11 +426,14 @@ class BulkEngine:
             (self.subarrays - 1) * self.pim.layout.rows_per_subarray + self.pim.layout.data_rows - 1
         )
 
-    def _transfer(self, src: RowAddress, dst: RowAddress) -> Iterator[Command]:
+    def _transfer(
+        self, src: RowAddress, dst: RowAddress, dst_address: int | None = None
+    ) -> Iterator[Command]:
         org = self.device.config.organisation
         rank = (*src[:2], 0, 0)
+        address = dst[4] if dst_address is None else dst_address
         yield Command("ACT", src[:4], src[4], raised=(src[4],))
-        yield Command("ACT", dst[:4], dst[4], raised=(dst[4],))
+        yield Command("ACT", dst[:4], address, raised=(dst[4],))
         bursts = org.columns // org.burst_length
         for k in range(bursts):
             last = k == bursts - 1

@@ -129,15 +129,35 @@ def _check_aliases(program: Program, rows: Mapping[str, int]) -> None:
                 )
 
 
-class Binding:
-    """A µprogram bound to a subarray of a bank and to data rows for its operands."""
+def _check_staged(program: Program, layout: SubarrayLayout, name: str, address: str) -> None:
+    """An input staged in a compute row (bound to the address that raises it alone) must not
+    be overwritten before the program's last read of that input."""
+    raised = layout.wordlines(address) if address in layout.decoder else ()
+    if len(raised) != 1 or raised[0].negated:
+        raise ValueError(f"{program.name}: {address} does not raise one compute row alone")
+    slot = raised[0].slot
+    reads = [s.line for s in program.steps if s.src == name]
+    writes = [s.line for s in program.steps if slot in layout.writes(s.src, s.dst)]
+    if reads and writes and min(writes) < max(reads):
+        raise ValueError(
+            f"{program.name}: input {name} staged in {address}, which line {min(writes)} "
+            f"overwrites before line {max(reads)} reads it"
+        )
 
-    def __init__(self, program: Program, subarray: Subarray, rows: Mapping[str, int]):
+
+class Binding:
+    """A µprogram bound to a subarray of a bank and to data rows for its operands (an input
+    may instead be staged in a compute row: bound to the reserved address that raises it)."""
+
+    def __init__(self, program: Program, subarray: Subarray, rows: Mapping[str, int | str]):
         missing = set(program.operands) - set(rows)
         if missing:
             raise ValueError(f"{program.name}: no data row given for {', '.join(sorted(missing))}")
         layout = subarray.layout
         for name, offset in rows.items():
+            if isinstance(offset, str) and name in program.inputs:
+                _check_staged(program, layout, name, offset)
+                continue
             if not 0 <= offset < layout.data_rows:
                 raise ValueError(
                     f"{program.name}: operand {name} at offset {offset} is not a "
@@ -147,14 +167,16 @@ class Binding:
         _check_aliases(program, self.rows)
 
     def _wordlines(self, name: str) -> tuple[Wordline, ...]:
-        if name in self.rows:
-            return (Wordline(self.rows[name], False),)
-        return self.subarray.layout.wordlines(name)
+        bound = self.rows.get(name, name)
+        if isinstance(bound, int):
+            return (Wordline(bound, False),)
+        return self.subarray.layout.wordlines(bound)
 
     def _address(self, name: str) -> int:
         layout = self.subarray.layout
-        if name in self.rows:
-            offset = self.rows[name]
+        name = self.rows.get(name, name)
+        if isinstance(name, int):
+            offset = name
         elif name in (C0, C1):
             offset = layout.constant_slot(name)
         else:

@@ -74,6 +74,25 @@ class SubarrayLayout:
             for w in self.decoder[name]
         )
 
+    def plain_address(self, row: str) -> str | None:
+        """The decoder address that raises compute row ``row`` alone on its d-wordline (B0
+        for T0 in Ambit's table), or None."""
+        for name, raised in self.decoder.items():
+            if raised == (row,):
+                return name
+        return None
+
+    def writes(self, src: str, dst: str | None) -> set[int]:
+        """Slots an AAP ``src -> dst`` (AP when ``dst`` is None) between reserved or constant
+        addresses stores into: the dst's rows, and the src's when it raises several at once
+        (the majority is written back). Data operands are left to the caller."""
+        out = set()
+        if self.is_reserved(src) and len(self.wordlines(src)) > 1:
+            out |= {wl.slot for wl in self.wordlines(src)}
+        if dst is not None and self.is_reserved(dst):
+            out |= {wl.slot for wl in self.wordlines(dst)}
+        return out
+
     def is_reserved(self, name: str) -> bool:
         return name in (C0, C1) or name in self.decoder
 
