@@ -22,6 +22,7 @@ cdef struct Req:
     int nodes[4]         # the core's node per level (channel, rank, bankgroup, bank)
     int64_t bank_flat    # the bank's index among all banks of the system
     int64_t index        # host mode: its index in the chunk (-1: not tracked)
+    int64_t seq          # order it was sent in: a job's banks serve older requests first
 
 
 cdef struct Queue:
@@ -77,6 +78,36 @@ cdef class Engine:
     cdef int64_t stepped          # last cycle the controllers were stepped
     cdef int acted                # something happened in cycle ``stepped``
     cdef readonly int64_t error   # nonzero: an internal inconsistency (status of the core)
+    # an in-DRAM job (load_job): command streams in phases, scheduled with the requests
+    cdef bint j_active                 # a job is loaded and not finished
+    cdef bint j_finished               # it finished in the last step: run() reports JOB_DONE
+    cdef const int32_t[:, ::1] j_cmd   # [i]: command, channel, rank, bg, bank, row, col, raised
+    cdef const int32_t[::1] j_stream_end  # [s]: one past the stream's last command
+    cdef const int32_t[::1] j_phase_end   # [p]: one past the phase's last stream
+    cdef int64_t[::1] j_when           # [i]: tick command i issued
+    cdef int64_t[::1] j_order          # commands in issue order
+    cdef int64_t j_issued              # commands issued so far
+    cdef int32_t* j_next               # [s]: the stream's next command
+    cdef int32_t* j_hold               # [s]: banks the stream holds open
+    cdef int32_t* j_rank_hold          # [channel * ranks + rank]: banks jobs hold open there
+    cdef uint8_t* j_bank               # [bank]: a bank the job uses
+    cdef int j_phase                   # current phase
+    cdef int j_stream0                 # its first stream
+    cdef int64_t j_from                # tick the current phase may start
+    cdef int64_t j_first               # tick of the job's first command (-1: none yet)
+    cdef int64_t j_last_pre            # tick of its last PRE (-1: none yet)
+    cdef int64_t j_seq                 # requests sent before the job
+    cdef int64_t j_closes              # PREs it issued to close rows the host left open
+    cdef bint j_by_rows                # an activation takes a tFAW slot per raised row
+    cdef int64_t j_nrp                 # nRP, ticks
+    cdef int j_pick_close              # the picked command is a PRE closing a host row
+    cdef int64_t j_pick_when           # tick the picked command may issue
+    cdef int64_t sent                  # requests sent so far (the next one's seq)
+
+    cdef int job_pick(self, int ch, int64_t* soonest) except -2 nogil
+    cdef int job_issue(self, int ch, int s) except -1 nogil
+    cdef bint _older_pending(self, int ch, int64_t bank) noexcept nogil
+    cdef bint _refresh_pending(self, int ch, int rank) noexcept nogil
     # the current trace chunk
     cdef const int64_t[::1] t_cycle
     cdef const uint8_t[::1] t_write

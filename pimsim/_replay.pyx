@@ -29,7 +29,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 
-from pimsim._core cimport (C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_WR, C_WRA,
+from pimsim._core cimport (C_AACT, C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_WR, C_WRA,
                            Core)
 
 cnp.import_array()
@@ -43,8 +43,20 @@ cdef enum:  # run() results
     NEED_INPUT = 0
     REACHED = 1
     DONE = 2
+    JOB_DONE = 3
 
-RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE}
+RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE}
+
+cdef enum:  # columns of a job's command table (load_job)
+    J_CMD = 0
+    J_CH = 1
+    J_RK = 2
+    J_BG = 3
+    J_BA = 4
+    J_ROW = 5
+    J_COL = 6
+    J_RAISED = 7
+    J_FIELDS = 8
 
 cdef int64_t FOREVER = 1LL << 62
 cdef uint64_t LINE_MASK = ~(<uint64_t>63)
@@ -89,6 +101,10 @@ cdef class Engine:
         self.chans = NULL
         self.row_accesses = NULL
         self.sb = NULL
+        self.j_next = NULL
+        self.j_hold = NULL
+        self.j_rank_hold = NULL
+        self.j_bank = NULL
 
     def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
                  double low_watermark, int64_t refresh_interval, int read_latency,
@@ -115,7 +131,11 @@ cdef class Engine:
         self.row_accesses = <int32_t*>calloc(
             self.n_channels * self.ranks * self.bankgroups * self.banks, sizeof(int32_t))
         self.chans = <Channel*>calloc(self.n_channels, sizeof(Channel))
-        if self.chans == NULL or self.row_accesses == NULL:
+        self.j_rank_hold = <int32_t*>calloc(self.n_channels * self.ranks, sizeof(int32_t))
+        self.j_bank = <uint8_t*>calloc(
+            self.n_channels * self.ranks * self.bankgroups * self.banks, sizeof(uint8_t))
+        if self.chans == NULL or self.row_accesses == NULL or self.j_rank_hold == NULL \
+                or self.j_bank == NULL:
             raise MemoryError()
         for ch in range(self.n_channels):
             c = &self.chans[ch]
@@ -130,6 +150,9 @@ cdef class Engine:
             if c.pending == NULL or c.lat_hist == NULL:
                 raise MemoryError()
             c.next_refresh = refresh_interval if refresh_interval > 0 else -1
+        self.j_when = np.empty(0, dtype=np.int64)  # no job yet: job_log() is empty
+        self.j_order = np.empty(0, dtype=np.int64)
+        self.j_first = self.j_last_pre = -1
         self.now = 0
         self.stepped = -1
         self.acted = 0
@@ -151,6 +174,10 @@ cdef class Engine:
             free(self.chans)
         free(self.row_accesses)
         free(self.sb)
+        free(self.j_next)
+        free(self.j_hold)
+        free(self.j_rank_hold)
+        free(self.j_bank)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -198,6 +225,9 @@ cdef class Engine:
         """
         cdef int32_t open_row
         cdef int64_t when
+        if self.j_active and r.kind != K_REFRESH and r.seq >= self.j_seq \
+                and self.j_bank[r.bank_flat]:
+            return FOREVER  # a younger request waits for the job in its bank
         if r.kind != K_REFRESH:
             open_row = self.core.open_rows[r.bank_flat]
             if open_row == r.seen_row and r.bound > self.now:
@@ -251,6 +281,11 @@ cdef class Engine:
                     c.priority.n += 1
         # choose; c.scan_min keeps the soonest any candidate becomes ready if none is now
         c.scan_min = FOREVER
+        if self.j_active:
+            r = self.job_pick(ch, &c.scan_min)
+            if r >= 0:
+                self.job_issue(ch, r)
+                return 1
         i = self.pick(self, &c.active, ch, self.now, &c.scan_min)
         if i >= 0:
             q = &c.active
@@ -262,6 +297,9 @@ cdef class Engine:
             self.update_write_mode(c)
             q = &c.writeq if c.write_mode else &c.readq
             i = self.pick(self, q, ch, self.now, &c.scan_min)
+            if i < 0 and self.j_active:  # the job may wait for older requests queued there
+                q = &c.readq if c.write_mode else &c.writeq
+                i = self.pick(self, q, ch, self.now, &c.scan_min)
             if i < 0:
                 q = NULL
         if q != NULL and self._holds_back(c, &q.items[i]):
@@ -278,6 +316,8 @@ cdef class Engine:
         cdef Req* o
         if r.cmd != C_PRE and r.cmd != C_PREA:
             return False
+        if r.cmd == C_PREA and self.j_rank_hold[r.nodes[1] - self.core.level_offset[1]]:
+            return True  # the refresh waits for the job's open banks in the rank
         for i in range(c.active.n):
             o = &c.active.items[i]
             if o.rank == r.rank and (r.cmd == C_PREA or (o.bg == r.bg and o.bank == r.bank)):
@@ -385,6 +425,203 @@ cdef class Engine:
             best = c.next_refresh
         return best if best > self.now else self.now + self.tick
 
+    # -- in-DRAM jobs ------------------------------------------------------------------------------
+
+    cdef bint _older_pending(self, int ch, int64_t bank) noexcept nogil:
+        """A request sent before the job still waits for ``bank`` (it goes first there)."""
+        cdef Channel* c = &self.chans[ch]
+        cdef Queue* qs[3]
+        cdef int k, i
+        cdef Req* o
+        qs[0], qs[1], qs[2] = &c.readq, &c.writeq, &c.active
+        for k in range(3):
+            for i in range(qs[k].n):
+                o = &qs[k].items[i]
+                if o.seq < self.j_seq and o.bank_flat == bank and o.kind != K_REFRESH:
+                    return True
+        return False
+
+    cdef bint _refresh_pending(self, int ch, int rank) noexcept nogil:
+        """Rank ``rank`` of ``ch`` has a refresh due: the job starts no activation there."""
+        cdef Channel* c = &self.chans[ch]
+        cdef int i
+        for i in range(c.priority.n):
+            if c.priority.items[i].kind == K_REFRESH and c.priority.items[i].rank == rank:
+                return True
+        return False
+
+    cdef int job_pick(self, int ch, int64_t* soonest) except -2 nogil:
+        """The stream of the current phase whose next command on ``ch`` can issue first, if
+        by ``now`` (ties: the first stream), else -1 with ``soonest`` lowered. A command
+        waits while requests sent before the job still need its bank, and a new activation
+        while its rank's refresh is due; an ACT to a bank the host left open closes it
+        first (j_pick_close)."""
+        cdef int s, i, cmd, rk, bg, ba, close, best = -1, best_close = 0
+        cdef int64_t when, best_when = FOREVER, bank
+        cdef const int32_t[:, ::1] t = self.j_cmd
+        for s in range(self.j_stream0, self.j_phase_end[self.j_phase]):
+            i = self.j_next[s]
+            if i >= self.j_stream_end[s] or t[i, J_CH] != ch:
+                continue
+            cmd, rk, bg, ba = t[i, J_CMD], t[i, J_RK], t[i, J_BG], t[i, J_BA]
+            close = 0
+            if self.core.scope[cmd] == 3:  # a bank command
+                bank = ((<int64_t>ch * self.ranks + rk) * self.bankgroups + bg) * self.banks + ba
+                if self._older_pending(ch, bank):
+                    continue
+                close = cmd == C_ACT and self.core.open_rows[bank] >= 0
+            if cmd == C_ACT and self.j_hold[s] == 0 and self._refresh_pending(ch, rk):
+                continue
+            if close:
+                when = self.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
+            else:
+                if cmd == C_ACT or cmd == C_AACT:
+                    self.core.act_rows = t[i, J_RAISED]
+                    self.core.act_weight = t[i, J_RAISED] if self.j_by_rows else 1
+                when = self.core.c_earliest(cmd, ch, rk, bg, ba, t[i, J_ROW], t[i, J_COL])
+                self.core.act_rows = self.core.act_weight = 1
+            if when < 0:
+                self.error = -when
+                return -1
+            if when < self.j_from:
+                when = self.j_from
+            if when <= self.now:
+                if when < best_when:
+                    best, best_when, best_close = s, when, close
+            elif when < soonest[0]:
+                soonest[0] = when
+        self.j_pick_when = best_when
+        self.j_pick_close = best_close
+        return best
+
+    cdef int job_issue(self, int ch, int s) except -1 nogil:
+        """Issue the command job_pick chose, at its earliest tick if that lies within this
+        cycle (an overlapped AACT lands tWLOV after its ACT), else now."""
+        cdef int i = self.j_next[s], cmd, rank, p, status
+        cdef const int32_t[:, ::1] t = self.j_cmd
+        cdef int64_t when = self.j_pick_when
+        if when <= self.now - self.tick:
+            when = self.now
+        if self.j_pick_close:
+            status = self.core.c_issue(C_PRE, ch, t[i, J_RK], t[i, J_BG], t[i, J_BA], 0, 0, when)
+            self.j_closes += 1
+            if status:
+                self.error = status
+            return 0
+        cmd = t[i, J_CMD]
+        if cmd == C_ACT or cmd == C_AACT:
+            self.core.act_rows = t[i, J_RAISED]
+            self.core.act_weight = t[i, J_RAISED] if self.j_by_rows else 1
+        status = self.core.c_issue(cmd, ch, t[i, J_RK], t[i, J_BG], t[i, J_BA], t[i, J_ROW],
+                                   t[i, J_COL], when)
+        self.core.act_rows = self.core.act_weight = 1
+        if status:
+            self.error = status
+            return 0
+        self.j_when[i] = when
+        self.j_order[self.j_issued] = i
+        self.j_issued += 1
+        self.j_next[s] += 1
+        if self.j_first < 0:
+            self.j_first = when
+        rank = ch * self.ranks + t[i, J_RK]
+        if cmd == C_ACT:
+            self.j_hold[s] += 1
+            self.j_rank_hold[rank] += 1
+        elif cmd == C_PRE:
+            self.j_hold[s] -= 1
+            self.j_rank_hold[rank] -= 1
+            if when > self.j_last_pre:
+                self.j_last_pre = when
+        # the phase ends when its streams have; the next starts tRP after its last PRE
+        p = self.j_phase
+        for s in range(self.j_stream0, self.j_phase_end[p]):
+            if self.j_next[s] < self.j_stream_end[s]:
+                return 0
+        while True:
+            self.j_stream0 = self.j_phase_end[self.j_phase]
+            self.j_phase += 1
+            if self.j_last_pre >= 0 and self.j_last_pre + self.j_nrp > self.j_from:
+                self.j_from = self.j_last_pre + self.j_nrp
+            if self.j_phase == self.j_phase_end.shape[0]:
+                self.j_active = False
+                self.j_finished = True
+                return 0
+            for s in range(self.j_stream0, self.j_phase_end[self.j_phase]):
+                if self.j_next[s] < self.j_stream_end[s]:
+                    return 0
+
+    def load_job(self, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
+                 const int32_t[::1] phase_end, int64_t not_before, int64_t nrp,
+                 bint by_rows):
+        """Schedule in-DRAM command streams with the requests from now on: ``commands``
+        rows are (command code, channel, rank, bankgroup, bank, row, column, rows raised),
+        stream s ends before row ``stream_end[s]``, phase p before stream ``phase_end[p]``.
+        Each stream issues in order, every command as soon as the timing allows and no
+        earlier than ``not_before``; a phase starts ``nrp`` ticks after the last PRE of the
+        one before. In the job's banks, requests sent before it go first and requests sent
+        after it wait for its end; run() returns JOB_DONE when its last command issued
+        (job_log() then tells when each did). With ``by_rows`` an activation takes one tFAW
+        slot per raised row."""
+        cdef int s, i, n = commands.shape[0]
+        if self.j_active:
+            raise RuntimeError("a job is still running")
+        if commands.shape[1] != J_FIELDS:
+            raise ValueError(f"job commands need {J_FIELDS} fields")
+        if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
+                or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
+            raise ValueError("stream_end/phase_end do not cover the commands")
+        self.j_cmd, self.j_stream_end, self.j_phase_end = commands, stream_end, phase_end
+        self.j_when = np.full(n, -1, dtype=np.int64)
+        self.j_order = np.full(n, -1, dtype=np.int64)
+        self.j_issued = 0
+        free(self.j_next)
+        free(self.j_hold)
+        self.j_next = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
+        self.j_hold = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
+        if self.j_next == NULL or self.j_hold == NULL:
+            raise MemoryError()
+        for s in range(stream_end.shape[0]):
+            self.j_next[s] = stream_end[s - 1] if s else 0
+        memset(self.j_bank, 0, self.n_channels * self.ranks * self.bankgroups * self.banks)
+        for i in range(n):
+            if self.core.scope[commands[i, J_CMD]] == 3:
+                self.j_bank[((commands[i, J_CH] * self.ranks + commands[i, J_RK])
+                             * self.bankgroups + commands[i, J_BG]) * self.banks
+                            + commands[i, J_BA]] = 1
+        self.j_phase = 0
+        self.j_stream0 = 0
+        self.j_from = not_before
+        self.j_first = self.j_last_pre = -1
+        self.j_seq = self.sent
+        self.j_closes = 0
+        self.j_by_rows = by_rows
+        self.j_nrp = nrp
+        self.j_finished = False
+        self.j_active = True
+        self.stepped = -1  # step the current cycle again: the job may act in it
+        # skip empty phases (a job without commands is done at once)
+        while self.j_phase < phase_end.shape[0]:
+            for s in range(self.j_stream0, phase_end[self.j_phase]):
+                if self.j_next[s] < stream_end[s]:
+                    return
+            self.j_stream0 = phase_end[self.j_phase]
+            self.j_phase += 1
+        self.j_active = False
+        self.j_finished = True
+
+    def job_log(self):
+        """The last job: command indices in issue order, the tick each command issued, its
+        first command's tick, its last PRE's tick (-1: none) and the PREs it added to close
+        rows the host had left open."""
+        return (np.asarray(self.j_order)[: self.j_issued].copy(), np.asarray(self.j_when).copy(),
+                self.j_first, self.j_last_pre, self.j_closes)
+
+    @property
+    def job_active(self):
+        """A job is loaded and has commands left."""
+        return self.j_active
+
     # -- frontend ------------------------------------------------------------------------------
 
     cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil:
@@ -401,6 +638,8 @@ cdef class Engine:
         r.depart = -1
         r.seen_row = -2
         r.index = k if self.host_mlp else -1
+        r.seq = self.sent
+        self.sent += 1
         self.set_nodes(self.t_fields[k, 0], r)
 
     cdef int send(self) except -1 nogil:
@@ -524,11 +763,13 @@ cdef class Engine:
         self.compute_ticks = compute_ticks
         self.compute_free = 0
 
-    def run(self, int64_t until, bint final):
+    def run(self, int64_t until, bint final, bint hold=False):
         """Simulate from ``now`` until cycle ``until``, the chunk running out, or the end.
 
         Returns NEED_INPUT (the chunk is sent; load the next, or call with final=True),
-        REACHED (``now`` reached ``until``) or DONE (final, every request served).
+        REACHED (``now`` reached ``until``), DONE (final, every request served and no job
+        left) or JOB_DONE (the job's last command issued). With ``hold`` only ``until`` or
+        JOB_DONE stops it (controllers keep refreshing an idle memory).
         """
         cdef int ch, acted
         cdef int64_t nxt, t
@@ -542,6 +783,10 @@ cdef class Engine:
                         self.acted |= self.step(ch)
                     if self.error:
                         break
+                    if self.j_finished:
+                        self.j_finished = False
+                        result = JOB_DONE
+                        break
                 acted = self.acted
                 if self.host_mlp and self.drain_store():
                     acted = self.acted = 1
@@ -553,6 +798,8 @@ cdef class Engine:
                             acted = self.acted = 1
                         else:
                             self.blocked = True
+                elif hold:
+                    pass
                 elif not final:
                     result = NEED_INPUT
                     break
@@ -588,7 +835,7 @@ cdef class Engine:
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return self.sb_n == 0
+        return self.sb_n == 0 and not self.j_active
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read-latency histogram (cycles -> count)."""
@@ -602,21 +849,6 @@ cdef class Engine:
             "refreshes": c.refreshes, "last_event": c.last_event,
             "latency_histogram": np.trim_zeros(hist, "b"),
         }
-
-    def advance_to(self, int64_t tick):
-        """Move time on to ``tick`` (rounded up to a cycle), past in-DRAM work that others
-        issued on the same core, refreshes included (pimsim.ambit.execute.run_streams keeps
-        this controller's nREFI grid): refresh slots up to ``tick`` count as done. Nothing
-        here can act in between."""
-        cdef int ch
-        cdef Channel* c
-        if tick > self.now:
-            self.now = (tick + self.tick - 1) // self.tick * self.tick
-            self.stepped = -1
-        for ch in range(self.n_channels):
-            c = &self.chans[ch]
-            if 0 <= c.next_refresh <= tick:
-                c.next_refresh = (tick // self.refresh_interval + 1) * self.refresh_interval
 
     @property
     def requests_sent(self):

@@ -12,6 +12,15 @@ from pimsim.device import Device
 #: run() results of the engine.
 NEED_INPUT = _replay.RUN_RESULTS["need_input"]
 DONE = _replay.RUN_RESULTS["done"]
+JOB_DONE = _replay.RUN_RESULTS["job_done"]
+
+
+def engine_of(device: Device, with_data: bool = True) -> _replay.Engine:
+    """The controller of ``device``: made on first use, then shared by everything that
+    drives the device (trace replay, bulk operations), so they share its queues and time."""
+    if device.controller is None:
+        device.controller = make_engine(device, with_data)
+    return device.controller
 
 
 def make_engine(device: Device, with_data: bool = True) -> _replay.Engine:

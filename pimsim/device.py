@@ -77,6 +77,7 @@ class Device:
 
     def __init__(self, config: Config):
         self.config = config
+        self.controller = None  # its memory controller (pimsim.controller.engine_of)
         self.standard: Standard = STANDARDS[config.standard]
         self.ticks_per_cycle = ticks_per_cycle(config)
         self.timing_ticks = tick_timings(config, self.ticks_per_cycle)

@@ -20,10 +20,10 @@ import numpy as np
 import simpy
 
 from pimsim.addrmap import AddressError, AddressMapper
-from pimsim.ambit.bulk import BulkEngine, bulk_result
+from pimsim.ambit.bulk import BulkEngine, BulkPlan, bulk_result
 from pimsim.baseline import LINE_BYTES, load_host_op
 from pimsim.config import Config
-from pimsim.controller import DONE, NEED_INPUT, make_engine
+from pimsim.controller import DONE, JOB_DONE, NEED_INPUT, engine_of
 from pimsim.device import Device
 from pimsim.drampower import CommandCsv
 from pimsim.energy import DEFAULT_PROFILE, device_energy, get_profile
@@ -66,13 +66,14 @@ class Replay:
         self.device = Device(config)
         self.mapper = AddressMapper.for_config(config)
         self.tick = self.device.ticks_per_cycle
-        self.engine = make_engine(self.device, with_data)
+        self.engine = engine_of(self.device, with_data)
         self.export: CommandCsv | None = None
         if drampower is not None:
             self.export = CommandCsv(drampower, self.tick, config.organisation.channels)
             self.device.start_command_log()
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
+        self._plan: BulkPlan | None = None  # the bulk operation the controller is running
         self.pim_ops: list[dict] = []
         self.bulk_in_dram = bulk_in_dram
         self.bulk_results: list[tuple[int, int]] = []  # (dst, size) of every BBOP/COPY line
@@ -93,6 +94,8 @@ class Replay:
     def _advance(self, final: bool):
         """Run the engine one quantum and move SimPy's clock to where it stopped."""
         result = self.engine.run(self.env.now + QUANTUM * self.tick, final)
+        if result == JOB_DONE:
+            self._finish_bulk()
         if self.export:
             self.export.write(self.device.command_log())
         if self.engine.now > self.env.now:
@@ -121,9 +124,12 @@ class Replay:
             pass
 
     def _pim(self, line: PimLine):
-        """A BBOP/COPY line: after the requests before it, in DRAM where the operands allow
-        (banks closed first), else on the CPU path through the controller."""
-        yield from self._drain()
+        """A BBOP/COPY line: in DRAM where the operands allow, as a job of the controller
+        that shares banks and command bus with the requests (in its banks the requests
+        before it go first, those after it wait for it; one job at a time), else on the CPU
+        path through the controller after the requests before it."""
+        while self._plan is not None:  # the previous bulk operation finishes first
+            yield from self._advance(final=True)
         tick = max(self.engine.now, line.cycle * self.tick)
         bulk = self.bulk
         end = max(line.dst, *line.sources) + line.size
@@ -140,13 +146,11 @@ class Replay:
         if self.bulk_in_dram:
             vectors, reason = bulk.vectors_at(self.mapper, (line.dst, *line.sources), line.size)
         if vectors:
-            report = bulk.bbop(
-                line.op, vectors[0], *vectors[1:], not_before=bulk.close_open_banks(tick)
-            )
-            self.engine.advance_to(report.span.end_tick)
-            self.pim_ops.append(report.to_dict())
+            self._plan = bulk.plan(line.op, vectors[0], *vectors[1:], not_before=tick)
+            self._plan.job.submit(self.engine)
         else:
-            yield from self._pim_on_cpu(line, tick, reason)
+            yield from self._drain()
+            yield from self._pim_on_cpu(line, max(self.engine.now, tick), reason)
         if self.engine.now > self.env.now:
             yield self.env.timeout(self.engine.now - self.env.now)
 
@@ -178,6 +182,11 @@ class Replay:
                 "commands": {c: after[c] - before[c] for c in after if after[c] - before[c]},
             }
         )
+
+    def _finish_bulk(self) -> None:
+        """The controller ran the bulk operation's last command: its data and report."""
+        plan, self._plan = self._plan, None
+        self.pim_ops.append(self.bulk.report(plan, plan.job.finish(self.engine)).to_dict())
 
     @property
     def bulk(self) -> BulkEngine:

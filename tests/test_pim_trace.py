@@ -11,6 +11,7 @@ from pimsim.cli.main import cli
 from pimsim.config import load_config
 from pimsim.errors import TraceError
 from pimsim.sim import Replay
+from pimsim.standards import CMD
 from pimsim.tracefile import read_trace
 
 SAMPLE = Path(__file__).parent.parent / "traces" / "sample-pim.trace"
@@ -107,3 +108,48 @@ def test_refresh_keeps_its_rate_across_bulk_operations():
     ranks = config.organisation.ranks
     assert slots >= 4
     assert ranks * (slots - 1) <= stats["commands"]["REF"] <= ranks * slots
+
+
+def replay_logged(tmp_path, lines):
+    """Replay ``lines`` with the command log on: (run, stats, log rows)."""
+    trace = tmp_path / "t.trace"
+    trace.write_text("".join(f"{line}\n" for line in lines))
+    run = Replay(load_config(), trace)
+    run.device.start_command_log()
+    doc = run.run()
+    return run, doc, run.device.command_log()
+
+
+def test_host_requests_to_other_banks_run_while_a_bulk_operation_runs(tmp_path):
+    # one 8 KiB row: the NOT runs in bank 0 of rank 0 only; the reads go to banks 1..3,
+    # one every 4 cycles for 160 cycles
+    reads = [f"{6 + 4 * k} R {0x4000 * (k % 3 + 1) + 64 * k:#x}" for k in range(40)]
+    run, doc, log = replay_logged(tmp_path, ["0 W 0x0", "5 BBOP not 0x80000 0x0 8192", *reads])
+    aact = log[log[:, 1] == CMD["AACT"]]
+    first, last = int(aact[:, 0].min()), int(aact[:, 0].max())
+    host_rd = log[(log[:, 1] == CMD["RD"])]
+    assert len(host_rd) == 40 and not (host_rd[:, 2:6] == (0, 0, 0, 0)).all(axis=1).any()
+    during = (host_rd[:, 0] > first) & (host_rd[:, 0] < last)
+    assert during.sum() >= 10  # no barrier: the host's reads go on during the NOT
+    assert (block(run, 0x80000, 64) == ~pattern(0x0, 64)).all()
+
+
+def test_a_bulk_operation_keeps_program_order_in_its_banks(tmp_path):
+    lines = [
+        "0 W 0x0",  # before: the NOT sees it
+        "5 BBOP not 0x80000 0x0 8192",
+        "6 W 0x40",  # after, to a source: the NOT must not see it
+        "7 R 0x80000",  # after, of the destination: waits for the NOT's result
+    ]
+    run, doc, log = replay_logged(tmp_path, lines)
+    result = block(run, 0x80000, 8192)
+    assert (result[:8] == ~pattern(0x0, 64)).all()
+    assert (result[8:16] == ~np.zeros(8, dtype=np.uint64)).all()  # not ~pattern(0x40)
+    assert (block(run, 0x40, 64) == pattern(0x40, 64)).all()  # the write did happen, later
+    job = log[np.isin(log[:, 1], [CMD["AACT"]])]
+    bank0 = (log[:, 2:6] == (0, 0, 0, 0)).all(axis=1)
+    writes = log[(log[:, 1] == CMD["WR"]) & bank0]
+    reads = log[(log[:, 1] == CMD["RD"]) & bank0]
+    assert writes[0, 0] < job[0, 0] < job[-1, 0] < writes[1, 0]
+    assert reads[0, 0] > job[-1, 0]
+    assert doc["pim"]["in_dram_rows"] == 1

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pimsim.ambit.execute import ActivityCounters, Bank, Command, PimDevice, Span, run_streams
+from pimsim.ambit.execute import (
+    ActivityCounters,
+    Bank,
+    Command,
+    Job,
+    PimDevice,
+    Span,
+    run_job,
+)
 from pimsim.device import Device
 from pimsim.errors import PimsimError
 from pimsim.programs.parse import Program, builtin
@@ -122,6 +130,21 @@ class OpReport:
         }
 
 
+@dataclass
+class BulkPlan:
+    """A bulk operation lowered to a controller job (BulkEngine.plan), and what the
+    lowering decided: rows per path and why."""
+
+    program: Program
+    rows: int
+    job: Job
+    cpu_rows: int
+    fallback_reasons: dict[str, int]
+    psm_rows: int
+    staged_rows: int
+    lisa_moves: int
+
+
 class BulkEngine:
     """Allocates PIM vectors on a device and runs bulk operations on them."""
 
@@ -205,7 +228,22 @@ class BulkEngine:
         src2: Vector | None = None,
         not_before: int = 0,
     ) -> OpReport:
-        """Run ``op`` over whole vectors (``dst = op(src1, src2)``); see the module docstring."""
+        """Run ``op`` over whole vectors (``dst = op(src1, src2)``) to its end; see the
+        module docstring."""
+        plan = self.plan(op, dst, src1, src2, not_before)
+        return self.report(plan, run_job(self.device, plan.job))
+
+    def plan(
+        self,
+        op: str | Program,
+        dst: Vector,
+        src1: Vector | None = None,
+        src2: Vector | None = None,
+        not_before: int = 0,
+    ) -> BulkPlan:
+        """The controller job of ``dst = op(src1, src2)``, not run yet: the in-DRAM programs,
+        then the copies and staged programs (RowClone PSM holds pairs of banks, which would
+        collide with the programs), then the CPU path."""
         program = builtin(op) if isinstance(op, str) else op
         sources = [v for v in (src1, src2) if v is not None]
         if len(sources) != len(program.inputs):
@@ -214,12 +252,10 @@ class BulkEngine:
             )
         if any(len(v.rows) != len(dst.rows) for v in sources):
             raise BulkError(f"{program.name}: vectors differ in length")
-        before = self.device.command_counts()
         lisa_before = self._lisa_moves
-        counters = ActivityCounters()
         streams: dict[Bank, list[Iterator[Command]]] = {}
         fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
-        psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: RowClone PSM
+        psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: copies, staging
         staged_rows = 0
         for i, out_row in enumerate(dst.rows):
             in_rows = [v.rows[i] for v in sources]
@@ -238,49 +274,49 @@ class BulkEngine:
             base = out_row[4] - out_row[4] % self.pim.layout.rows_per_subarray
             places = [r[4] - base for r in in_rows]
             streams.setdefault(out_row[:4], []).append(self._program(program, places, out_row))
-        span = run_streams(self.device, [_chain(s) for s in streams.values()], not_before, counters)
-        if psm:  # after the in-DRAM programs: the PSM pairs of banks would collide with them
-            moved = run_streams(
-                self.device, [_chain(s) for s in psm.values()], span.end_tick, counters
-            )
-            span = Span(span.first_tick if streams else moved.first_tick, moved.end_tick)
-        if fallback:
-            cpu = run_streams(
-                self.device, [self._cpu_path(program.name, fallback)], span.end_tick, counters
-            )
-            span = Span(span.first_tick if streams or psm else cpu.first_tick, cpu.end_tick)
-        after = self.device.command_counts()
-        counts = program.counts()
-        psm_rows = sum(len(s) for s in psm.values()) - staged_rows
-        in_dram = len(dst.rows) - len(fallback) - psm_rows
+        phases = [
+            [_chain(s) for s in streams.values()],
+            [_chain(s) for s in psm.values()],
+            [self._cpu_path(program.name, fallback)] if fallback else [],
+        ]
         reasons: dict[str, int] = {}
         for *_, reason in fallback:
             reasons[reason] = reasons.get(reason, 0) + 1
-        return OpReport(
-            op=program.name,
+        return BulkPlan(
+            program=program,
             rows=len(dst.rows),
-            in_dram_rows=in_dram + psm_rows,
+            job=Job(self.device, phases, not_before, ActivityCounters()),
             cpu_rows=len(fallback),
-            psm_rows=psm_rows,
             fallback_reasons=reasons,
-            time_ns=self.pim.ns(span.end_tick - span.first_tick),
-            commands={c: after[c] - before[c] for c in COMMANDS if after[c] - before[c]},
-            aap=counts["AAP"] * in_dram,
-            ap=counts["AP"] * in_dram,
+            psm_rows=sum(len(s) for s in psm.values()) - staged_rows,
             staged_rows=staged_rows,
             lisa_moves=self._lisa_moves - lisa_before,
+        )
+
+    def report(self, plan: BulkPlan, span: Span) -> OpReport:
+        """What a finished plan did (its job's span, counters and commands)."""
+        counts = plan.program.counts()
+        in_dram = plan.rows - plan.cpu_rows - plan.psm_rows
+        counters = plan.job.counters
+        return OpReport(
+            op=plan.program.name,
+            rows=plan.rows,
+            in_dram_rows=in_dram + plan.psm_rows,
+            cpu_rows=plan.cpu_rows,
+            psm_rows=plan.psm_rows,
+            fallback_reasons=plan.fallback_reasons,
+            time_ns=self.pim.ns(span.end_tick - span.first_tick),
+            commands={c: plan.job.issued[c] for c in COMMANDS if plan.job.issued.get(c)},
+            aap=counts["AAP"] * in_dram,
+            ap=counts["AP"] * in_dram,
+            staged_rows=plan.staged_rows,
+            lisa_moves=plan.lisa_moves,
             rows_raised=counters.rows_raised,
             max_row_activations=counters.max_row_activations,
             bank_busy_ns={str(b): self.pim.ns(t) for b, t in counters.busy_ticks.items()},
             span=span,
             row_bytes=self.row_bytes,
         )
-
-    def close_open_banks(self, not_before: int) -> int:
-        """Precharge every open bank (as a controller does before in-DRAM work); returns the
-        tick after which the banks may be activated again."""
-        streams = [[Command("PRE", bank, 0)] for bank in self.device.open_banks()]
-        return run_streams(self.device, streams, not_before).end_tick if streams else not_before
 
     def vectors_at(self, mapper, addresses: Sequence[int], size: int) -> tuple[list, str]:
         """The row vectors of byte ranges [address, address + size), or ([], reason) when
@@ -446,6 +482,12 @@ class BulkEngine:
         yield Command("PRE", src[:4], 0)
         yield Command("PRE", dst[:4], 0)
 
+    def _compute_on_host(
+        self, op: str, out_row: RowAddress, in_rows: Sequence[RowAddress], words: int
+    ) -> None:
+        values = [self.device.read_row(*r) for r in in_rows]
+        self.device.write_row(*out_row, bulk_result(op, values, words))
+
     def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
         """Empty if these rows can meet in one subarray, else the reason they cannot."""
         rps = self.pim.layout.rows_per_subarray
@@ -465,15 +507,13 @@ class BulkEngine:
         columns = range(0, self.device.config.organisation.columns, burst)
         words = self.device.config.organisation.columns
         for out_row, in_rows, _ in work:
-            values = [self.device.read_row(*r) for r in in_rows]
             for row in in_rows:
                 yield from _row_access(row, "RD", columns)
-            result = bulk_result(op, values, words)
             yield Command(
                 "ACT",
                 out_row[:4],
                 out_row[4],
-                lambda r=out_row, v=result: self.device.write_row(*r, v),
+                lambda r=out_row, s=in_rows: self._compute_on_host(op, r, s, words),
                 (out_row[4],),
             )
             for col in columns:

@@ -6,22 +6,24 @@ with the split row decoder, tRAS without; PRE tRAS after the last ACT; the next 
 PRE; tRRD, tFAW and the command bus across banks). Row contents follow the activation:
 raising one row senses its value, raising three senses their bitwise majority and rewrites
 all three with it, an n-wordline reads and writes the complement; the AACT's rows receive the
-sensed value. Programs on different banks run interleaved (:func:`run_streams`), each bank in
-order, so bank parallelism is limited exactly as the standard limits it.
+sensed value. Programs on different banks run interleaved (:class:`Job`, scheduled by the
+memory controller), each bank in order, so bank parallelism is limited exactly as the
+standard limits it.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pimsim.ambit.layout import C0, C1, SubarrayLayout, Wordline
+from pimsim.controller import JOB_DONE, engine_of
 from pimsim.device import Device
 from pimsim.programs.check import check
 from pimsim.programs.parse import Program
+from pimsim.standards import CMD
 
 Bank = tuple[int, int, int, int]  # channel, rank, bankgroup, bank
 ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
@@ -211,112 +213,92 @@ class Binding:
         return tuple(self.subarray.base + wl.slot for wl in wordlines)
 
 
+#: A tick beyond any simulated run: "until the job is done".
+_FOREVER = 1 << 62
+
+
+class Job:
+    """Command streams given to the device's controller as one in-DRAM job
+    (``Engine.load_job``): phases one after the other, each stream in order, every command as
+    soon as the timing allows -- greedy list scheduling in C, the stream whose next command
+    can issue first going next, which is what a controller with one queue per bank does.
+    Requests of the host share the banks and the command bus with it; refresh keeps the
+    controller's nREFI grid (a rank whose REF is due starts no new activation; its REF
+    issues once the job's banks there close). The data actions run in issue order when the
+    controller reports the job done (:meth:`finish`)."""
+
+    def __init__(
+        self,
+        device: Device,
+        phases: Iterable[Iterable[Iterable[Command]]],
+        not_before: int = 0,
+        counters: ActivityCounters | None = None,
+    ):
+        self.device, self.not_before, self.counters = device, not_before, counters
+        self.commands: list[Command] = []
+        rows, stream_end, phase_end = [], [], []
+        for phase in phases:
+            for stream in phase:
+                for cmd in stream:
+                    self.commands.append(cmd)
+                    raised = len(cmd.raised) or 1
+                    rows.append((CMD[cmd.name], *cmd.bank, cmd.row, cmd.column, raised))
+                stream_end.append(len(self.commands))
+            phase_end.append(len(stream_end))
+        self.table = np.array(rows, dtype=np.int32).reshape(-1, 8)
+        self.stream_end = np.array(stream_end, dtype=np.int32)
+        self.phase_end = np.array(phase_end or [0], dtype=np.int32)
+        self.issued: dict[str, int] = {}
+
+    def submit(self, engine) -> None:
+        """Hand the streams to the controller (it schedules them from its next step)."""
+        engine.load_job(
+            self.table,
+            self.stream_end,
+            self.phase_end,
+            self.not_before,
+            self.device.timing_ticks["nRP"],
+            self.device.config.pim.faw_counts_raised_rows,
+        )
+
+    def finish(self, engine) -> Span:
+        """After JOB_DONE: run the data actions in issue order, count, return the span."""
+        order, when, first, last_pre, closes = engine.job_log()
+        nrp = self.device.timing_ticks["nRP"]
+        issued: dict[str, int] = {"PRE": closes} if closes else {}
+        for i in order.tolist():
+            cmd = self.commands[i]
+            if cmd.action is not None:
+                cmd.action()
+            if self.counters is not None:
+                self.counters.record(cmd, int(when[i]), nrp)
+            issued[cmd.name] = issued.get(cmd.name, 0) + 1
+        self.issued = issued
+        if first < 0:
+            return Span(self.not_before, self.not_before)
+        return Span(int(first), int(last_pre) + nrp if last_pre >= 0 else int(first))
+
+
+def run_job(device: Device, job: Job) -> Span:
+    """Run ``job`` on the device's controller to its end (refreshes due by then included)."""
+    engine = engine_of(device)
+    job.submit(engine)
+    while engine.run(_FOREVER, True) != JOB_DONE:
+        pass
+    span = job.finish(engine)
+    engine.run(span.end_tick + 1, True, True)
+    return span
+
+
 def run_streams(
     device: Device,
     streams: Iterable[Iterable[Command]],
     not_before: int = 0,
     counters: ActivityCounters | None = None,
 ) -> Span:
-    """Issue several command streams interleaved, each in order, each command as early as
-    the device allows; returns the span from the first ACT to the last PRE plus tRP.
-
-    Greedy list scheduling: the stream whose next command can issue first goes next (ties by
-    stream order), which is what a controller with one queue per bank would do.
-
-    Refresh (``controller.refresh``) keeps the controller's schedule, one all-bank REF per
-    rank every nREFI from tick 0: once a rank's refresh is due, its streams start no new
-    activation (a stream that holds a bank open finishes with it), the REF issues as soon
-    as the rank's banks are closed, and the held streams go on after it. Ranks without work
-    here, and slots that fall due after the last activation, are refreshed at the end
-    (those REFs do not lengthen the span).
-    """
-    by_rows = device.config.pim.faw_counts_raised_rows
-    refresh = _Refresh(device, not_before)
-    its = [iter(s) for s in streams]
-    heads: list[Command | None] = [next(it, None) for it in its]
-    holding = [0] * len(its)  # banks each stream has open
-    heap = [(not_before, i) for i, h in enumerate(heads) if h is not None]
-    heapq.heapify(heap)
-    first, last_pre = None, not_before
-    while heap:
-        _, i = heapq.heappop(heap)
-        cmd = heads[i]
-        if cmd.raised:
-            device.core.set_activation_rows(len(cmd.raised), by_rows)
-        when = max(not_before, device.earliest_tick(cmd.name, *cmd.bank, cmd.row, cmd.column))
-        if heap and when > heap[0][0]:
-            device.core.set_activation_rows(1)
-            heapq.heappush(heap, (when, i))  # another stream may go first: look again
-            continue
-        if cmd.name == "ACT" and not holding[i] and refresh.due(cmd.bank[:2], when):
-            device.core.set_activation_rows(1)
-            for resumed in refresh.hold(cmd.bank[:2], i):
-                heapq.heappush(heap, resumed)
-            continue
-        device.issue_tick(cmd.name, when, *cmd.bank, cmd.row, cmd.column)
-        device.core.set_activation_rows(1)
-        if cmd.action is not None:
-            cmd.action()
-        if counters is not None:
-            counters.record(cmd, when, device.timing_ticks["nRP"])
-        first = when if first is None else min(first, when)
-        if cmd.name == "ACT":
-            holding[i] += 1
-        elif cmd.name == "PRE":
-            holding[i] -= 1
-            last_pre = max(last_pre, when)
-            for resumed in refresh.closed(cmd.bank[:2]):
-                heapq.heappush(heap, resumed)
-        heads[i] = next(its[i], None)
-        if heads[i] is not None:
-            heapq.heappush(heap, (when, i))
-    end = not_before if first is None else last_pre + device.timing_ticks["nRP"]
-    refresh.catch_up(end)
-    return Span(end if first is None else first, end)
-
-
-class _Refresh:
-    """Refresh bookkeeping of :func:`run_streams`: each rank's next due tick on the
-    controller's nREFI grid, and the streams held until the rank's REF."""
-
-    def __init__(self, device: Device, not_before: int):
-        self.device = device
-        org = device.config.organisation
-        self.interval = device.timing_ticks["nREFI"] if device.config.controller.refresh else 0
-        slot = (not_before // self.interval + 1) * self.interval if self.interval else 0
-        self.next_due = {(c, r): slot for c in range(org.channels) for r in range(org.ranks)}
-        self.held: dict[tuple[int, int], list[int]] = {}
-
-    def due(self, rank: tuple[int, int], when: int) -> bool:
-        """A new activation in ``rank`` at ``when`` must wait for the rank's refresh."""
-        return bool(self.interval) and (rank in self.held or when >= self.next_due[rank])
-
-    def hold(self, rank: tuple[int, int], stream: int) -> list[tuple[int, int]]:
-        """Hold ``stream``; refresh at once if the rank is closed (streams to resume)."""
-        self.held.setdefault(rank, []).append(stream)
-        return self.closed(rank)
-
-    def closed(self, rank: tuple[int, int]) -> list[tuple[int, int]]:
-        """After a PRE: if the rank waits for its refresh and is now closed, issue the REF
-        and return the held streams, to resume from the REF's tick."""
-        if rank not in self.held or self.device.core.open_banks_in_rank(*rank):
-            return []
-        tick = self._ref(rank)
-        return [(tick, i) for i in self.held.pop(rank)]
-
-    def _ref(self, rank: tuple[int, int]) -> int:
-        tick = max(self.next_due[rank], self.device.earliest_tick("REF", *rank))
-        self.device.issue_tick("REF", tick, *rank)
-        self.next_due[rank] += self.interval
-        return tick
-
-    def catch_up(self, end: int) -> None:
-        """Refresh every slot that fell due up to ``end`` (the banks are closed by then)."""
-        if not self.interval:
-            return
-        for rank in self.next_due:
-            while self.next_due[rank] <= end:
-                self._ref(rank)
+    """Run command streams as one :class:`Job`; returns the span from the first command to
+    the last PRE plus tRP."""
+    return run_job(device, Job(device, [streams], not_before, counters))
 
 
 class PimDevice:
