@@ -193,7 +193,7 @@ def bench_replay(config_name: str, requests: int, workdir: Path) -> dict:
 
 def bench_compare(config_name: str, size: int) -> dict:
     """One `not` over ``size`` bytes both ways: the CPU baseline's requests/s through the
-    engine's host mode, and the in-DRAM side's commands/s through run_streams."""
+    engine's host mode, and the in-DRAM side's commands/s (scheduled in C as a controller job)."""
     config = load_config(config_name)
     out = {}
     start = time.perf_counter()
