@@ -47,6 +47,8 @@ cdef enum:  # run() results
 
 RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE}
 
+cdef int BANK_LEVEL = 3  # pimsim.standards.BANK: the scope of commands that name a bank
+
 cdef enum:  # columns of a job's command table (load_job)
     J_CMD = 0
     J_CH = 1
@@ -465,7 +467,7 @@ cdef class Engine:
                 continue
             cmd, rk, bg, ba = t[i, J_CMD], t[i, J_RK], t[i, J_BG], t[i, J_BA]
             close = 0
-            if self.core.scope[cmd] == 3:  # a bank command
+            if self.core.scope[cmd] == BANK_LEVEL:
                 bank = ((<int64_t>ch * self.ranks + rk) * self.bankgroups + bg) * self.banks + ba
                 if self._older_pending(ch, bank):
                     continue
@@ -585,7 +587,7 @@ cdef class Engine:
             self.j_next[s] = stream_end[s - 1] if s else 0
         memset(self.j_bank, 0, self.n_channels * self.ranks * self.bankgroups * self.banks)
         for i in range(n):
-            if self.core.scope[commands[i, J_CMD]] == 3:
+            if self.core.scope[commands[i, J_CMD]] == BANK_LEVEL:
                 self.j_bank[((commands[i, J_CH] * self.ranks + commands[i, J_RK])
                              * self.bankgroups + commands[i, J_BG]) * self.banks
                             + commands[i, J_BA]] = 1

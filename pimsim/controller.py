@@ -17,7 +17,8 @@ JOB_DONE = _replay.RUN_RESULTS["job_done"]
 
 def engine_of(device: Device, with_data: bool = True) -> _replay.Engine:
     """The controller of ``device``: made on first use, then shared by everything that
-    drives the device (trace replay, bulk operations), so they share its queues and time."""
+    drives the device (trace replay, bulk operations), so they share its queues and time.
+    ``with_data`` counts when it is made (see make_engine)."""
     if device.controller is None:
         device.controller = make_engine(device, with_data)
     return device.controller

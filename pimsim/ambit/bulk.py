@@ -142,7 +142,6 @@ class BulkPlan:
     fallback_reasons: dict[str, int]
     psm_rows: int
     staged_rows: int
-    lisa_moves: int
 
 
 class BulkEngine:
@@ -172,7 +171,6 @@ class BulkEngine:
         self.subarrays = org.rows // self.pim.layout.rows_per_subarray
         self._next_free: dict[tuple[Bank, int], int] = {}
         self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
-        self._lisa_moves = 0  # inter-subarray moves done by LISA-RISC so far
 
     # -- allocation ----------------------------------------------------------------------------
 
@@ -252,7 +250,6 @@ class BulkEngine:
             )
         if any(len(v.rows) != len(dst.rows) for v in sources):
             raise BulkError(f"{program.name}: vectors differ in length")
-        lisa_before = self._lisa_moves
         streams: dict[Bank, list[Iterator[Command]]] = {}
         fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
         psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: copies, staging
@@ -290,7 +287,6 @@ class BulkEngine:
             fallback_reasons=reasons,
             psm_rows=sum(len(s) for s in psm.values()) - staged_rows,
             staged_rows=staged_rows,
-            lisa_moves=self._lisa_moves - lisa_before,
         )
 
     def report(self, plan: BulkPlan, span: Span) -> OpReport:
@@ -310,7 +306,7 @@ class BulkEngine:
             aap=counts["AAP"] * in_dram,
             ap=counts["AP"] * in_dram,
             staged_rows=plan.staged_rows,
-            lisa_moves=plan.lisa_moves,
+            lisa_moves=plan.job.issued.get("PREE", 0),  # one per LISA-RISC copy
             rows_raised=counters.rows_raised,
             max_row_activations=counters.max_row_activations,
             bank_busy_ns={str(b): self.pim.ns(t) for b, t in counters.busy_ticks.items()},
@@ -378,11 +374,7 @@ class BulkEngine:
                 continue
         else:
             return None
-        base = home[1] * rps
-        moves = [
-            self._copy_row(in_rows[k], (*out_row[:4], base + self._slot(places[k])), places[k])
-            for k in away
-        ]
+        moves = [self._copy_row(in_rows[k], *self._target(out_row, places[k])) for k in away]
         return _chain([*moves, commands])
 
     @property
@@ -392,30 +384,30 @@ class BulkEngine:
         found = (layout.plain_address(row) for row in layout.compute_rows)
         return [a for a in found if a is not None]
 
-    def _slot(self, place: int | str) -> int:
-        """Offset within the subarray of a data row offset or of a staging address's row."""
+    def _target(self, out_row: RowAddress, place: int | str) -> tuple[RowAddress, int]:
+        """Where a staged source goes in the output row's subarray: the physical row, and the
+        row address to activate (a data row offset is both; a staging address raises the
+        compute row stored elsewhere)."""
+        layout = self.pim.layout
+        base = out_row[4] - out_row[4] % layout.rows_per_subarray
         if isinstance(place, int):
-            return place
-        return self.pim.layout.wordlines(place)[0].slot
+            return (*out_row[:4], base + place), base + place
+        slot = layout.wordlines(place)[0].slot
+        return (*out_row[:4], base + slot), base + layout.address_slot(place)
 
     def _copy_row(
-        self, src: RowAddress, dst: RowAddress, address: int | str | None = None
+        self, src: RowAddress, dst: RowAddress, dst_address: int | None = None
     ) -> Iterator[Command]:
         """Copy row ``src`` to physical row ``dst`` of the same rank without the channel
-        (``address``: the reserved address to activate when ``dst`` is a compute row).
+        (``dst_address``: the row address to activate when it is not ``dst``'s own).
 
         Another bank: RowClone PSM. The same bank, another subarray: LISA-RISC when
         ``pim.lisa`` is on, else PSM twice through the temporary row of a neighbouring bank."""
-        rps = self.pim.layout.rows_per_subarray
-        dst_address = (
-            dst[4]
-            if not isinstance(address, str)
-            else (dst[4] // rps * rps + self.pim.layout.address_slot(address))
-        )
+        if dst_address is None:
+            dst_address = dst[4]
         if src[:4] != dst[:4]:
             return self._transfer(src, dst, dst_address)
         if self.device.config.pim.lisa:
-            self._lisa_moves += 1
             return self._lisa_copy(src, dst, dst_address)
         org = self.device.config.organisation
         ch, rk, bg, ba = src[:4]
@@ -423,7 +415,7 @@ class BulkEngine:
         if org.banks_per_group == 1:
             bg_tmp = (bg + 1) % org.bankgroups
         tmp = (ch, rk, bg_tmp, ba_tmp, self.temp_row)
-        return _chain([self._transfer(src, tmp), self._transfer(tmp, dst, dst_address)])
+        return _chain([self._transfer(src, tmp, tmp[4]), self._transfer(tmp, dst, dst_address)])
 
     def _lisa_copy(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
         """LISA-RISC: ACT the source; per half of the row buffer (open bitlines: a row's
@@ -462,14 +454,11 @@ class BulkEngine:
             (self.subarrays - 1) * self.pim.layout.rows_per_subarray + self.pim.layout.data_rows - 1
         )
 
-    def _transfer(
-        self, src: RowAddress, dst: RowAddress, dst_address: int | None = None
-    ) -> Iterator[Command]:
+    def _transfer(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
         org = self.device.config.organisation
         rank = (*src[:2], 0, 0)
-        address = dst[4] if dst_address is None else dst_address
         yield Command("ACT", src[:4], src[4], raised=(src[4],))
-        yield Command("ACT", dst[:4], address, raised=(dst[4],))
+        yield Command("ACT", dst[:4], dst_address, raised=(dst[4],))
         bursts = org.columns // org.burst_length
         for k in range(bursts):
             last = k == bursts - 1
