@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pimsim's figures next to the published Ambit and RowClone ones (REFERENCE.md), as markdown.
 
-    python scripts/reproduce_ambit.py              # the table on stdout (about half a minute)
+    python scripts/reproduce_ambit.py              # the table on stdout
     python scripts/reproduce_ambit.py --out FILE   # and into FILE
 
 Every pimsim number is simulated here (pimsim.compare, pimsim.ambit), never copied: the
