@@ -13,6 +13,7 @@ energy is pimsim.energy's ``above_idle`` -- what the operation costs beyond an i
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from pimsim.energy import device_energy, get_profile
 from pimsim.errors import PimsimError
 from pimsim.programs.parse import builtin, echo
 from pimsim.sim import Replay
+
+logger = logging.getLogger("pimsim")
 
 #: The bitwise operations ``--ops all`` runs (Ambit's seven); copy, zero and one on request.
 BITWISE_OPS = ("not", "and", "or", "nand", "nor", "xor", "xnor")
@@ -202,6 +205,7 @@ def compare(
     }
     try:
         for op in ops:
+            logger.info("comparing %s", op)
             doc["ops"][op] = _compare_op(config, op, size, banks, profile, with_host)
             if on_op:
                 on_op(op)
@@ -252,6 +256,7 @@ def compare_trace(config: Config, trace: str | Path, profile: str = "datasheet")
     get_profile(profile)
     sides, replays = {}, {}
     for side, in_dram in (("pim", True), ("cpu", False)):
+        logger.info("replaying %s with its bulk operations %s", trace, _WAYS[side])
         replay = Replay(config, trace, energy_profile=profile, bulk_in_dram=in_dram)
         stats = replay.run()
         commands = {k: v for k, v in stats["commands"].items() if v}
@@ -274,7 +279,10 @@ def compare_trace(config: Config, trace: str | Path, profile: str = "datasheet")
     }
     if any(r.interrupted for r in replays.values()):
         doc["interrupted"] = True
-        doc["partial"] = {side: _partial(result) for side, result in sides.items()}
+        doc["partial"] = {
+            side: {**_partial(result), "interrupted": replays[side].interrupted}
+            for side, result in sides.items()
+        }
     elif not doc["size_bytes"]:
         raise CompareError(f"--trace: {trace} has no BBOP or COPY line to compare")
     else:
@@ -282,6 +290,9 @@ def compare_trace(config: Config, trace: str | Path, profile: str = "datasheet")
         doc["ops"][Path(trace).name] = _entry(sides["pim"], sides["cpu"], doc["size_bytes"], same)
     doc["summary"] = _summary(doc["ops"])
     return doc
+
+
+_WAYS = {"pim": "in DRAM", "cpu": "on the CPU"}
 
 
 def _partial(side: SideResult) -> dict:

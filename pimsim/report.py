@@ -98,8 +98,8 @@ def format_table(doc: dict) -> str:
     if doc.get("interrupted"):
         title += " [interrupted]"
     partial = [
-        f"{side} replay until interrupted: {p['time_ns']:,.1f} ns, {p['energy_nj']:,.1f} nJ "
-        "above idle"
+        f"{side} replay{' until interrupted' if p['interrupted'] else ''}: "
+        f"{p['time_ns']:,.1f} ns, {p['energy_nj']:,.1f} nJ above idle"
         for side, p in doc.get("partial", {}).items()
     ]
     return "\n".join([title, line(head), *(line(r) for r in rows), *partial])

@@ -32,12 +32,16 @@ class _EchoHandler(logging.Handler):
 
 
 class _Group(click.Group):
-    """The command group: Ctrl-C in a command that has no partial work to report exits 130
-    with one line (the ones that do report it and exit 130 themselves)."""
+    """The command group: a subcommand's usage error is one ``Error:`` line (no usage
+    text), and Ctrl-C in a command that has no partial work to report exits 130 with one
+    line (the ones that do report it and exit 130 themselves)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            error.ctx = None  # the message alone: -h shows the usage
+            raise
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             raise click.exceptions.Exit(INTERRUPTED) from None
