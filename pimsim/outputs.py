@@ -46,11 +46,23 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def _stat(path: Path) -> os.stat_result | None:
+    """``os.stat(path)``, None if nothing is there; another OSError (a name too long, a file
+    where a directory should be) is an OutputError."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        reason = _reason(exc) if isinstance(exc, OSError) else "not a valid path"
+        raise OutputError(path, reason) from None
+
+
 def _in_place(path: Path) -> bool:
     """Whether ``path`` exists and is not a regular file (a device or FIFO, written as is)."""
     try:
         return not stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
@@ -60,22 +72,25 @@ def check_output_path(path: str | os.PathLike) -> None:
     if not text.strip():
         raise OutputError(repr(text), "an empty path names no file")
     target = Path(text)
-    if target.is_dir():
+    found = _stat(target)
+    if found is not None and stat.S_ISDIR(found.st_mode):
         raise OutputError(text, "is a directory, not a file")
-    parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(text, f"no such directory {_short(str(parent))!r}")
-    if _in_place(target):
+    parent = _stat(target.parent)
+    if parent is None or not stat.S_ISDIR(parent.st_mode):
+        raise OutputError(text, f"no such directory {_short(str(target.parent))!r}")
+    if found is not None and not stat.S_ISREG(found.st_mode):
         if not os.access(target, os.W_OK):
             raise OutputError(text, "permission denied")
         return
-    if not os.access(parent, os.W_OK | os.X_OK) or (
-        target.exists() and not os.access(target, os.W_OK)
+    if not os.access(target.parent, os.W_OK | os.X_OK) or (
+        found is not None and not os.access(target, os.W_OK)
     ):
         raise OutputError(text, "permission denied")
+    limit = 255  # NAME_MAX of Linux file systems, when the system does not say
     with contextlib.suppress(OSError, ValueError):
-        if len(os.fsencode(target.name)) > os.pathconf(parent, "PC_NAME_MAX"):
-            raise OutputError(text, "file name too long")
+        limit = os.pathconf(target.parent, "PC_NAME_MAX")
+    if len(os.fsencode(target.name)) > limit:
+        raise OutputError(text, "file name too long")
 
 
 @contextlib.contextmanager

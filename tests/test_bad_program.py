@@ -146,7 +146,9 @@ def test_a_second_output_is_refused_at_its_line(tmp_path):
     path = write(tmp_path, "o.pim", "in A\nout P\nout Q\nAAP A -> P\n")
     result = invoke(path)
     assert result.exit_code == 2
-    assert error_line(result) == f"Error: {path}:3: out: a program has one output row; Q is a second"
+    assert (
+        error_line(result) == f"Error: {path}:3: out: a program has one output row; Q is a second"
+    )
 
 
 def test_scratch_read_before_written_is_refused(tmp_path):

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from pimsim.cli.options import (
     INTERRUPTED,
+    IntRange,
     config_options,
     energy_profile_option,
     json_option,
@@ -44,13 +45,13 @@ def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str,
 @size_option("32MiB", "Bytes of result per operation (whole rows), e.g. 4KiB, 32MiB.")
 @click.option(
     "--banks",
-    type=click.IntRange(1, MAX_BANKS),
+    type=IntRange(1, MAX_BANKS),
     metavar="N",
     help="Banks per rank the in-DRAM vectors stripe over (default: all).",
 )
 @click.option(
     "--ranks",
-    type=click.IntRange(1, MAX_RANKS),
+    type=IntRange(1, MAX_RANKS),
     metavar="N",
     help="Ranks per channel (sets organisation.ranks for both ways).",
 )

@@ -87,6 +87,18 @@ def verbosity_options(func: F) -> F:
     )(func)
 
 
+class IntRange(click.IntRange):
+    """click.IntRange for integers written in ASCII decimal digits only (``int()`` would
+    also take full-width digits, ``1_000`` and surrounding spaces)."""
+
+    _DIGITS = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not self._DIGITS.fullmatch(value):
+            self.fail(f"{echo(value)} is not an integer in decimal digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 #: Units of ``--size`` (case-insensitive), in bytes.
 SIZE_UNITS = {
     "": 1,

@@ -12,6 +12,7 @@ import numpy as np
 from pimsim.ambit.bulk import BulkEngine
 from pimsim.cli.options import (
     INTERRUPTED,
+    IntRange,
     config_options,
     json_option,
     load_config_or_fail,
@@ -45,7 +46,7 @@ logger = logging.getLogger("pimsim")
 @size_option("1MiB", "Bytes per vector (whole rows), e.g. 32MiB.")
 @click.option(
     "--seed",
-    type=click.IntRange(0, MAX_SEED),
+    type=IntRange(0, MAX_SEED),
     default=0,
     show_default=True,
     help=f"Seed of the random input data (0..{MAX_SEED}).",
@@ -79,9 +80,9 @@ def program(
         engine = BulkEngine(Device(cfg))
         check(prog, engine.pim.layout)
         engine.check_footprint(prog, -(-size // engine.row_bytes))
-        logger.info("running %s on %d bytes (%s)", prog.name, size, cfg.name)
         doc = {"config": cfg.name, "program": prog.name, "size_bytes": size}
         try:
+            logger.info("running %s on %d bytes (%s)", prog.name, size, cfg.name)
             doc.update(_run(engine, prog, size, seed))
         except KeyboardInterrupt:
             doc.update(_so_far(engine))

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from pimsim.cli.options import (
     INTERRUPTED,
+    IntRange,
     config_options,
     energy_profile_option,
     json_option,
@@ -37,7 +38,7 @@ from pimsim.tracefile import FORMATS
 @json_option
 @click.option("--no-data", is_flag=True, help="Timing only: do not keep row contents.")
 @click.option(
-    "--limit", type=click.IntRange(min=1), metavar="N", help="Replay only the first N requests."
+    "--limit", type=IntRange(min=1), metavar="N", help="Replay only the first N requests."
 )
 @energy_profile_option
 @output_option(
