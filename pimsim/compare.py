@@ -254,30 +254,36 @@ def compare_trace(config: Config, trace: str | Path, profile: str = "datasheet")
     bytes in every bulk destination. After Ctrl-C the document is marked ``interrupted`` and
     ``partial`` holds what each replay run so far did."""
     get_profile(profile)
-    sides, replays = {}, {}
-    for side, in_dram in (("pim", True), ("cpu", False)):
-        logger.info("replaying %s with its bulk operations %s", trace, _WAYS[side])
-        replay = Replay(config, trace, energy_profile=profile, bulk_in_dram=in_dram)
-        stats = replay.run()
-        commands = {k: v for k, v in stats["commands"].items() if v}
-        sides[side] = SideResult(
-            stats["time_ns"], stats["energy_nj"], commands, stats["rows_raised"]
-        )
-        replays[side] = replay
-        if replay.interrupted:
-            break
+    sides: dict[str, SideResult] = {}
+    replays: dict[str, Replay] = {}
+    interrupted = False
+    try:
+        for side, in_dram in (("pim", True), ("cpu", False)):
+            logger.info("replaying %s with its bulk operations %s", trace, _WAYS[side])
+            replay = Replay(config, trace, energy_profile=profile, bulk_in_dram=in_dram)
+            stats = replay.run()
+            commands = {k: v for k, v in stats["commands"].items() if v}
+            sides[side] = SideResult(
+                stats["time_ns"], stats["energy_nj"], commands, stats["rows_raised"]
+            )
+            replays[side] = replay
+            if replay.interrupted:
+                interrupted = True
+                break
+    except KeyboardInterrupt:  # between the replays
+        interrupted = True
     doc = {
         "config": config.name,
         "overrides": dict(config.overrides),
         "energy_profile": profile,
         "energy_accounting": "above_idle",
         "trace": str(trace),
-        "size_bytes": sum(n for _, n in replays["pim"].bulk_results),
+        "size_bytes": sum(n for _, n in replays["pim"].bulk_results) if sides else 0,
         "banks_per_rank": config.organisation.banks_per_rank,
         "ranks": config.organisation.ranks,
         "ops": {},
     }
-    if any(r.interrupted for r in replays.values()):
+    if interrupted:
         doc["interrupted"] = True
         doc["partial"] = {
             side: {**_partial(result), "interrupted": replays[side].interrupted}

@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,7 +211,8 @@ def test_verbose_after_the_subcommand_logs():
 
 
 def interrupt(args, wait_for, tmp_path, timeout=120):
-    """Run pimsim with ``-v``, send SIGINT once stderr shows ``wait_for``; (code, out, err)."""
+    """Run pimsim with ``-v``, send SIGINT once stderr shows ``wait_for`` (None: after 2 s);
+    (exit code, stdout, stderr)."""
     proc = subprocess.Popen(
         [str(PIMSIM), "-v", *map(str, args)],
         stdout=subprocess.PIPE,
@@ -219,10 +221,13 @@ def interrupt(args, wait_for, tmp_path, timeout=120):
         cwd=tmp_path,
     )
     err = []
-    for line in proc.stderr:
-        err.append(line)
-        if wait_for in line:
-            break
+    if wait_for is None:
+        time.sleep(2.0)  # the command logs nothing: let it get going
+    else:
+        for line in proc.stderr:
+            err.append(line)
+            if wait_for in line:
+                break
     proc.send_signal(signal.SIGINT)
     out, rest = proc.communicate(timeout=timeout)
     return proc.returncode, out, "".join(err) + rest
@@ -265,8 +270,9 @@ def test_ctrl_c_in_compare_and_run_exits_130(tmp_path):
     code, out, err = interrupt(["compare", "--size", "16MiB"], "comparing and", tmp_path)
     assert code == 130 and "[interrupted]" in out and out.count("\n") >= 3, (out, err)
     trace = big_trace(tmp_path / "big.trace", 2_000_000)
-    code, out, err = interrupt(["run", trace, "--json", "r.json"], "", tmp_path)
+    code, out, err = interrupt(["run", trace, "--json", "r.json"], None, tmp_path)
     assert code == 130 and "Traceback" not in err, (out, err)
+    assert json.loads((tmp_path / "r.json").read_text())["interrupted"] is True
 
 
 # -- fuzz of the options --------------------------------------------------------------------------
