@@ -314,9 +314,9 @@ def test_fuzzed_programs(tmp_path):
 
 @pytest.mark.slow
 def test_fuzzed_programs_in_processes_with_a_memory_cap(tmp_path):
-    """1,000 mutations, each in its own process under a 4 GB address-space cap and 60 s."""
+    """300 mutations, each in its own process under a 4 GB address-space cap and 60 s."""
     pimsim = Path(sys.executable).with_name("pimsim")
-    for k, data in enumerate(fuzz_cases(seed=11, count=1000)):
+    for k, data in enumerate(fuzz_cases(seed=11, count=300)):
         path = write(tmp_path, f"f{k}.pim", data)
         proc = subprocess.run(
             f"ulimit -v 4000000; exec {pimsim} program {path} --size 8KiB",
