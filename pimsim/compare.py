@@ -13,6 +13,7 @@ energy is pimsim.energy's ``above_idle`` -- what the operation costs beyond an i
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,12 +28,19 @@ from pimsim.config import Config
 from pimsim.device import Device
 from pimsim.energy import device_energy, get_profile
 from pimsim.errors import PimsimError
-from pimsim.programs.parse import builtin
+from pimsim.programs.parse import builtin, echo
 from pimsim.sim import Replay
+
+logger = logging.getLogger("pimsim")
 
 #: The bitwise operations ``--ops all`` runs (Ambit's seven); copy, zero and one on request.
 BITWISE_OPS = ("not", "and", "or", "nand", "nor", "xor", "xnor")
 OTHER_OPS = ("copy", "zero", "one")
+
+#: Bounds of ``--banks`` (per rank) and ``--ranks`` (per channel): the configuration then
+#: says how many it has.
+MAX_BANKS = 256
+MAX_RANKS = 16
 
 
 class CompareError(PimsimError):
@@ -40,17 +48,20 @@ class CompareError(PimsimError):
 
 
 def parse_ops(text: str) -> tuple[str, ...]:
-    """Operation names from ``all`` or a comma-separated list, in the order given."""
+    """Operation names from ``all`` or a comma-separated list, in the order given (each
+    once); an unknown or empty name is a CompareError."""
     if text.strip() == "all":
         return BITWISE_OPS
-    ops = tuple(dict.fromkeys(o.strip() for o in text.split(",") if o.strip()))
+    names = [o.strip() for o in text.split(",")]
     known = BITWISE_OPS + OTHER_OPS
-    for op in ops:
+    for op in names:
+        if not op:
+            raise CompareError("--ops: an empty name in the list (a stray comma?)")
         if op not in known:
-            raise CompareError(f"--ops: unknown operation {op!r}; known: all, {', '.join(known)}")
-    if not ops:
-        raise CompareError("--ops: no operation given")
-    return ops
+            raise CompareError(
+                f"--ops: unknown operation {echo(op)}; known: all, {', '.join(known)}"
+            )
+    return tuple(dict.fromkeys(names))  # a name given twice runs once
 
 
 @dataclass
@@ -93,6 +104,7 @@ def run_in_dram(
             f"--size: {op} needs {vectors} vectors of {size:,} bytes; {config.name} has "
             f"{free * engine.row_bytes:,} bytes of data rows on the banks in use"
         )
+    engine.check_footprint(program, size // engine.row_bytes)
     sources, values = engine.alloc_random(len(program.inputs), size, np.random.default_rng(seed))
     out = engine.alloc(size)
     report = engine.bbop(op, out, *sources)
@@ -193,6 +205,7 @@ def compare(
     }
     try:
         for op in ops:
+            logger.info("comparing %s", op)
             doc["ops"][op] = _compare_op(config, op, size, banks, profile, with_host)
             if on_op:
                 on_op(op)
@@ -238,35 +251,62 @@ def compare_trace(config: Config, trace: str | Path, profile: str = "datasheet")
     """Replay a trace with its BBOP/COPY lines in DRAM, and again with all of them on the CPU
     path; the comparison document of the whole replay (one entry, named after the trace).
     ``size_bytes`` is the bytes of bulk results; ``correct`` says both replays leave the same
-    bytes in every bulk destination."""
+    bytes in every bulk destination. After Ctrl-C the document is marked ``interrupted`` and
+    ``partial`` holds what each replay run so far did."""
     get_profile(profile)
-    sides, replays = {}, {}
-    for side, in_dram in (("pim", True), ("cpu", False)):
-        replay = Replay(config, trace, energy_profile=profile, bulk_in_dram=in_dram)
-        stats = replay.run()
-        if replay.interrupted:
-            raise KeyboardInterrupt
-        commands = {k: v for k, v in stats["commands"].items() if v}
-        sides[side] = SideResult(
-            stats["time_ns"], stats["energy_nj"], commands, stats["rows_raised"]
-        )
-        replays[side] = replay
-    size = sum(n for _, n in replays["pim"].bulk_results)
-    if not size:
-        raise CompareError(f"--trace: {trace} has no BBOP or COPY line to compare")
-    entry = _entry(sides["pim"], sides["cpu"], size, _same_results(replays["pim"], replays["cpu"]))
-    name = Path(trace).name
-    return {
+    sides: dict[str, SideResult] = {}
+    replays: dict[str, Replay] = {}
+    interrupted = False
+    try:
+        for side, in_dram in (("pim", True), ("cpu", False)):
+            logger.info("replaying %s with its bulk operations %s", trace, _WAYS[side])
+            replay = Replay(config, trace, energy_profile=profile, bulk_in_dram=in_dram)
+            stats = replay.run()
+            commands = {k: v for k, v in stats["commands"].items() if v}
+            sides[side] = SideResult(
+                stats["time_ns"], stats["energy_nj"], commands, stats["rows_raised"]
+            )
+            replays[side] = replay
+            if replay.interrupted:
+                interrupted = True
+                break
+    except KeyboardInterrupt:  # between the replays
+        interrupted = True
+    doc = {
         "config": config.name,
         "overrides": dict(config.overrides),
         "energy_profile": profile,
         "energy_accounting": "above_idle",
         "trace": str(trace),
-        "size_bytes": size,
+        "size_bytes": sum(n for _, n in replays["pim"].bulk_results) if sides else 0,
         "banks_per_rank": config.organisation.banks_per_rank,
         "ranks": config.organisation.ranks,
-        "ops": {name: entry},
-        "summary": _summary({name: entry}),
+        "ops": {},
+    }
+    if interrupted:
+        doc["interrupted"] = True
+        doc["partial"] = {
+            side: {**_partial(result), "interrupted": replays[side].interrupted}
+            for side, result in sides.items()
+        }
+    elif not doc["size_bytes"]:
+        raise CompareError(f"--trace: {trace} has no BBOP or COPY line to compare")
+    else:
+        same = _same_results(replays["pim"], replays["cpu"])
+        doc["ops"][Path(trace).name] = _entry(sides["pim"], sides["cpu"], doc["size_bytes"], same)
+    doc["summary"] = _summary(doc["ops"])
+    return doc
+
+
+_WAYS = {"pim": "in DRAM", "cpu": "on the CPU"}
+
+
+def _partial(side: SideResult) -> dict:
+    """What one replay did before Ctrl-C stopped it: time (ns), energy above idle (nJ)."""
+    return {
+        "time_ns": round(side.time_ns, 3),
+        "energy_nj": round(side.energy["above_idle"], 3),
+        "commands": side.commands,
     }
 
 

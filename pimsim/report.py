@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from pimsim.errors import PimsimError
+from pimsim.outputs import atomic_open
 
 #: CSV columns: (header, path into an op's entry).
 _CSV_COLUMNS = (
@@ -22,6 +22,10 @@ _CSV_COLUMNS = (
     ("energy_reduction", ("energy_reduction",)),
     ("correct", ("correct",)),
 )
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _size_text(size: int) -> str:
@@ -93,35 +97,56 @@ def format_table(doc: dict) -> str:
         )
     if doc.get("interrupted"):
         title += " [interrupted]"
-    return "\n".join([title, line(head), *(line(r) for r in rows)])
+    partial = [
+        f"{side} replay{' until interrupted' if p['interrupted'] else ''}: "
+        f"{p['time_ns']:,.1f} ns, {p['energy_nj']:,.1f} nJ above idle"
+        for side, p in doc.get("partial", {}).items()
+    ]
+    return "\n".join([title, line(head), *(line(r) for r in rows), *partial])
 
 
 def write_csv(doc: dict, path: str | Path) -> None:
-    """One CSV row per operation (header first)."""
-    try:
-        with open(path, "w", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow([name for name, _ in _CSV_COLUMNS])
-            for op, entry in doc["ops"].items():
-                row = []
-                for name, keys in _CSV_COLUMNS:
-                    value = entry
-                    for k in keys:
-                        value = value[k]
-                    row.append(op if name == "op" else value)
-                out.writerow(row)
-    except OSError as exc:
-        raise PimsimError(f"{path}: cannot write the CSV: {exc.strerror}") from None
+    """One CSV row per operation (header first), written whole or not at all."""
+    with atomic_open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([name for name, _ in _CSV_COLUMNS])
+        for op, entry in doc["ops"].items():
+            row = []
+            for name, keys in _CSV_COLUMNS:
+                value = entry
+                for k in keys:
+                    value = value[k]
+                row.append(op if name == "op" else value)
+            out.writerow(row)
+
+
+def plot_formats() -> dict[str, str]:
+    """Image formats :func:`plot` writes, by file extension (matplotlib's list)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def plot_format(path: str | Path) -> str:
+    """The image format of ``path`` from its extension; ValueError naming the known ones."""
+    fmt = Path(path).suffix[1:].lower()
+    formats = plot_formats()
+    if fmt not in formats:
+        known = ", ".join(sorted(formats))
+        raise ValueError(f"{_short(str(path))}: the extension must name an image format ({known})")
+    return fmt
 
 
 def plot(doc: dict, path: str | Path) -> None:
-    """Per-op throughput (GB/s) and energy (nJ/KB) of both ways, side by side, log scale."""
+    """Per-op throughput (GB/s) and energy (nJ/KB) of both ways, side by side, log scale,
+    in the image format of ``path``'s extension (written whole or not at all)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display needed
     import matplotlib.pyplot as plt
     import numpy as np
 
+    fmt = plot_format(path)
     ops = list(doc["ops"])
     x = np.arange(len(ops))
     fig, (left, right) = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(ops) + 4), 4))
@@ -144,8 +169,7 @@ def plot(doc: dict, path: str | Path) -> None:
     )
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise PimsimError(f"{path}: cannot write the plot: {exc.strerror}") from None
+        with atomic_open(path, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=120)
     finally:
         plt.close(fig)

@@ -35,7 +35,7 @@ def test_illegal_program_is_one_line_naming_the_line(tmp_path):
     path = tmp_path / "bad.pim"
     path.write_text("in A\nout B\nAAP A -> C1\n")
     result = invoke("program", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad program is bad input
     assert result.output.strip() == f"Error: {path}:3: destination: writes the constant row C1"
 
 

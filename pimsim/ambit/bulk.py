@@ -5,7 +5,7 @@ vector in the same bank and subarray -- banks in the order that spreads consecut
 channels, then ranks, then bank groups, then banks; within a bank, subarrays round-robin --
 so the operands of one operation meet in one subarray, as Ambit's in-DRAM path requires.
 
-``bbop(op, dst, src1, [src2])`` lowers the operation to one µprogram per row and runs those on
+``bbop(op, dst, *sources)`` lowers the operation to one µprogram per row and runs those on
 every bank at once (each bank in order; banks interleaved as the timing allows). A row whose
 operands are not in one subarray of one bank is first staged where the rank allows it: each
 source outside the output row's subarray is copied in -- into the output row, or into a compute
@@ -14,8 +14,13 @@ by LISA-RISC (another subarray of the bank, ``pim.lisa``) or by PSM twice throug
 neighbouring bank's temporary row. A copy is such a move by itself. What cannot be staged (a
 source in another rank, no free row to stage in) falls back to the CPU path -- the host reads
 the source rows over the channel (ACT, RD per burst, PRE), computes, and writes the
-destination row (ACT, WR per burst, PRE) -- after the in-DRAM rows. The report says how many
-rows took each path and why; nothing falls back silently.
+destination row (ACT, WR per burst, PRE) -- after the in-DRAM rows; the host computes a
+built-in with its numpy twin and any other program by running it on host arrays
+(:func:`~pimsim.ambit.execute.evaluate`). The report says how many rows took each path and
+why; nothing falls back silently.
+
+A program's ``scratch`` rows are data rows kept, in each subarray it runs in, at the top of the
+subarray's data rows (below RowClone's temporary row): the allocator hands them out no more.
 """
 
 from __future__ import annotations
@@ -33,11 +38,12 @@ from pimsim.ambit.execute import (
     Job,
     PimDevice,
     Span,
+    evaluate,
     run_job,
 )
 from pimsim.device import Device
 from pimsim.errors import PimsimError
-from pimsim.programs.parse import Program, builtin
+from pimsim.programs.parse import Program, builtin, is_builtin
 from pimsim.standards import COMMANDS
 
 RowAddress = tuple[int, int, int, int, int]  # channel, rank, bankgroup, bank, physical row
@@ -57,8 +63,16 @@ NUMPY_OPS = {
 }
 
 
+#: Host memory a bulk operation may take to simulate (bytes, estimated by
+#: :meth:`BulkEngine.check_footprint`), and what one of its DRAM commands costs there (its
+#: Command object and job table row, bytes).
+MAX_HOST_BYTES = 2 << 30
+_COMMAND_BYTES = 1024
+
+
 def bulk_result(op: str, sources: Sequence[np.ndarray], words: int) -> np.ndarray:
-    """``op`` computed on the host: the CPU path's result, ``words`` uint64 long."""
+    """Built-in ``op`` computed on the host with its numpy twin: the CPU path's result,
+    ``words`` uint64 long."""
     if op in ("zero", "one"):
         return np.full(words, 0 if op == "zero" else 0xFFFF_FFFF_FFFF_FFFF, dtype=np.uint64)
     compute = NUMPY_OPS.get(op)
@@ -170,6 +184,7 @@ class BulkEngine:
         ]
         self.subarrays = org.rows // self.pim.layout.rows_per_subarray
         self._next_free: dict[tuple[Bank, int], int] = {}
+        self._scratch: dict[tuple[Bank, int], int] = {}  # rows kept at the top for scratch
         self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
 
     # -- allocation ----------------------------------------------------------------------------
@@ -181,16 +196,56 @@ class BulkEngine:
                 f"a PIM vector is a whole number of {self.row_bytes}-byte rows, not {nbytes} bytes"
             )
         rows = []
-        data_rows = self.pim.layout.data_rows
         for i in range(nbytes // self.row_bytes):
             bank = self.banks[i % len(self.banks)]
             subarray = (i // len(self.banks)) % self.subarrays
             offset = self._next_free.get((bank, subarray), 0)
-            if offset >= data_rows - (subarray == self.subarrays - 1):  # temp_row stays free
+            if offset >= self._top(bank, subarray) - self._scratch.get((bank, subarray), 0):
                 raise BulkError(f"no free data row left in subarray {subarray} of bank {bank}")
             self._next_free[(bank, subarray)] = offset + 1
             rows.append((*bank, subarray * self.pim.layout.rows_per_subarray + offset))
         return Vector(tuple(rows), self.row_bytes)
+
+    def _top(self, bank: Bank, subarray: int) -> int:
+        """One past the last data row offset of a subarray the allocator may use (the
+        temporary row of the last subarray stays free)."""
+        return self.pim.layout.data_rows - (subarray == self.subarrays - 1)
+
+    def scratch_rows(self, bank: Bank, subarray: int, count: int) -> list[int]:
+        """Offsets of ``count`` scratch rows in a subarray: the top data rows, kept from the
+        allocator from their first use on (and shared by every program there)."""
+        key = (bank, subarray)
+        top = self._top(bank, subarray)
+        if count > self._scratch.get(key, 0):
+            if top - count < self._next_free.get(key, 0):
+                raise BulkError(
+                    f"no room for {count} scratch row(s) in subarray {subarray} of bank {bank}"
+                )
+            self._scratch[key] = count
+        return list(range(top - count, top))
+
+    def check_footprint(self, program: Program, rows: int) -> None:
+        """BulkError if running ``program`` over ``rows`` rows would take more than
+        MAX_HOST_BYTES of host memory: the rows it touches in each subarray (operands,
+        compute and constant rows) and its commands."""
+        touched = len(program.operands) + len(self.pim.layout.compute_rows) + 2
+        commands = sum(3 if step.dst else 2 for step in program.steps)
+        need = rows * (touched * self.row_bytes + commands * _COMMAND_BYTES)
+        if need > MAX_HOST_BYTES:
+            raise BulkError(
+                f"{program.name} over {rows:,} rows takes about {need / (1 << 30):.1f} GiB of "
+                f"host memory to simulate (limit {MAX_HOST_BYTES >> 30} GiB): use fewer bytes"
+            )
+
+    def host_result(
+        self, program: Program, sources: Sequence[np.ndarray], words: int
+    ) -> np.ndarray:
+        """``program`` computed on the host over ``words`` uint64 words: a built-in's numpy
+        twin, else the program itself run on host arrays."""
+        if is_builtin(program):
+            return bulk_result(program.name, sources, words)
+        self.pim.check(program)
+        return evaluate(program, self.pim.layout, sources, words)
 
     def alloc_random(
         self, count: int, nbytes: int, rng: np.random.Generator
@@ -219,31 +274,23 @@ class BulkEngine:
     # -- operations ------------------------------------------------------------------------------
 
     def bbop(
-        self,
-        op: str | Program,
-        dst: Vector,
-        src1: Vector | None = None,
-        src2: Vector | None = None,
-        not_before: int = 0,
+        self, op: str | Program, dst: Vector, *sources: Vector, not_before: int = 0
     ) -> OpReport:
-        """Run ``op`` over whole vectors (``dst = op(src1, src2)``) to its end; see the
+        """Run ``op`` over whole vectors (``dst = op(*sources)``) to its end; see the
         module docstring."""
-        plan = self.plan(op, dst, src1, src2, not_before)
+        plan = self.plan(op, dst, *sources, not_before=not_before)
         return self.report(plan, run_job(self.device, plan.job))
 
     def plan(
-        self,
-        op: str | Program,
-        dst: Vector,
-        src1: Vector | None = None,
-        src2: Vector | None = None,
-        not_before: int = 0,
+        self, op: str | Program, dst: Vector, *sources: Vector, not_before: int = 0
     ) -> BulkPlan:
-        """The controller job of ``dst = op(src1, src2)``, not run yet: the in-DRAM programs,
+        """The controller job of ``dst = op(*sources)``, not run yet: the in-DRAM programs,
         then the copies and staged programs (RowClone PSM holds pairs of banks, which would
         collide with the programs), then the CPU path."""
         program = builtin(op) if isinstance(op, str) else op
-        sources = [v for v in (src1, src2) if v is not None]
+        self.pim.check(program)
+        self.check_footprint(program, len(dst.rows))
+        is_copy = is_builtin(program) and program.name == "copy"
         if len(sources) != len(program.inputs):
             raise BulkError(
                 f"{program.name} takes {len(program.inputs)} source vector(s), got {len(sources)}"
@@ -257,7 +304,7 @@ class BulkEngine:
         for i, out_row in enumerate(dst.rows):
             in_rows = [v.rows[i] for v in sources]
             reason = self._why_not_in_dram([*in_rows, out_row])
-            if reason and program.name == "copy" and in_rows[0][:2] == out_row[:2]:
+            if reason and is_copy and in_rows[0][:2] == out_row[:2]:
                 psm.setdefault(out_row[:2], []).append(self._copy_row(in_rows[0], out_row))
                 continue
             staged = self._staged(program, in_rows, out_row) if reason else None
@@ -274,7 +321,7 @@ class BulkEngine:
         phases = [
             [_chain(s) for s in streams.values()],
             [_chain(s) for s in psm.values()],
-            [self._cpu_path(program.name, fallback)] if fallback else [],
+            [self._cpu_path(program, fallback)] if fallback else [],
         ]
         reasons: dict[str, int] = {}
         for *_, reason in fallback:
@@ -345,6 +392,10 @@ class BulkEngine:
         sub, base = out_row[4] // rps, out_row[4] // rps * rps
         binding: dict[str, int | str] = dict(zip(program.inputs, places, strict=True))
         binding[program.outputs[0]] = out_row[4] - base
+        scratch = self.scratch_rows(out_row[:4], sub, len(program.scratch))
+        if set(scratch) & set(binding.values()):
+            raise BulkError(f"{program.name}: an operand lies in the subarray's scratch rows")
+        binding.update(zip(program.scratch, scratch, strict=True))
         return self.pim.bind(program, out_row[:4], sub, binding).commands()
 
     def _staged(
@@ -472,10 +523,10 @@ class BulkEngine:
         yield Command("PRE", dst[:4], 0)
 
     def _compute_on_host(
-        self, op: str, out_row: RowAddress, in_rows: Sequence[RowAddress], words: int
+        self, program: Program, out_row: RowAddress, in_rows: Sequence[RowAddress], words: int
     ) -> None:
         values = [self.device.read_row(*r) for r in in_rows]
-        self.device.write_row(*out_row, bulk_result(op, values, words))
+        self.device.write_row(*out_row, self.host_result(program, values, words))
 
     def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
         """Empty if these rows can meet in one subarray, else the reason they cannot."""
@@ -489,7 +540,7 @@ class BulkEngine:
         return ""
 
     def _cpu_path(
-        self, op: str, work: list[tuple[RowAddress, list[RowAddress], str]]
+        self, program: Program, work: list[tuple[RowAddress, list[RowAddress], str]]
     ) -> Iterator[Command]:
         """The host's way: read each source row over the channel, compute, write the result."""
         burst = self.device.config.organisation.burst_length
@@ -502,7 +553,7 @@ class BulkEngine:
                 "ACT",
                 out_row[:4],
                 out_row[4],
-                lambda r=out_row, s=in_rows: self._compute_on_host(op, r, s, words),
+                lambda r=out_row, s=in_rows: self._compute_on_host(program, r, s, words),
                 (out_row[4],),
             )
             for col in columns:

@@ -13,7 +13,7 @@ standard limits it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,6 +113,43 @@ class Subarray:
         """Second activation: the raised rows take the sensed value."""
         for wl in wordlines:
             self._write(wl, self.sensed)
+
+
+class HostSubarray(Subarray):
+    """A subarray whose rows are host arrays of ``words`` uint64 words (untouched rows read
+    as zero, C1 as ones): the µprogram semantics of :class:`Subarray` without a device."""
+
+    def __init__(self, layout: SubarrayLayout, words: int):
+        self.layout, self.words, self.sensed = layout, words, None
+        self.bank, self.base = (0, 0, 0, 0), 0  # where Binding's commands say they go
+        self.rows: dict[int, np.ndarray] = {
+            layout.constant_slot(C1): np.full(words, ALL_ONES, dtype=np.uint64)
+        }
+
+    def _read(self, wl: Wordline) -> np.ndarray:
+        row = self.rows.get(wl.slot)
+        if row is None:
+            row = np.zeros(self.words, dtype=np.uint64)
+        return ~row if wl.negated else row
+
+    def _write(self, wl: Wordline, value: np.ndarray) -> None:
+        self.rows[wl.slot] = ~value if wl.negated else value
+
+
+def evaluate(
+    program: Program, layout: SubarrayLayout, sources: Sequence[np.ndarray], words: int
+) -> np.ndarray:
+    """The output of a checked ``program`` on input rows ``sources`` (``words`` uint64
+    each), computed on the host by running its commands on a :class:`HostSubarray`: a
+    user's program's own reference, and its CPU path."""
+    sub = HostSubarray(layout, words)
+    rows = {name: k for k, name in enumerate(program.operands)}
+    for name, values in zip(program.inputs, sources, strict=True):
+        sub.rows[rows[name]] = np.asarray(values, dtype=np.uint64)
+    for cmd in Binding(program, sub, rows).commands():
+        if cmd.action is not None:
+            cmd.action()
+    return sub._read(Wordline(rows[program.outputs[0]], False))
 
 
 def _check_aliases(program: Program, rows: Mapping[str, int]) -> None:
@@ -308,7 +345,7 @@ class PimDevice:
         self.device = device
         self.layout = SubarrayLayout.from_params(device.config.pim)
         self._subarrays: dict[tuple[Bank, int], Subarray] = {}
-        self._checked: set[int] = set()
+        self._checked: dict[int, Program] = {}  # kept alive so that ids stay unique
 
     def subarray(self, bank: Bank, index: int) -> Subarray:
         key = (bank, index)
@@ -316,11 +353,15 @@ class PimDevice:
             self._subarrays[key] = Subarray(self.device, self.layout, bank, index)
         return self._subarrays[key]
 
-    def bind(self, program: Program, bank: Bank, subarray: int, rows: Mapping[str, int]) -> Binding:
-        """Check ``program`` (once) and bind it to data rows (offsets within the subarray)."""
+    def check(self, program: Program) -> None:
+        """Check ``program`` against this device's layout (once per program object)."""
         if id(program) not in self._checked:
             check(program, self.layout)
-            self._checked.add(id(program))
+            self._checked[id(program)] = program
+
+    def bind(self, program: Program, bank: Bank, subarray: int, rows: Mapping[str, int]) -> Binding:
+        """Check ``program`` (once) and bind it to data rows (offsets within the subarray)."""
+        self.check(program)
         return Binding(program, self.subarray(bank, subarray), rows)
 
     def run(

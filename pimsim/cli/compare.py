@@ -8,16 +8,27 @@ import click
 from tqdm import tqdm
 
 from pimsim.cli.options import (
+    INTERRUPTED,
+    IntRange,
     config_options,
     energy_profile_option,
+    json_option,
     load_config_or_fail,
+    output_option,
     reported_errors,
+    size_option,
+    verbosity_options,
     write_outputs,
 )
-from pimsim.cli.program import parse_size
+from pimsim.compare import MAX_BANKS, MAX_RANKS, compare_trace, parse_ops
 from pimsim.compare import compare as run_compare
-from pimsim.compare import compare_trace, parse_ops
-from pimsim.report import format_table, plot, write_csv
+from pimsim.report import format_table, plot, plot_format, write_csv
+
+
+def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    """--ops: checked names, before any work."""
+    with reported_errors():
+        return parse_ops(value)
 
 
 @click.command()
@@ -27,32 +38,33 @@ from pimsim.report import format_table, plot, write_csv
     default="all",
     show_default=True,
     metavar="LIST|all",
+    callback=_ops,
     help="Comma-separated operations (not, and, or, nand, nor, xor, xnor, copy, zero, one); "
     "all = the seven bitwise ones.",
 )
-@click.option(
-    "--size",
-    default="32MiB",
-    show_default=True,
-    metavar="SIZE",
-    help="Bytes of result per operation (whole rows), e.g. 4KiB, 32MiB.",
-)
+@size_option("32MiB", "Bytes of result per operation (whole rows), e.g. 4KiB, 32MiB.")
 @click.option(
     "--banks",
-    type=click.IntRange(min=1),
+    type=IntRange(1, MAX_BANKS),
     metavar="N",
     help="Banks per rank the in-DRAM vectors stripe over (default: all).",
 )
 @click.option(
     "--ranks",
-    type=click.IntRange(min=1),
+    type=IntRange(1, MAX_RANKS),
     metavar="N",
     help="Ranks per channel (sets organisation.ranks for both ways).",
 )
 @energy_profile_option
-@click.option("--json", "json_path", metavar="PATH|-", help="Write the results as JSON.")
-@click.option("--csv", "csv_path", metavar="PATH", help="Write one CSV row per operation.")
-@click.option("--plot", "plot_path", metavar="PATH.png", help="Plot throughput and energy.")
+@json_option
+@output_option("--csv", "csv_path", help="Write one CSV row per operation.")
+@output_option(
+    "--plot",
+    "plot_path",
+    metavar="PATH.png",
+    check=plot_format,
+    help="Plot throughput and energy (the extension picks the format: png, pdf, svg, ...).",
+)
 @click.option(
     "--measure-host", is_flag=True, help="Also time each operation with numpy on this machine."
 )
@@ -63,11 +75,12 @@ from pimsim.report import format_table, plot, write_csv
     help="Instead: replay a pimsim trace with its BBOP/COPY lines in DRAM, then with them on "
     "the CPU, and compare the two replays.",
 )
+@verbosity_options
 def compare(
     config: str | None,
     params: tuple[str, ...],
-    ops: str,
-    size: str,
+    ops: tuple[str, ...],
+    size: int,
     banks: int | None,
     ranks: int | None,
     energy_profile: str,
@@ -93,30 +106,31 @@ def compare(
     """
     overrides = (*params, f"organisation.ranks={ranks}") if ranks else params
     cfg = load_config_or_fail(config, overrides)
-    nbytes = parse_size(size)
     if trace:
-        _only_with_ops(("ops", "size", "banks", "measure_host"))
+        _only_with_ops(("ops", "size", "banks", "measure_host", "csv_path", "plot_path"))
         with reported_errors():
             doc = compare_trace(cfg, trace, energy_profile)
         write_outputs(doc, format_table(doc), json_path)
         _exit_status(doc)
         return
+    with (
+        reported_errors(),
+        tqdm(
+            total=len(ops), unit=" op", delay=1.0, file=sys.stderr, disable=None, desc="comparing"
+        ) as bar,
+    ):
+
+        def advance(op: str) -> None:
+            bar.set_postfix_str(op, refresh=False)
+            bar.update(1)
+
+        doc = run_compare(cfg, ops, size, banks, energy_profile, measure_host, advance)
+    write_outputs(doc, format_table(doc), json_path)
     with reported_errors():
-        names = parse_ops(ops)
-        with tqdm(
-            total=len(names), unit=" op", delay=1.0, file=sys.stderr, disable=None, desc="comparing"
-        ) as bar:
-
-            def advance(op: str) -> None:
-                bar.set_postfix_str(op, refresh=False)
-                bar.update(1)
-
-            doc = run_compare(cfg, names, nbytes, banks, energy_profile, measure_host, advance)
         if csv_path:
             write_csv(doc, csv_path)
-        if plot_path:
+        if plot_path and doc["ops"]:
             plot(doc, plot_path)
-    write_outputs(doc, format_table(doc), json_path)
     _exit_status(doc)
 
 
@@ -125,7 +139,7 @@ def _only_with_ops(names: tuple[str, ...]) -> None:
     ctx = click.get_current_context()
     for name in names:
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
-            option = "--" + name.replace("_", "-")
+            option = "--" + name.removesuffix("_path").replace("_", "-")
             raise click.UsageError(f"{option} compares operations; it does not apply to --trace")
 
 
@@ -134,4 +148,4 @@ def _exit_status(doc: dict) -> None:
     if not doc["summary"]["all_correct"]:
         raise SystemExit(1)
     if doc.get("interrupted"):
-        raise SystemExit(130)
+        raise SystemExit(INTERRUPTED)

@@ -7,11 +7,12 @@ import json
 import click
 import yaml
 
-from pimsim.cli.options import load_config_or_fail, param_option
+from pimsim.cli.options import load_config_or_fail, param_option, verbosity_options
 from pimsim.config import DEFAULT_PRESET, list_presets
 
 
 @click.group(invoke_without_command=True)
+@verbosity_options
 @click.pass_context
 def configs(ctx: click.Context) -> None:
     """List the preset configurations (name and description).
@@ -33,6 +34,7 @@ def configs(ctx: click.Context) -> None:
 @click.argument("name", metavar="[NAME|PATH]", required=False)
 @param_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+@verbosity_options
 def show(name: str | None, params: tuple[str, ...], as_json: bool) -> None:
     """Print a configuration, resolved and checked, in the layout of a config file.
 

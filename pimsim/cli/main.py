@@ -9,6 +9,7 @@ import click
 
 from pimsim.cli.compare import compare
 from pimsim.cli.configs import configs
+from pimsim.cli.options import INTERRUPTED, set_verbosity
 from pimsim.cli.program import program
 from pimsim.cli.run import run
 
@@ -30,7 +31,23 @@ class _EchoHandler(logging.Handler):
         click.echo(self.format(record), err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: a subcommand's usage error is one ``Error:`` line (no usage
+    text), and Ctrl-C in a command that has no partial work to report exits 130 with one
+    line (the ones that do report it and exit 130 themselves)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            error.ctx = None  # the message alone: -h shows the usage
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), prog_name="pimsim")
 @click.option("-v", "--verbose", count=True, help="More messages on stderr (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Errors only.")
@@ -46,8 +63,7 @@ def cli(verbose: int, quiet: bool) -> None:
       pimsim configs show ddr3-1600 -p timing.nRCD=9
     """
     logger = logging.getLogger("pimsim")
-    levels = {0: logging.WARNING, 1: logging.INFO}
-    logger.setLevel(logging.ERROR if quiet else levels.get(verbose, logging.DEBUG))
+    set_verbosity(verbose, quiet)
     if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
         handler = _EchoHandler()
         handler.setFormatter(logging.Formatter("pimsim: %(levelname)s: %(message)s"))

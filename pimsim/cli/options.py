@@ -1,29 +1,41 @@
 """Options the subcommands share, and the one way they turn pimsim errors into exit codes.
 
-Exit codes (DESIGN.md): 0 success, 2 bad usage or bad input (configuration, trace), 1 an
-error during simulation. An error prints one line, ``Error: <message>``, on stderr.
+Exit codes (DESIGN.md): 0 success, 2 bad usage or bad input (configuration, trace, program,
+option, output path), 1 an error during simulation (or an output that fails when written),
+130 Ctrl-C (after the work done so far is reported). An error prints one line,
+``Error: <message>``, on stderr.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import click
 
+from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
 from pimsim.config import Config, load_config
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
+from pimsim.outputs import OutputError, atomic_open, check_output_path
+from pimsim.programs.parse import ProgramError, echo
 
 F = TypeVar("F", bound=Callable)
 
-#: Errors in how pimsim was asked to run (exit 2): a bad configuration, comparison or energy
-#: profile. Any other PimsimError, a malformed trace line included, is an error found while
-#: simulating (exit 1).
-USAGE_ERRORS = (ConfigError, CompareError, EnergyProfileError)
+#: Errors in how pimsim was asked to run (exit 2): a bad configuration, program, comparison,
+#: bulk operation set-up or energy profile. Any other PimsimError, a malformed trace line
+#: included, is an error found while simulating (exit 1), as is an output file that fails
+#: when written.
+USAGE_ERRORS = (ConfigError, ProgramError, CompareError, BulkError, EnergyProfileError)
+
+#: Exit status after Ctrl-C (the shell's 128 + SIGINT), once the work done is reported.
+INTERRUPTED = 130
 
 
 class PimsimFailure(click.ClickException):
@@ -41,6 +53,128 @@ def reported_errors() -> Iterator[None]:
         yield
     except PimsimError as error:
         raise PimsimFailure(error) from None
+
+
+def set_verbosity(verbose: int, quiet: bool) -> None:
+    """Log level of the ``pimsim`` logger: -q errors only, -v info, -vv debug."""
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    logger = logging.getLogger("pimsim")
+    logger.setLevel(logging.ERROR if quiet else levels.get(verbose, logging.DEBUG))
+
+
+def verbosity_options(func: F) -> F:
+    """Add ``-v/--verbose`` and ``-q/--quiet`` to a subcommand: they work after it as well
+    as before it (given after, they win)."""
+
+    def verbose(_ctx: click.Context, _param: click.Parameter, count: int) -> None:
+        if count:
+            set_verbosity(count, False)
+
+    def quiet(_ctx: click.Context, _param: click.Parameter, flag: bool) -> None:
+        if flag:
+            set_verbosity(0, True)
+
+    func = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=quiet, help="Errors only."
+    )(func)
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=verbose,
+        help="More messages on stderr (-vv: debug).",
+    )(func)
+
+
+class IntRange(click.IntRange):
+    """click.IntRange for integers written in ASCII decimal digits only (``int()`` would
+    also take full-width digits, ``1_000`` and surrounding spaces)."""
+
+    _DIGITS = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not self._DIGITS.fullmatch(value):
+            self.fail(f"{echo(value)} is not an integer in decimal digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+#: Units of ``--size`` (case-insensitive), in bytes.
+SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "KIB": 1 << 10,
+    "MIB": 1 << 20,
+    "GIB": 1 << 30,
+    "TIB": 1 << 40,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+}
+
+#: Largest ``--size`` accepted (bytes); what fits is then checked against the memory.
+MAX_SIZE = 1 << 40
+
+_SIZE = re.compile(r"[ \t]*([0-9]{1,16})[ \t]*([A-Za-z]{0,3})[ \t]*", re.ASCII)
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``32MiB``, ``4KiB`` or ``8192`` (ASCII digits, 1 B..1 TiB)."""
+    match = _SIZE.fullmatch(text)
+    if not match or match.group(2).upper() not in SIZE_UNITS:
+        raise click.BadParameter(f"{echo(text)} is not a size like 8192, 4KiB or 32MiB")
+    size = int(match.group(1)) * SIZE_UNITS[match.group(2).upper()]
+    if not 0 < size <= MAX_SIZE:
+        raise click.BadParameter(f"{echo(text)} is not between 1 byte and 1 TiB")
+    return size
+
+
+def size_option(default: str, help: str) -> Callable[[F], F]:
+    """Add ``--size SIZE`` (bytes, parsed by :func:`parse_size`)."""
+    return click.option(
+        "--size",
+        default=default,
+        show_default=True,
+        metavar="SIZE",
+        callback=lambda _ctx, _param, value: parse_size(value),
+        help=help,
+    )
+
+
+def output_option(
+    *decls: str,
+    metavar: str = "PATH",
+    help: str,
+    check: Callable[[str], object] | None = None,
+) -> Callable[[F], F]:
+    """Add an output file option (``PATH|-`` in ``metavar`` also accepts stdout), refused
+    before any work if it cannot be written (:func:`pimsim.outputs.check_output_path`) or if
+    ``check(path)`` raises ValueError."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is None or (value == "-" and "-" in metavar):
+            return value
+        try:
+            check_output_path(value)
+            if check is not None:
+                check(value)
+        except (OutputError, ValueError) as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+        return value
+
+    return click.option(*decls, metavar=metavar, callback=callback, help=help)
+
+
+def json_option(func: F) -> F:
+    """Add ``--json PATH|-`` (the stats document; ``-``: stdout, the summary to stderr)."""
+    return output_option(
+        "--json",
+        "json_path",
+        metavar="PATH|-",
+        help="Write the results as JSON to PATH; '-' writes them to stdout and the summary "
+        "to stderr.",
+    )(func)
 
 
 def param_option(func: F) -> F:
@@ -88,17 +222,17 @@ def load_config_or_fail(config: str | None, params: Sequence[str]) -> Config:
 
 def write_outputs(doc: dict, summary: str, json_path: str | None) -> None:
     """Print the summary (text or a table); with ``--json -`` it goes to stderr and the JSON
-    to stdout."""
+    to stdout. The JSON file is written whole or not at all (exit 1 if that fails)."""
     if json_path == "-":
         click.echo(summary, err=True)
         click.echo(json.dumps(doc, indent=2))
         return
     click.echo(summary)
     if json_path:
-        try:
-            with open(json_path, "w") as fh:
-                json.dump(doc, fh, indent=2)
-        except OSError as exc:
-            raise click.ClickException(
-                f"{json_path}: cannot write the stats: {exc.strerror}"
-            ) from None
+        write_file(json_path, lambda fh: json.dump(doc, fh, indent=2))
+
+
+def write_file(path: str | Path, write: Callable, mode: str = "w") -> None:
+    """``write(fh)`` into ``path`` atomically; a failure is one error line (exit 1)."""
+    with reported_errors(), atomic_open(path, mode) as fh:
+        write(fh)

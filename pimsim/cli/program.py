@@ -2,55 +2,62 @@
 
 from __future__ import annotations
 
-import json
-import re
+import logging
+import sys
+from pathlib import Path
 
 import click
 import numpy as np
 
-from pimsim.ambit.bulk import NUMPY_OPS, BulkEngine, bulk_result
-from pimsim.cli.options import config_options, load_config_or_fail, reported_errors
+from pimsim.ambit.bulk import BulkEngine
+from pimsim.cli.options import (
+    INTERRUPTED,
+    IntRange,
+    config_options,
+    json_option,
+    load_config_or_fail,
+    reported_errors,
+    size_option,
+    verbosity_options,
+    write_outputs,
+)
+from pimsim.controller import engine_of
 from pimsim.device import Device
 from pimsim.programs.check import check
-from pimsim.programs.parse import builtin, builtin_names, load
+from pimsim.programs.parse import (
+    Program,
+    ProgramError,
+    builtin,
+    builtin_names,
+    echo,
+    is_builtin,
+    load,
+)
 
-_UNITS = {
-    "": 1,
-    "B": 1,
-    "KIB": 1 << 10,
-    "MIB": 1 << 20,
-    "GIB": 1 << 30,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-}
+#: Seeds numpy's generator takes from the command line (unsigned 32-bit).
+MAX_SEED = 2**32 - 1
 
-
-def parse_size(text: str) -> int:
-    """Bytes in a size such as ``32MiB``, ``4KiB`` or ``8192``."""
-    match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
-    if not match or match.group(2).upper() not in _UNITS:
-        raise click.BadParameter(f"{text!r} is not a size like 8192, 4KiB or 32MiB")
-    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+logger = logging.getLogger("pimsim")
 
 
 @click.command()
 @click.argument("program", metavar="NAME|FILE.pim")
 @config_options
+@size_option("1MiB", "Bytes per vector (whole rows), e.g. 32MiB.")
 @click.option(
-    "--size",
-    default="1MiB",
+    "--seed",
+    type=IntRange(0, MAX_SEED),
+    default=0,
     show_default=True,
-    metavar="SIZE",
-    help="Bytes per vector (whole rows), e.g. 32MiB.",
+    help=f"Seed of the random input data (0..{MAX_SEED}).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the random input data.")
-@click.option("--json", "json_path", metavar="PATH|-", help="Write the report as JSON.")
+@json_option
+@verbosity_options
 def program(
     program: str,
     config: str | None,
     params: tuple[str, ...],
-    size: str,
+    size: int,
     seed: int,
     json_path: str | None,
 ) -> None:
@@ -58,8 +65,9 @@ def program(
 
     NAME is a built-in operation (not, and, or, nand, nor, xor, xnor, copy, zero, one);
     its result is checked against numpy. FILE.pim is your own µprogram (see
-    pimsim/programs/lib/ for the format); it is checked for what hardware would not do,
-    and its cost is reported.
+    pimsim/programs/lib/ for the format): it is checked for what hardware would not do,
+    its result is checked against the program run on the host, and its cost is reported.
+    Ctrl-C stops the run and reports what was issued so far, marked interrupted.
 
     \b
     Examples:
@@ -67,38 +75,73 @@ def program(
       pimsim program my-op.pim -p pim.split_decoder=false --json -
     """
     cfg = load_config_or_fail(config, params)
-    nbytes = parse_size(size)
     with reported_errors():
-        prog = builtin(program) if program in builtin_names() else load(program)
+        prog = _program(program)
         engine = BulkEngine(Device(cfg))
         check(prog, engine.pim.layout)
-        inputs, values = engine.alloc_random(len(prog.inputs), nbytes, np.random.default_rng(seed))
-        out = engine.alloc(nbytes)
-        report = engine.bbop(prog, out, *inputs)
-    doc = {"config": cfg.name, "program": prog.name, "size_bytes": nbytes, **report.to_dict()}
-    if prog.name in NUMPY_OPS or prog.name in ("zero", "one"):
-        want = bulk_result(prog.name, values, nbytes // 8)
-        doc["correct"] = bool((engine.read(out) == want).all())
-    summary = (
-        f"{prog.name} on {nbytes:,} bytes ({cfg.name}): {doc['time_ns']:,.1f} ns, "
-        f"{doc['throughput_gbps']:.1f} GB/s; {report.in_dram_rows} rows in DRAM, "
-        f"{report.cpu_rows} on the CPU path; commands "
-        + ", ".join(f"{k} {v:,}" for k, v in doc["commands"].items())
-        + f"; {doc['rows_raised']:,} rows raised, most activations of one row "
-        f"{doc['max_row_activations']}"
-        + (
-            ""
-            if "correct" not in doc
-            else f"; result {'matches numpy' if doc['correct'] else 'DIFFERS from numpy'}"
+        engine.check_footprint(prog, -(-size // engine.row_bytes))
+        doc = {"config": cfg.name, "program": prog.name, "size_bytes": size}
+        try:
+            logger.info("running %s on %d bytes (%s)", prog.name, size, cfg.name)
+            doc.update(_run(engine, prog, size, seed))
+        except KeyboardInterrupt:
+            doc.update(_so_far(engine))
+    write_outputs(doc, _summary(doc), json_path)
+    if doc.get("interrupted"):
+        sys.exit(INTERRUPTED)
+    if doc["correct"] is False:
+        sys.exit(1)
+
+
+def _program(name: str) -> Program:
+    """A built-in by its exact name, else the ``.pim`` file at that path."""
+    if name in builtin_names():
+        return builtin(name)
+    if not Path(name).exists() and not name.endswith(".pim") and "/" not in name:
+        raise ProgramError(
+            echo(name)[1:-1],
+            0,
+            "program",
+            f"neither a built-in operation ({', '.join(builtin_names())}) nor a file",
         )
+    return load(name)
+
+
+def _run(engine: BulkEngine, prog: Program, size: int, seed: int) -> dict:
+    """Run ``prog`` over random vectors of ``size`` bytes; its report and whether the result
+    matches the reference (numpy for a built-in, the program run on the host otherwise)."""
+    inputs, values = engine.alloc_random(len(prog.inputs), size, np.random.default_rng(seed))
+    out = engine.alloc(size)
+    report = engine.bbop(prog, out, *inputs)
+    want = engine.host_result(prog, values, size // 8)
+    return {
+        **report.to_dict(),
+        "reference": "numpy" if is_builtin(prog) else "host",
+        "correct": bool(np.array_equal(engine.read(out), want)),
+    }
+
+
+def _so_far(engine: BulkEngine) -> dict:
+    """After Ctrl-C: the simulated time reached (ns) and the commands issued until then."""
+    counts = engine.device.command_counts()
+    return {
+        "interrupted": True,
+        "time_ns": round(engine.pim.ns(engine_of(engine.device).now), 3),
+        "commands": {name: int(n) for name, n in counts.items() if n},
+    }
+
+
+def _summary(doc: dict) -> str:
+    """The one-paragraph report of a run."""
+    head = f"{doc['program']} on {doc['size_bytes']:,} bytes ({doc['config']})"
+    commands = ", ".join(f"{k} {v:,}" for k, v in doc["commands"].items())
+    if doc.get("interrupted"):
+        return f"{head}: interrupted at {doc['time_ns']:,.1f} ns; commands so far {commands}"
+    reference = "numpy" if doc["reference"] == "numpy" else "the program run on the host"
+    verdict = "matches" if doc["correct"] else "DIFFERS from"
+    return (
+        f"{head}: {doc['time_ns']:,.1f} ns, {doc['throughput_gbps']:.1f} GB/s; "
+        f"{doc['in_dram_rows']} rows in DRAM, {doc['cpu_rows']} on the CPU path; commands "
+        f"{commands}; {doc['rows_raised']:,} rows raised, most activations of one row "
+        f"{doc['max_row_activations']}; result {verdict} {reference}"
     )
-    if json_path == "-":
-        click.echo(summary, err=True)
-        click.echo(json.dumps(doc, indent=2))
-    else:
-        click.echo(summary)
-        if json_path:
-            with open(json_path, "w") as fh:
-                json.dump(doc, fh, indent=2)
-    if doc.get("correct") is False:
-        raise SystemExit(1)

@@ -8,10 +8,15 @@ import click
 from tqdm import tqdm
 
 from pimsim.cli.options import (
+    INTERRUPTED,
+    IntRange,
     config_options,
     energy_profile_option,
+    json_option,
     load_config_or_fail,
+    output_option,
     reported_errors,
+    verbosity_options,
     write_outputs,
 )
 from pimsim.sim import Replay
@@ -30,24 +35,16 @@ from pimsim.tracefile import FORMATS
     show_default=True,
     help="Trace format (auto-detected from the first line).",
 )
-@click.option(
-    "--json",
-    "json_path",
-    metavar="PATH|-",
-    help="Write the stats document as JSON to PATH; '-' writes it to stdout and "
-    "the summary to stderr.",
-)
+@json_option
 @click.option("--no-data", is_flag=True, help="Timing only: do not keep row contents.")
 @click.option(
-    "--limit", type=click.IntRange(min=1), metavar="N", help="Replay only the first N requests."
+    "--limit", type=IntRange(min=1), metavar="N", help="Replay only the first N requests."
 )
 @energy_profile_option
-@click.option(
-    "--drampower",
-    metavar="PATH",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write every issued command to PATH as a DRAMPower CSV command trace.",
+@output_option(
+    "--drampower", help="Write every issued command to PATH as a DRAMPower CSV command trace."
 )
+@verbosity_options
 def run(
     trace: str,
     config: str | None,
@@ -93,4 +90,4 @@ def run(
         doc = replay.run()
     write_outputs(doc, format_summary(doc), json_path)
     if doc.get("interrupted"):
-        sys.exit(130)  # the shell's code for "stopped by Ctrl-C", after the stats are out
+        sys.exit(INTERRUPTED)  # the shell's code for "stopped by Ctrl-C", after the stats are out

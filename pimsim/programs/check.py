@@ -2,6 +2,8 @@
 
 Checked against a subarray layout (the config's decoder table):
 
+- no operand is named like a reserved row (C0, C1, B0..B15), and the operands fit in the
+  data rows of one subarray (every input, the output and the scratch rows meet there);
 - every row name is an operand, C0/C1 or a reserved address;
 - nothing writes C0 or C1 (an AAP destination, or a multi-row activation that includes one);
 - a source that raises exactly two rows is refused (two cells on a bitline settle to no
@@ -14,7 +16,7 @@ Checked against a subarray layout (the config's decoder table):
 from __future__ import annotations
 
 from pimsim.ambit.layout import C0, C1, SubarrayLayout
-from pimsim.programs.parse import Program, ProgramError, Step
+from pimsim.programs.parse import Program, ProgramError, Step, echo
 
 
 def _raised(
@@ -31,12 +33,35 @@ def _raised(
         program.source,
         step.line,
         field,
-        f"{name!r} is not an operand, C0, C1 or a reserved address",
+        f"{echo(name)} is not an operand, C0, C1 or a reserved address",
     )
+
+
+def _check_operands(program: Program, layout: SubarrayLayout) -> None:
+    """Operand names are not reserved names, and the operands fit in one subarray's data
+    rows (one is kept for RowClone's temporary row)."""
+    for name in program.operands:
+        if layout.is_reserved(name):
+            raise ProgramError(
+                program.source,
+                program.declared.get(name, 0),
+                "operand",
+                f"{name} is a reserved row of the subarray, not an operand name",
+            )
+    room = layout.data_rows - 1
+    if len(program.operands) > room:
+        last = program.operands[room]
+        raise ProgramError(
+            program.source,
+            program.declared.get(last, 0),
+            "operand",
+            f"{len(program.operands)} operand rows; a subarray has {room} data rows for them",
+        )
 
 
 def check(program: Program, layout: SubarrayLayout) -> None:
     """Raise ProgramError at the first line that breaks a rule (see the module docstring)."""
+    _check_operands(program, layout)
     written = set(program.inputs)  # rows holding a defined value
     last_read = {}
     for step in program.steps:
