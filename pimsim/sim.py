@@ -69,7 +69,7 @@ class Replay:
         self.engine = engine_of(self.device, with_data)
         self.export: CommandCsv | None = None
         if drampower is not None:
-            self.export = CommandCsv(drampower, self.tick, config.organisation.channels)
+            self.export = CommandCsv(drampower, config, self.tick)
             self.device.start_command_log()
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
@@ -195,17 +195,23 @@ class Replay:
         return self._bulk
 
     def run(self) -> dict:
-        """Replay the whole trace (Ctrl-C stops early) and return the stats document."""
+        """Replay the whole trace (Ctrl-C stops early) and return the stats document. The
+        command trace is completed with the stats, or dropped if the run fails."""
         self.env.process(self._frontend())
         try:
-            self.env.run()
-        except KeyboardInterrupt:
-            self.interrupted = True
-        finally:
+            try:
+                self.env.run()
+            except KeyboardInterrupt:
+                self.interrupted = True
+            doc = self.stats()
             if self.export:
                 self.export.write(self.device.command_log())
-                self.export.close()
-        return self.stats()
+                self.export.finish(doc["cycles"], self.interrupted)
+        except BaseException:
+            if self.export:
+                self.export.abort()
+            raise
+        return doc
 
     def _in_cycles(self, chan: dict) -> dict:
         """Channel stats with ticks turned into cycles (rounded up)."""

@@ -15,15 +15,16 @@ import click
 
 from pimsim.compare import CompareError
 from pimsim.config import Config, load_config
+from pimsim.drampower import ExportError
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
 
 F = TypeVar("F", bound=Callable)
 
 #: Errors in how pimsim was asked to run (exit 2): a bad configuration, comparison or energy
-#: profile. Any other PimsimError, a malformed trace line included, is an error found while
-#: simulating (exit 1).
-USAGE_ERRORS = (ConfigError, CompareError, EnergyProfileError)
+#: profile, an output that cannot be written. Any other PimsimError, a malformed trace line
+#: included, is an error found while simulating (exit 1).
+USAGE_ERRORS = (ConfigError, CompareError, EnergyProfileError, ExportError)
 
 
 class PimsimFailure(click.ClickException):

@@ -45,8 +45,7 @@ from pimsim.tracefile import FORMATS
 @click.option(
     "--drampower",
     metavar="PATH",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write every issued command to PATH as a DRAMPower CSV command trace.",
+    help="Write every issued command to PATH as a DRAMPower 5.x command trace (CSV).",
 )
 def run(
     trace: str,
