@@ -144,12 +144,12 @@ def _datasheet_act_pre(config: Config) -> tuple[float, float]:
     act = ((p["IDD0"] - p["IDD3N"]) * p["VDD"] + (ipp0 - ipp3n) * vpp) * t_ras * devices / 1000
     pre = ((p["IDD0"] - p["IDD2N"]) * p["VDD"] + (ipp0 - ipp2n) * vpp) * t_rp * devices / 1000
     if act + pre <= 0:
-        rail = " (with IPP0, IPP3N, IPP2N on VPP)" if vpp else ""
+        rail = " (and IPPs on VPP)" if vpp else ""
         raise ConfigError(
             config.source,
             "power.IDD0",
-            f"IDD0 * tRC - IDD3N * tRAS - IDD2N * tRP{rail} must be positive (an ACT+PRE "
-            f"costs energy), got {(act + pre) / devices * 1000:.1f} pJ per device",
+            f"an ACT+PRE must cost energy: IDD0*tRC - IDD3N*tRAS - IDD2N*tRP{rail} = "
+            f"{(act + pre) / devices * 1000:.1f} pJ per device",
         )
     return act, pre
 

@@ -26,7 +26,7 @@ from pimsim.config import Config
 from pimsim.controller import DONE, JOB_DONE, NEED_INPUT, engine_of
 from pimsim.device import Device
 from pimsim.drampower import CommandCsv
-from pimsim.energy import DEFAULT_PROFILE, device_energy, get_profile
+from pimsim.energy import DEFAULT_PROFILE, device_energy, energy_table, get_profile
 from pimsim.errors import TraceError
 from pimsim.stats import add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
@@ -63,6 +63,7 @@ class Replay:
         self.trace = Path(trace)
         self.fmt, self.limit = fmt, limit
         self.energy_profile = get_profile(energy_profile).name
+        energy_table(config, self.energy_profile)  # a datasheet it refuses fails before the run
         self.device = Device(config)
         self.mapper = AddressMapper.for_config(config)
         self.tick = self.device.ticks_per_cycle

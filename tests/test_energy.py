@@ -159,7 +159,7 @@ def test_a_vpp_current_of_zero_is_accepted(keys):
 
 def test_a_vpp_rail_that_makes_the_pair_free_is_refused():
     config = load_config("ddr4-2400", ["power.IPP0=0"])  # IPP3N stays 3: below standby
-    with pytest.raises(ConfigError, match="power.IDD0: .*with IPP0.* must be positive"):
+    with pytest.raises(ConfigError, match="an ACT.PRE must cost energy: .*IPPs on VPP. = -"):
         energy_table(config)
 
 
@@ -219,7 +219,7 @@ def test_ambit_profile_uses_its_constants_and_no_background(dev):
 
 def test_a_datasheet_with_no_activation_energy_is_refused():
     config = load_config("ddr3-1600", ["power.IDD0=40"])
-    with pytest.raises(ConfigError, match="power.IDD0.*must be positive"):
+    with pytest.raises(ConfigError, match="power.IDD0: an ACT.PRE must cost energy"):
         energy_table(config)
 
 
@@ -233,3 +233,20 @@ def test_io_energy_is_a_config_value():
     table = energy_table(config)
     assert table.io_rd_nj_per_bit == pytest.approx(0.010)
     assert table.io_wr_nj_per_bit == 0
+
+
+def test_a_free_activation_fails_the_run_before_it_starts(tmp_path):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from pimsim.cli.main import cli
+
+    trace = Path(__file__).parent.parent / "traces" / "sample.trace"
+    out = tmp_path / "cmds.csv"
+    args = ["run", str(trace), "-p", "power.IDD0=40", "--drampower", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
+    assert "power.IDD0: an ACT+PRE must cost energy" in result.output
+    assert list(tmp_path.iterdir()) == []
