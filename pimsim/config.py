@@ -71,8 +71,10 @@ _SECTIONS: dict[str, dict[str, str]] = {
     },
     "timing": {},  # tCK and the standard's timing names: see _timing_kind
     "power": dict.fromkeys(
-        ("VDD", "IDD0", "IDD2N", "IDD3N", "IDD4R", "IDD4W", "IDD5", "VPP", "IPP0", "IPP3N"), "num"
+        ("VDD", "IDD0", "IDD2N", "IDD3N", "IDD4R", "IDD4W", "IDD5", "VPP"), "num"
     )
+    # VPP-rail currents that datasheets may list as 0 (DRAMPower's DDR4 memspecs do)
+    | dict.fromkeys(("IPP0", "IPP2N", "IPP3N"), "num0")
     | {"io_rd_pj_per_bit": "num0", "io_wr_pj_per_bit": "num0"},
     "pim": {
         "rows_per_subarray": "pow2",
@@ -103,7 +105,8 @@ _SECTIONS: dict[str, dict[str, str]] = {
     "host": {"misses_in_flight": "int", "compute_gbps": "num"},
 }
 _VPP_KEYS = ("power.VPP", "power.IPP0", "power.IPP3N")  # optional, all three or none
-_OPTIONAL = {"description": "", **dict.fromkeys(_VPP_KEYS)}
+# power.IPP2N: optional with the VPP keys (pimsim.energy takes IPP3N when it is not given)
+_OPTIONAL = {"description": "", **dict.fromkeys((*_VPP_KEYS, "power.IPP2N"))}
 #: Timings that must be at least one cycle; the others may be 0 ("no gap", e.g. nFAW=0).
 _POSITIVE_TIMINGS = {"nBL", "nCL", "nCWL", "nRCD", "nRP", "nRAS", "nRC", "nRFC", "nREFI"}
 #: Prefix of the dotted keys of the decoder table, one per reserved address (pim.decoder.B0).
@@ -750,6 +753,11 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
             len(vpp) in (0, len(_VPP_KEYS)),
             "VPP, IPP0 and IPP3N go together; missing "
             + ", ".join(k.partition(".")[2] for k in _VPP_KEYS if k not in v),
+        ),
+        (
+            ["power.IPP2N"],
+            "power.IPP2N" not in v or len(vpp) == len(_VPP_KEYS),
+            "IPP2N needs VPP, IPP0 and IPP3N",
         ),
         (
             ["address_mapping.scheme"],

@@ -1,59 +1,208 @@
-"""The issued command stream as DRAMPower's CSV command trace.
+"""The issued command stream as a DRAMPower 5.x command trace (the CSV its command-line tool
+reads with ``-t``).
 
-One line per command: ``timestamp,command,rank,bankgroup,bank,row,column`` -- the memory cycle
-it issued at (rounded down: Ambit's overlapped second ACT lands tWLOV after the first, within
-the cycle), the command name, and its address (-1 where a command has no row or column). With
-several channels a ``channel`` column follows, since DRAMPower models one channel per trace.
-Besides DRAMPower's commands the stream holds pimsim's AACT (a further activation in an open
-bank: Ambit's second ACT of an AAP), TRANSFER (RowClone PSM's 64-byte move between banks) and
-LISA's RBM (row-buffer movement between subarrays) and PREE (precharge but one row buffer).
+DRAMPower's reader takes no header and no comments; every line is
+``timestamp,command,rank,bankgroup,bank,row,column[,data]``, all numbers unsigned:
+
+- ``timestamp``: the memory clock cycle the command issued at (rounded down: Ambit's overlapped
+  second ACT lands tWLOV after the first, within the cycle);
+- ``command``: DRAMPower's name (pimsim's REF is its REFA; ACT, PRE, PREA, RD, WR, RDA, WRA
+  as they are);
+- ``bank``: the bank within the rank, ``bankgroup * banks_per_group + bank`` (DRAMPower indexes
+  a rank's banks by it; ``bankgroup`` is written too, for its command-bus patterns);
+- ``row``, ``column``: 0 where a command has none;
+- ``data`` (RD, WR, RDA, WRA only, which DRAMPower refuses without it): the burst in hex. The
+  command log holds no data, so it is a burst of zeros of the rank's burst size (64 bytes on
+  the presets): DRAMPower sees bursts of the right length; use its toggle-rate configuration
+  (``useToggleRate``) for the DQ interface energy, which then counts only the length.
+
+The last line is ``END`` at the run's last cycle: DRAMPower computes energy up to its last
+command, so its window is the run's. pimsim's own commands keep their names (AACT, Ambit's
+second ACT in an open bank; TRANSFER, RowClone PSM's move between banks; RBM and PREE, LISA's
+row-buffer movement and partial precharge): DRAMPower reads a name it does not know as NOP, which
+changes no bank state and costs nothing, so what they cost is left out of its totals. A run
+stopped by Ctrl-C keeps what ran, and its file has an ``INTERRUPTED`` line (also a NOP to
+DRAMPower) just before END. With several channels (DRAMPower models one per trace) channel N
+goes to PATH with ``.chN`` before its suffix.
+
+Each file is written to a temporary file in its directory and renamed over PATH only when the
+run has finished (or was interrupted): a run that fails leaves no CSV behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import re
+import stat
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from pimsim.config import Config
 from pimsim.errors import PimsimError
 from pimsim.standards import COMMANDS
 
-HEADER = ("timestamp", "command", "rank", "bankgroup", "bank", "row", "column")
+#: pimsim command -> DRAMPower's name, where they differ.
+DRAMPOWER_NAMES = {"REF": "REFA"}
+#: Commands DRAMPower refuses without a data field.
+WITH_DATA = frozenset(("RD", "WR", "RDA", "WRA"))
+#: The line that closes every trace, and the one that marks an interrupted run.
+END, INTERRUPTED = "END", "INTERRUPTED"
+
+
+class ExportError(PimsimError):
+    """A command trace that cannot be written (a bad --drampower path, a full disk)."""
+
+
+def _failure(path: str | Path, reason: str) -> ExportError:
+    shown = str(path) or "''"
+    shown = shown if len(shown) <= 40 else "..." + shown[-37:]
+    return ExportError(f"{shown}: cannot write the command trace: {reason}")
+
+
+class _AtomicFile:
+    """A text file written under a temporary name in the target's directory and renamed onto
+    the target by :meth:`commit` (:meth:`discard` removes it instead). Opening checks that the
+    target can be written: a regular file or a new name in an existing, writable directory."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        _check_target(path)
+        try:
+            if len(os.fsencode(path.name)) > os.pathconf(path.parent, "PC_NAME_MAX"):
+                raise _failure(path, "File name too long")
+            fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=".pimsim-", suffix=".part")
+        except OSError as exc:
+            raise _failure(path, exc.strerror or str(exc)) from None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # the mode a plain open() would give
+        self.fh = os.fdopen(fd, "w", newline="")
+
+    def commit(self) -> None:
+        """Close the temporary file and rename it onto the target."""
+        try:
+            self.fh.close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise _failure(self.path, exc.strerror or str(exc)) from None
+
+    def discard(self) -> None:
+        """Close and remove the temporary file (the target is left as it was)."""
+        with contextlib.suppress(OSError):  # a write that cannot be flushed goes with the file
+            self.fh.close()
+        Path(self.tmp).unlink(missing_ok=True)
+
+
+def _check_target(path: Path) -> None:
+    """ExportError unless ``path`` is a writable regular file or a new name."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return  # a new file: its directory is checked by creating the temporary file
+    except OSError as exc:
+        raise _failure(path, exc.strerror or str(exc)) from None
+    if stat.S_ISDIR(mode):
+        raise _failure(path, "Is a directory")
+    if not stat.S_ISREG(mode):
+        raise _failure(path, "not a regular file")
+    if not os.access(path, os.W_OK):
+        raise _failure(path, "Permission denied")
+
+
+def channel_paths(path: str | Path, channels: int) -> list[Path]:
+    """The file of each channel: ``path`` itself with one channel, else ``stem.chN.suffix``."""
+    if not str(path):
+        raise _failure(path, "empty file name")
+    path = Path(path)
+    if channels == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}.ch{ch}{path.suffix}") for ch in range(channels)]
 
 
 class CommandCsv:
-    """A DRAMPower CSV being written: :meth:`write` each batch of the device's command log."""
+    """DRAMPower command traces being written, one per channel: :meth:`write` each batch of
+    the device's command log, then :meth:`finish` (or :meth:`abort`)."""
 
-    def __init__(self, path: str | Path, ticks_per_cycle: int, channels: int):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, config: Config, ticks_per_cycle: int):
         self.ticks = ticks_per_cycle
-        self.channels = channels
+        self.banks_per_group = config.organisation.banks_per_group
+        self.data = "0x" + "00" * config.organisation.burst_bytes
+        self.files: list[_AtomicFile] = []
         try:
-            self._fh = open(self.path, "w", newline="")  # noqa: SIM115 (closed by close())
-        except OSError as exc:
-            raise PimsimError(f"{path}: cannot write the command trace: {exc.strerror}") from None
-        self._out = csv.writer(self._fh)
-        self._out.writerow(HEADER + (("channel",) if channels > 1 else ()))
+            for target in channel_paths(path, config.organisation.channels):
+                self.files.append(_AtomicFile(target))
+        except ExportError:
+            self.abort()
+            raise
+        self._out = [csv.writer(f.fh, lineterminator="\n") for f in self.files]
         self.written = 0
 
     def write(self, log: np.ndarray) -> None:
         """Append commands from Device.command_log() (rows of tick, code, ch, rk, bg, ba, row,
         column)."""
-        for tick, code, ch, rk, bg, ba, row, col in log.tolist():
-            line = [tick // self.ticks, COMMANDS[code], rk, bg, ba, row, col]
-            self._out.writerow(line + [ch] if self.channels > 1 else line)
+        try:
+            for tick, code, ch, rk, bg, ba, row, col in log.tolist():
+                name = COMMANDS[code]
+                line = [
+                    tick // self.ticks,
+                    DRAMPOWER_NAMES.get(name, name),
+                    rk,
+                    bg,
+                    bg * self.banks_per_group + ba,
+                    max(row, 0),
+                    max(col, 0),
+                ]
+                self._out[ch].writerow(line + [self.data] if name in WITH_DATA else line)
+        except OSError as exc:
+            raise _failure(self.files[0].path, exc.strerror or str(exc)) from None
         self.written += len(log)
 
-    def close(self) -> None:
-        self._fh.close()
+    def finish(self, end_cycle: int, interrupted: bool) -> None:
+        """Close every trace with END at ``end_cycle`` (an INTERRUPTED line before it if the
+        run was stopped) and move it onto its path."""
+        closing = [[end_cycle, INTERRUPTED, 0, 0, 0, 0, 0]] if interrupted else []
+        closing.append([end_cycle, END, 0, 0, 0, 0, 0])
+        try:
+            for out in self._out:
+                out.writerows(closing)
+        except OSError as exc:
+            self.abort()
+            raise _failure(self.files[0].path, exc.strerror or str(exc)) from None
+        for done, f in enumerate(self.files):
+            try:
+                f.commit()
+            except ExportError:
+                for rest in self.files[done + 1 :]:
+                    rest.discard()
+                raise
+
+    def abort(self) -> None:
+        """Drop every trace: nothing is left at their paths."""
+        for f in self.files:
+            f.discard()
 
 
 def read_command_counts(path: str | Path) -> Counter:
-    """Commands by name in a CSV command trace (for checking an export against a run)."""
+    """Commands by DRAMPower's name in a command trace, END and INTERRUPTED left out (for
+    checking an export against a run); a line not in DRAMPower's format is a PimsimError."""
+    counts: Counter = Counter()
     with open(path, newline="") as fh:
-        rows = csv.DictReader(fh)
-        if tuple(rows.fieldnames or ())[: len(HEADER)] != HEADER:
-            raise PimsimError(f"{path}: not a command trace (header {rows.fieldnames})")
-        return Counter(row["command"] for row in rows)
+        for number, row in enumerate(csv.reader(fh), 1):
+            name = row[1] if len(row) > 1 else ""
+            fields = row[:1] + row[2:7] + (row[7:8] if name in WITH_DATA else [])
+            size = 8 if name in WITH_DATA else 7
+            if len(row) != size or not all(_unsigned(f) for f in fields):
+                raise PimsimError(f"{path}:{number}: not a DRAMPower command line: {row!r:.40}")
+            counts[name] += 1
+    return counts - Counter({END: counts[END], INTERRUPTED: counts[INTERRUPTED]})
+
+
+def _unsigned(field: str) -> bool:
+    """A field DRAMPower's reader takes: an unsigned decimal number, or hex data."""
+    return re.fullmatch(r"[0-9]+|0x(?:[0-9a-fA-F]{2})*", field) is not None

@@ -26,7 +26,7 @@ from pimsim.config import Config
 from pimsim.controller import DONE, JOB_DONE, NEED_INPUT, engine_of
 from pimsim.device import Device
 from pimsim.drampower import CommandCsv
-from pimsim.energy import DEFAULT_PROFILE, device_energy, get_profile
+from pimsim.energy import DEFAULT_PROFILE, device_energy, energy_table, get_profile
 from pimsim.errors import TraceError
 from pimsim.stats import add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
@@ -63,13 +63,14 @@ class Replay:
         self.trace = Path(trace)
         self.fmt, self.limit = fmt, limit
         self.energy_profile = get_profile(energy_profile).name
+        energy_table(config, self.energy_profile)  # a datasheet it refuses fails before the run
         self.device = Device(config)
         self.mapper = AddressMapper.for_config(config)
         self.tick = self.device.ticks_per_cycle
         self.engine = engine_of(self.device, with_data)
         self.export: CommandCsv | None = None
         if drampower is not None:
-            self.export = CommandCsv(drampower, self.tick, config.organisation.channels)
+            self.export = CommandCsv(drampower, config, self.tick)
             self.device.start_command_log()
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
@@ -195,17 +196,23 @@ class Replay:
         return self._bulk
 
     def run(self) -> dict:
-        """Replay the whole trace (Ctrl-C stops early) and return the stats document."""
+        """Replay the whole trace (Ctrl-C stops early) and return the stats document. The
+        command trace is completed with the stats, or dropped if the run fails."""
         self.env.process(self._frontend())
         try:
-            self.env.run()
-        except KeyboardInterrupt:
-            self.interrupted = True
-        finally:
+            try:
+                self.env.run()
+            except KeyboardInterrupt:
+                self.interrupted = True
+            doc = self.stats()
             if self.export:
                 self.export.write(self.device.command_log())
-                self.export.close()
-        return self.stats()
+                self.export.finish(doc["cycles"], self.interrupted)
+        except BaseException:
+            if self.export:
+                self.export.abort()
+            raise
+        return doc
 
     def _in_cycles(self, chan: dict) -> dict:
         """Channel stats with ticks turned into cycles (rounded up)."""

@@ -21,6 +21,7 @@ import click
 from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
 from pimsim.config import Config, load_config
+from pimsim.drampower import ExportError
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
@@ -29,10 +30,17 @@ from pimsim.programs.parse import ProgramError, echo
 F = TypeVar("F", bound=Callable)
 
 #: Errors in how pimsim was asked to run (exit 2): a bad configuration, program, comparison,
-#: bulk operation set-up or energy profile. Any other PimsimError, a malformed trace line
-#: included, is an error found while simulating (exit 1), as is an output file that fails
-#: when written.
-USAGE_ERRORS = (ConfigError, ProgramError, CompareError, BulkError, EnergyProfileError)
+#: bulk operation set-up, energy profile or command-trace output. Any other PimsimError, a
+#: malformed trace line included, is an error found while simulating (exit 1), as is an
+#: output file that fails when written.
+USAGE_ERRORS = (
+    ConfigError,
+    ProgramError,
+    CompareError,
+    BulkError,
+    EnergyProfileError,
+    ExportError,
+)
 
 #: Exit status after Ctrl-C (the shell's 128 + SIGINT), once the work done is reported.
 INTERRUPTED = 130

@@ -14,7 +14,6 @@ from pimsim.cli.options import (
     energy_profile_option,
     json_option,
     load_config_or_fail,
-    output_option,
     reported_errors,
     verbosity_options,
     write_outputs,
@@ -41,8 +40,10 @@ from pimsim.tracefile import FORMATS
     "--limit", type=IntRange(min=1), metavar="N", help="Replay only the first N requests."
 )
 @energy_profile_option
-@output_option(
-    "--drampower", help="Write every issued command to PATH as a DRAMPower CSV command trace."
+@click.option(
+    "--drampower",
+    metavar="PATH",
+    help="Write every issued command to PATH as a DRAMPower 5.x command trace (CSV).",
 )
 @verbosity_options
 def run(
