@@ -47,6 +47,27 @@ class AddressError(PimsimError):
     """A byte address does not fall inside the configured memory."""
 
 
+def capacity_lines(config) -> list[str]:
+    """What a config's host addresses reach, and the rows in-DRAM computing adds on top."""
+    org = config.organisation
+    mapper = AddressMapper.for_config(config)
+    banks = org.channels * org.ranks * org.bankgroups * org.banks_per_group
+    return [
+        f"capacity: {_bytes_text(mapper.capacity_bytes)} addressable, "
+        f"[0, {mapper.capacity_bytes:#x}) = {banks} banks x {org.rows} rows x "
+        f"{_bytes_text(org.row_bytes)}",
+        f"in-DRAM rows on top: {mapper.layout.overhead_text()}",
+    ]
+
+
+def _bytes_text(size: int) -> str:
+    """``size`` bytes in the largest binary unit it reaches (16 GiB, 8 KiB, 512 bytes)."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):g} {unit}"
+    return f"{size} bytes"
+
+
 def _bits(count: int) -> int:
     return count.bit_length() - 1
 

@@ -5,14 +5,19 @@ and, beyond them, extra wordlines the host never addresses: the constant rows C0
 and C1 (all ones), one row per reserved address of the B-group decoder (``pim.decoder`` in the
 config: B0..B15 for Ambit), and RowClone's temporary row. The physical compute rows (T0..T3,
 DCC0, DCC1) are stored in the slots of the first reserved addresses, one each, in
-``pim.compute_rows`` order. With Ambit's decoder that is 2 + 16 + 1 = 19 extra wordlines per
-subarray: 1024 data rows take 1043 wordlines (1.9% more cells), 512 take 531 (3.7%).
+``pim.compute_rows`` order. With Ambit's decoder that is 2 + 16 + 1 = 19 extra row addresses
+per subarray (1024 data rows take 1043 row addresses, 512 take 531). Only 9 of them are rows of
+cells -- C0, C1, T0..T3, DCC0, DCC1 and the temporary row; the other decoder addresses raise
+those rows, the DCCs' second wordlines among them -- so the cells grow by 9 / 1024 = 0.9%
+(1.8% with 512-row subarrays). Ambit reserves these rows inside a 1024-row subarray, leaving
+1006 data rows; here they come on top, so that the module keeps its nominal capacity.
 
 The reserved rows are extra wordlines, not a hole in the host's address space: every data row
 of the nominal organisation (``organisation.rows`` per bank) stays addressable. RowClone's
-temporary row (the middle stop of an inter-subarray copy by PSM twice) is an extra wordline of
+temporary row (the middle stop of an inter-subarray copy by PSM twice) is an extra row of
 every subarray rather than one per bank so that every subarray is the same tile (real arrays
-replicate one subarray design); it costs one row in ``rows_per_subarray`` (0.1% with 1024).
+replicate one subarray design) and every copy finds one in the source's subarray; it costs one
+row per subarray (0.1% with 1024 data rows).
 
 Physical rows of a bank are numbered subarray by subarray, ``physical_rows`` apart: host row h
 of a bank is physical row (h // data_rows) * physical_rows + h % data_rows.
@@ -75,9 +80,18 @@ class SubarrayLayout:
         return self.data_rows + self.extra_rows
 
     @property
-    def overhead(self) -> float:
-        """Extra wordlines per data row: the share of cells the in-DRAM rows add."""
-        return self.extra_rows / self.data_rows
+    def cell_rows(self) -> int:
+        """Extra rows that hold cells: C0, C1, the compute rows and the temporary row (the
+        other extra row addresses raise these)."""
+        return len((C0, C1)) + len(self.compute_rows) + TEMP_ROWS
+
+    def overhead_text(self) -> str:
+        """The in-DRAM rows' cost in one line: row addresses and cells per subarray."""
+        return (
+            f"{self.extra_rows} row addresses per subarray of {self.data_rows} data rows "
+            f"(C0, C1, {len(self.decoder)} decoder addresses, RowClone's temporary row), "
+            f"{self.cell_rows} with cells: +{self.cell_rows / self.data_rows:.1%} cells"
+        )
 
     def constant_slot(self, name: str) -> int:
         """Offset of C0 or C1."""
