@@ -142,10 +142,6 @@ class SubarrayLayout:
     def is_reserved(self, name: str) -> bool:
         return name in (C0, C1) or name in self.decoder
 
-    def subarray_of(self, row):
-        """Subarray of physical row(s) ``row`` of a bank (an int or an integer array)."""
-        return row // self.physical_rows
-
     def host_to_physical(self, host_row):
         """Physical row of the ``host_row``-th data row of a bank (an int or an integer
         array)."""
