@@ -2,6 +2,11 @@
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
+# Row ids per chunk of the per-row tables (slot in the pool, activation count).
+cdef enum:
+    CHUNK_BITS = 12
+    CHUNK_ROWS = 4096
+
 # Command codes, shared by every compiled module (pimsim.standards.COMMANDS, same order).
 cdef enum:
     C_ACT = 0
@@ -25,7 +30,7 @@ cdef class Core:
     cdef readonly int n_ranks         # ranks per channel
     cdef readonly int n_bankgroups    # bank groups per rank (1 for DDR3)
     cdef readonly int n_banks         # banks per bank group
-    cdef readonly int n_rows          # rows per bank
+    cdef readonly int n_rows          # physical rows per bank (data rows and extra wordlines)
     cdef readonly int n_columns       # columns per row; one uint64 word per column (rank-wide)
     cdef readonly int burst_words     # words moved by one RD/WR (the burst length)
     cdef int n_cmds                   # number of command codes
@@ -69,7 +74,6 @@ cdef class Core:
     cdef int64_t[::1] closes          # [channel]: banks precharged (PRE, PREA per open bank, RDA/WRA)
     cdef int64_t[::1] open_since      # [rank]: tick its first bank opened (while any is open)
     cdef int64_t[::1] open_ticks      # [rank]: ticks with at least one bank open, closed intervals
-    cdef int32_t[::1] act_count       # [bank * n_rows + row]: ACT/AACT to that row address
 
     # --- optional log of issued commands (for exports and tests) -------------------------
     cdef readonly bint recording      # append every issued command to the log
@@ -77,8 +81,15 @@ cdef class Core:
     cdef int64_t log_n                # commands logged
     cdef int64_t log_cap              # rows allocated
 
+    # --- per-row state, allocated in chunks of CHUNK_ROWS row ids on first touch ------------
+    # chunks[row_id >> CHUNK_BITS]: NULL while no row of it was touched, else 2 * CHUNK_ROWS
+    # int32: [k] = the row's slot in the pool plus 1 (0 = untouched), [CHUNK_ROWS + k] = its
+    # ACT/AACT count, k = row_id & (CHUNK_ROWS - 1)
+    cdef int32_t** chunks
+    cdef int64_t n_chunks
+    cdef bint counts_lost             # a chunk could not be allocated to count an ACT
+
     # --- row data, allocated on first touch --------------------------------------------------
-    cdef int32_t[::1] row_slot        # [bank * n_rows + row]: slot in the pool, -1 = untouched
     cdef uint64_t* pool               # slot-major rows of n_columns words
     cdef int64_t pool_rows            # slots in use
     cdef int64_t pool_cap             # slots allocated
@@ -99,6 +110,7 @@ cdef class Core:
                     int64_t cycle) noexcept nogil
     cdef void record(self, int cmd, int ch, int row, int col, const int* nodes,
                      int64_t cycle) noexcept nogil
+    cdef int32_t* chunk(self, int64_t row_id) noexcept nogil
     cdef int check_id(self, int64_t row_id) except -1
     cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil
     cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil

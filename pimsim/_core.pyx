@@ -16,7 +16,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, memset
 
 cnp.import_array()
@@ -74,6 +74,7 @@ cdef class Core:
     def __cinit__(self):
         self.pool = NULL
         self.log = NULL
+        self.chunks = NULL
 
     def __init__(self, tuple organisation, latency, sibling, scope, window_level, window_prev,
                  window_next, window_latency, window_size):
@@ -147,14 +148,22 @@ cdef class Core:
         self.open_since = np.zeros(self.n_channels * self.n_ranks, dtype=np.int64)
         self.open_ticks = np.zeros(self.n_channels * self.n_ranks, dtype=np.int64)
 
-        self.row_slot = np.full(self.n_bank_nodes * self.n_rows, -1, dtype=np.int32)
-        self.act_count = np.zeros(self.n_bank_nodes * self.n_rows, dtype=np.int32)
+        self.n_chunks = (self.n_bank_nodes * self.n_rows + CHUNK_ROWS - 1) >> CHUNK_BITS
+        self.chunks = <int32_t**>calloc(self.n_chunks, sizeof(int32_t*))
+        if self.chunks == NULL:
+            raise MemoryError(f"cannot allocate the row tables of {self.n_bank_nodes} banks")
+        self.counts_lost = False
         self.pool_rows = 0
         self.pool_cap = 0
 
     def __dealloc__(self):
+        cdef int64_t k
         free(self.pool)
         free(self.log)
+        if self.chunks != NULL:
+            for k in range(self.n_chunks):
+                free(self.chunks[k])
+            free(self.chunks)
 
     def _nodes_at_level(self, int level):
         cdef int64_t n = 1
@@ -297,8 +306,9 @@ cdef class Core:
                     int64_t cycle) noexcept nogil:
         """Record a checked command: timing of its nodes and siblings, windows, bank state."""
         cdef int level, top, f, w, node, first, k, sibling_node, rank, j, n, base
-        cdef int64_t bank, v
+        cdef int64_t bank, v, row_id
         cdef int64_t* fut
+        cdef int32_t* block
         top = self.scope[cmd]
         for level in range(top + 1):
             w = level * self.n_cmds + cmd
@@ -336,7 +346,12 @@ cdef class Core:
         bank = nodes[3] - self.level_offset[3]
         rank = nodes[1] - self.level_offset[1]
         if cmd == C_ACT or cmd == C_AACT:
-            self.act_count[bank * self.n_rows + row] += 1
+            row_id = bank * self.n_rows + row
+            block = self.chunk(row_id)
+            if block == NULL:
+                self.counts_lost = True
+            else:
+                block[CHUNK_ROWS + (row_id & (CHUNK_ROWS - 1))] += 1
             self.raised[ch] += self.act_rows
         if cmd == C_ACT:
             self.open_rows[bank] = row
@@ -458,9 +473,24 @@ cdef class Core:
             return 0
         return self.open_banks[ch * self.n_ranks + rk]
 
-    def activation_counts(self):
-        """ACT/AACT commands per row address, as a (banks x rows) int32 array (a view)."""
-        return np.asarray(self.act_count).reshape(self.n_bank_nodes, self.n_rows)
+    def max_activations(self, int stride, int data_rows):
+        """The most ACT/AACT commands any one row address received, over the rows whose
+        offset in every ``stride`` rows is below ``data_rows`` (stride 0: every row)."""
+        cdef int64_t c, k, row_id, limit = self.n_bank_nodes * self.n_rows
+        cdef int32_t best = 0
+        cdef int32_t* counts
+        if self.counts_lost:
+            raise MemoryError("activation counts were lost: a row table could not be allocated")
+        for c in range(self.n_chunks):
+            if self.chunks[c] == NULL:
+                continue
+            counts = self.chunks[c] + CHUNK_ROWS
+            for k in range(CHUNK_ROWS):
+                row_id = (c << CHUNK_BITS) + k
+                if counts[k] > best and row_id < limit and (
+                        stride == 0 or row_id % self.n_rows % stride < data_rows):
+                    best = counts[k]
+        return best
 
     def command_counts(self):
         """Commands issued, as a (channels x commands) int64 array (a copy)."""
@@ -500,11 +530,26 @@ cdef class Core:
         """Rows that hold data (touched at least once); each costs n_columns * 8 bytes."""
         return self.pool_rows
 
+    cdef int32_t* chunk(self, int64_t row_id) noexcept nogil:
+        """The per-row tables of the chunk holding ``row_id`` (see chunks), allocated zeroed
+        on first touch; NULL when it cannot be allocated."""
+        cdef int32_t* block = self.chunks[row_id >> CHUNK_BITS]
+        if block == NULL:
+            block = <int32_t*>calloc(2 * CHUNK_ROWS, sizeof(int32_t))
+            self.chunks[row_id >> CHUNK_BITS] = block
+        return block
+
     cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil:
         """Slot of ``row_id`` in the pool, allocating a zeroed row on first touch."""
-        cdef int64_t slot = self.row_slot[row_id]
+        cdef int32_t* block = self.chunk(row_id)
+        cdef int row = row_id & (CHUNK_ROWS - 1)
+        cdef int64_t slot
         cdef int64_t new_cap
         cdef uint64_t* grown
+        if block == NULL:
+            with gil:
+                raise MemoryError("cannot allocate a row table")
+        slot = block[row] - 1
         if slot >= 0:
             return slot
         if self.pool_rows == self.pool_cap:
@@ -518,15 +563,19 @@ cdef class Core:
         slot = self.pool_rows
         self.pool_rows += 1
         memset(self.pool + slot * self.n_columns, 0, self.n_columns * sizeof(uint64_t))
-        self.row_slot[row_id] = <int32_t>slot
+        block[row] = <int32_t>(slot + 1)
         return slot
 
     cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil:
         """Words of ``row_id``, or NULL for a row never touched (it reads as zeros)."""
-        cdef int64_t slot = self.row_slot[row_id]
-        if slot < 0:
+        cdef int32_t* block = self.chunks[row_id >> CHUNK_BITS]
+        cdef int32_t slot1
+        if block == NULL:
             return NULL
-        return self.pool + slot * self.n_columns
+        slot1 = block[row_id & (CHUNK_ROWS - 1)]
+        if slot1 == 0:
+            return NULL
+        return self.pool + (slot1 - 1) * <int64_t>self.n_columns
 
     cdef int check_id(self, int64_t row_id) except -1:
         """Raise IndexError unless ``row_id`` names a row of this system."""

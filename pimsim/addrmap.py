@@ -13,12 +13,12 @@ Every field width is log2 of its count (the config checks counts are powers of t
 column field counts bursts, so the column returned is the device column of the burst start
 (a multiple of the burst length).
 
-Ordinary addresses reach data rows only: with Ambit's reserved rows (C0, C1 and the B-group
-addresses at the end of every subarray, see pimsim.ambit.layout) the row field counts data
-rows, and host row h is physical row (h // data_rows) * rows_per_subarray + h % data_rows.
-The last data row of each bank is kept for RowClone's temporary copies, too. The row is the
-most significant field of every scheme, so the memory is the contiguous range
-[0, capacity_bytes).
+Ordinary addresses reach data rows only. The row field counts the data rows of a bank
+(``organisation.rows``); with a subarray layout (pimsim.ambit.layout) every subarray has extra
+wordlines beyond its data rows (C0, C1, the B-group rows, RowClone's temporary row), so host
+row h is physical row (h // data_rows) * physical_rows + h % data_rows, and no address reaches
+an extra row. The row is the most significant field of every scheme, so the memory is the
+contiguous range [0, capacity_bytes): the organisation's nominal capacity.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pimsim.ambit.layout import SubarrayLayout
 from pimsim.errors import PimsimError
 
 if TYPE_CHECKING:  # config imports SCHEMES from here
@@ -46,6 +47,27 @@ class AddressError(PimsimError):
     """A byte address does not fall inside the configured memory."""
 
 
+def capacity_lines(config) -> list[str]:
+    """What a config's host addresses reach, and the rows in-DRAM computing adds on top."""
+    org = config.organisation
+    mapper = AddressMapper.for_config(config)
+    banks = org.channels * org.ranks * org.bankgroups * org.banks_per_group
+    return [
+        f"capacity: {_bytes_text(mapper.capacity_bytes)} addressable, "
+        f"[0, {mapper.capacity_bytes:#x}) = {banks} banks x {org.rows} rows x "
+        f"{_bytes_text(org.row_bytes)}",
+        f"in-DRAM rows on top: {mapper.layout.overhead_text()}",
+    ]
+
+
+def _bytes_text(size: int) -> str:
+    """``size`` bytes in the largest binary unit it reaches (16 GiB, 8 KiB, 512 bytes)."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):g} {unit}"
+    return f"{size} bytes"
+
+
 def _bits(count: int) -> int:
     return count.bit_length() - 1
 
@@ -56,9 +78,7 @@ class AddressMapper:
 
     organisation: Organisation  # noqa: F821 (imported for type checking only)
     scheme: str = "RoBaRaCoCh"
-    rows_per_subarray: int = 0  # 0: every row is a data row
-    reserved_rows: int = 0  # rows at the end of each subarray that addresses do not reach
-    kept_rows: int = 0  # data rows at the top of each bank kept from addresses (RowClone's)
+    layout: SubarrayLayout | None = None  # None: every row is a data row
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -68,43 +88,27 @@ class AddressMapper:
 
     @classmethod
     def for_config(cls, config) -> AddressMapper:
-        """The mapping a config selects, with its PIM-reserved rows kept out of reach: the
-        reserved rows of every subarray, and the last data row of every bank, which RowClone
-        uses as the temporary row of its inter-subarray copies."""
-        pim = config.pim
+        """The mapping a config selects, its subarrays' extra wordlines out of reach."""
         return cls(
             config.organisation,
             config.address_scheme,
-            pim.rows_per_subarray,
-            pim.reserved_rows_per_subarray,
-            kept_rows=1,
+            SubarrayLayout.from_params(config.pim),
         )
-
-    @property
-    def data_rows_per_bank(self) -> int:
-        """Rows of a bank that ordinary addresses reach."""
-        rows = self.organisation.rows
-        if not self.rows_per_subarray:
-            return rows
-        data = rows // self.rows_per_subarray * (self.rows_per_subarray - self.reserved_rows)
-        return data - self.kept_rows
 
     def physical_row(self, host_row):
         """Physical row of host row(s) ``host_row`` (an int or an integer array)."""
-        if not self.rows_per_subarray:
+        if self.layout is None:
             return host_row
-        data = self.rows_per_subarray - self.reserved_rows
-        return host_row // data * self.rows_per_subarray + host_row % data
+        return self.layout.host_to_physical(host_row)
 
     def host_row(self, row: int) -> int:
         """Host row of physical data row ``row``; AddressError for a reserved row."""
-        if not self.rows_per_subarray:
+        if self.layout is None:
             return row
-        data = self.rows_per_subarray - self.reserved_rows
-        sub, offset = divmod(row, self.rows_per_subarray)
-        if offset >= data:
-            raise AddressError(f"row {row} is reserved for in-DRAM computing")
-        return sub * data + offset
+        try:
+            return self.layout.physical_to_host(row)
+        except ValueError:
+            raise AddressError(f"row {row} is reserved for in-DRAM computing") from None
 
     @property
     def offset_bits(self) -> int:
@@ -113,14 +117,14 @@ class AddressMapper:
 
     @property
     def capacity_bytes(self) -> int:
-        """Bytes of memory ordinary addresses reach (all channels)."""
+        """Bytes of memory ordinary addresses reach (all channels): the nominal capacity."""
         org = self.organisation
         return (
             org.channels
             * org.ranks
             * org.bankgroups
             * org.banks_per_group
-            * self.data_rows_per_bank
+            * org.rows
             * org.row_bytes
         )
 

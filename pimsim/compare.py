@@ -98,7 +98,7 @@ def run_in_dram(
     engine = BulkEngine(device, banks)
     program = builtin(op)
     vectors = len(program.inputs) + 1
-    free = len(engine.banks) * (engine.subarrays * engine.pim.layout.data_rows - 1)
+    free = len(engine.banks) * engine.subarrays * engine.pim.layout.data_rows
     if vectors * (size // engine.row_bytes) > free:
         raise CompareError(
             f"--size: {op} needs {vectors} vectors of {size:,} bytes; {config.name} has "

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from pimsim.addrmap import SCHEMES
+from pimsim.ambit.layout import extra_rows
 from pimsim.errors import ConfigError
 from pimsim.standards import STANDARDS, Standard
 
@@ -113,6 +114,8 @@ _POSITIVE_TIMINGS = {"nBL", "nCL", "nCWL", "nRCD", "nRP", "nRAS", "nRC", "nRFC",
 _DECODER = "pim.decoder."
 #: Addresses of the constant rows (all zeros, all ones), reserved before the decoder's.
 _CONSTANT_ROWS = ("C0", "C1")
+#: Most physical rows of a bank (data rows and the subarrays' extra wordlines): a C int.
+_MAX_ROWS_PER_BANK = 2**31 - 1
 #: Most wordlines one decoder address may raise (Ambit's triple-row activation).
 _MAX_RAISED = 3
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -186,7 +189,8 @@ class Organisation:
 
 @dataclass(frozen=True)
 class PimParams:
-    """In-DRAM computing parameters: subarray size in rows, whether the row decoder is split
+    """In-DRAM computing parameters: data rows per subarray (the extra wordlines of
+    pimsim.ambit.layout come on top), whether the row decoder is split
     (Ambit's overlapped second ACT, ``tWLOV_ns`` ns after the first), the activation energy
     surcharge per extra row raised at once (0.22 = 22%), and the subarray's reserved rows
     (Ambit's B-group): the physical ``compute_rows``, those of them that are dual-contact rows
@@ -705,7 +709,7 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
     gbit = math.prod(org[k] for k in geometry) / 2**30
     rps = v["pim.rows_per_subarray"]
     addresses = [k for k in v if k.startswith(_DECODER)]
-    reserved = len(_CONSTANT_ROWS) + len(addresses)
+    extra = extra_rows(len(addresses))
     nrc, nras, nrp, nbl = (v[f"timing.{n}"] for n in ("nRC", "nRAS", "nRP", "nBL"))
     vpp = [k for k in _VPP_KEYS if k in v]
     scheme = v["address_mapping.scheme"]
@@ -738,10 +742,10 @@ def _check_consistency(v: Mapping[str, Any], merged: Mapping[str, _Entry], std: 
             "(a refresh must end before the next is due)",
         ),
         (
-            ["pim.rows_per_subarray", *addresses],
-            reserved < rps,
-            f"rows_per_subarray = {rps} must be more than the {reserved} reserved rows "
-            f"(C0, C1 and {len(addresses)} decoder addresses)",
+            ["pim.rows_per_subarray", "organisation.rows", *addresses],
+            org["rows"] // rps * (rps + extra) <= _MAX_ROWS_PER_BANK,
+            f"rows = {org['rows']} in subarrays of {rps} data rows and {extra} extra wordlines "
+            f"is more than {_MAX_ROWS_PER_BANK} rows per bank",
         ),
         (
             ["pim.rows_per_subarray", "organisation.rows"],

@@ -12,6 +12,10 @@ after ``pim.tWLOV`` ns, a fraction of a cycle on most parts (4 ns is 3.2 cycles 
 then a cycle is split into the fewest ticks that express tWLOV exactly (5 for DDR3-1600). All
 JEDEC timings are whole cycles, so ordinary commands still issue on cycle boundaries, and the
 methods here speak in cycles; the PIM layer works in ticks (``*_tick`` methods).
+
+Rows here are physical rows of a bank, ``rows_per_bank`` of them: every subarray's data rows
+(host addresses reach these; pimsim.addrmap) followed by its extra wordlines (C0, C1, the
+B-group rows, RowClone's temporary row; pimsim.ambit.layout).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pimsim import _core
+from pimsim.ambit.layout import SubarrayLayout
 from pimsim.config import Config
 from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import CMD, COMMANDS, SCOPE, STANDARDS, Standard, compile_tables
@@ -83,6 +88,8 @@ class Device:
         self.timing_ticks = tick_timings(config, self.ticks_per_cycle)
         self.tables = compile_tables(self.standard, self.timing_ticks)
         org = config.organisation
+        self.layout = SubarrayLayout.from_params(config.pim)
+        self.rows_per_bank = self.layout.physical_rows_per_bank(org.rows)
         t = self.tables
         self._core = _core.Core(
             (
@@ -90,7 +97,7 @@ class Device:
                 org.ranks,
                 org.bankgroups,
                 org.banks_per_group,
-                org.rows,
+                self.rows_per_bank,
                 org.columns,
                 org.burst_length,
             ),
@@ -209,15 +216,11 @@ class Device:
         row = self._core.open_row(channel, rank, bankgroup, bank)
         return None if row < 0 else row
 
-    def max_row_activations(self, rows_per_subarray: int = 0, data_rows: int = 0) -> int:
-        """The most activations any single row address received (RowHammer exposure);
-        with a subarray layout given, data rows only (compute rows are raised through
-        reserved addresses, which the PIM layer counts itself)."""
-        counts = self._core.activation_counts()
-        if rows_per_subarray:
-            offsets = np.arange(counts.shape[1]) % rows_per_subarray
-            counts = counts[:, offsets < data_rows]
-        return int(counts.max(initial=0))
+    def max_row_activations(self) -> int:
+        """The most activations any single data row received (RowHammer exposure). The
+        extra wordlines of a subarray (constant, compute, temporary rows) are left out: they
+        are raised through reserved addresses, which the PIM layer counts itself."""
+        return self._core.max_activations(self.layout.physical_rows, self.layout.data_rows)
 
     def open_banks(self) -> list[tuple[int, int, int, int]]:
         """(channel, rank, bankgroup, bank) of every bank that has a row open."""

@@ -242,11 +242,7 @@ class Replay:
             trace=str(self.trace),
             interrupted=self.interrupted,
         )
-        layout = self.config.pim
-        data_rows = layout.rows_per_subarray - layout.reserved_rows_per_subarray
-        doc["max_row_activations"] = self.device.max_row_activations(
-            layout.rows_per_subarray, data_rows
-        )
+        doc["max_row_activations"] = self.device.max_row_activations()
         if self.pim_ops:
             add_pim(doc, pim_summary(self.pim_ops))
             doc["max_row_activations"] = max(

@@ -22,6 +22,7 @@ import argparse
 import sys
 
 from pimsim.ambit.bulk import BulkEngine, Vector
+from pimsim.ambit.layout import SubarrayLayout
 from pimsim.compare import BITWISE_OPS, SideResult, compare, run_on_cpu
 from pimsim.config import load_config
 from pimsim.device import Device
@@ -80,7 +81,7 @@ def rowclone_rows() -> list[tuple[str, float, float, str]]:
         ("zeroing latency reduction", 6.0, zero["speedup"], "x"),
         ("zeroing energy reduction", 41.5, zero["energy_reduction"], "x"),
     ]
-    subarray_rows = config.pim.rows_per_subarray
+    subarray_rows = SubarrayLayout.from_params(config.pim).physical_rows  # subarray 1's row 0
     for name, dst, latency, energy in (
         ("PSM copy (another bank)", (0, 0, 0, 1, 0), 1.9, 3.2),
         ("inter-subarray copy (PSM twice)", (0, 0, 0, 0, subarray_rows), 1.0, 1.5),
@@ -105,7 +106,7 @@ LISA_HOPS_NS = {1: 148.5, 7: 196.5, 15: 260.5, 63: 644.5}
 def lisa_rows() -> list[tuple[str, float, float, str]]:
     rowclone_config = load_config("ddr3-1600", LISA_TIMINGS)
     lisa_config = load_config("ddr3-1600", [*LISA_TIMINGS, "pim.lisa=true"])
-    subarray_rows = lisa_config.pim.rows_per_subarray
+    subarray_rows = SubarrayLayout.from_params(lisa_config.pim).physical_rows
     rows = [
         (f"LISA-RISC copy, {hops} hop(s), ns", ns,
          _copy_to(lisa_config, (0, 0, 0, 0, hops * subarray_rows)).time_ns, "")

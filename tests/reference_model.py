@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pimsim.ambit.layout import SubarrayLayout
 from pimsim.device import tick_timings, ticks_per_cycle
 from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import COMMANDS, LEVELS, SCOPE, STANDARDS, Standard, evaluate_latency
@@ -105,7 +106,7 @@ class ReferenceDevice:
             ranks=org.ranks,
             bankgroups=org.bankgroups,
             banks_per_group=org.banks_per_group,
-            rows=org.rows,
+            rows=SubarrayLayout.from_params(config.pim).physical_rows_per_bank(org.rows),
             columns=org.columns,
             burst_length=org.burst_length,
             timing=tick_timings(config, ticks_per_cycle(config)),

@@ -58,23 +58,23 @@ def test_unknown_scheme_is_an_error():
 
 
 def test_ordinary_addresses_reach_data_rows_only():
-    cfg = load_config("ddr4-2400")  # 512-row subarrays, 18 reserved rows each
+    cfg = load_config("ddr4-2400")  # 512 data rows per subarray, 19 extra wordlines each
     m = AddressMapper.for_config(cfg)
-    data = 512 - cfg.pim.reserved_rows_per_subarray
-    # 128 subarrays of data rows per bank, less the last row (RowClone's temporary row)
-    assert m.capacity_bytes == (128 * data - 1) * 32 * 8192
+    stride = 512 + 19
+    assert m.capacity_bytes == 16 * 2**30  # every row of the nominal organisation
     top = m.decode(m.capacity_bytes - 64)
-    assert top[4] == 127 * 512 + data - 2  # the last data row of the bank is not reachable
+    assert top[4] == 127 * stride + 511  # the last data row of the last subarray
     row = 1 << 18  # RoBaRaCoCh: one host row up
-    assert m.decode((data - 1) * row)[4] == data - 1
-    assert m.decode(data * row)[4] == 512  # the next data row starts subarray 1
+    assert m.decode(511 * row)[4] == 511
+    assert m.decode(512 * row)[4] == stride  # the next data row starts subarray 1
     rng = np.random.default_rng(5)
     addrs = rng.integers(0, m.capacity_bytes // 64, 2000, dtype=np.uint64) * np.uint64(64)
     rows = m.decode_array(addrs)[:, 4]
-    assert (rows % 512 < data).all()
+    assert (rows % stride < 512).all()
     assert all(
         m.encode(*(int(v) for v in f)) == int(a)
         for a, f in zip(addrs[:200], m.decode_array(addrs[:200]), strict=True)
     )
-    with pytest.raises(AddressError, match="reserved"):
-        m.encode(0, 0, 0, 0, data, 0)
+    for reserved in (512, stride - 1):  # C0 and RowClone's temporary row
+        with pytest.raises(AddressError, match="reserved"):
+            m.encode(0, 0, 0, 0, reserved, 0)

@@ -34,7 +34,7 @@ def run_op(name, config, seed=0, subarray=0):
     words = config.organisation.columns
     a, b = (rng.integers(0, 2**64, words, dtype=np.uint64) for _ in range(2))
     rows = {"Di": 3, "Dj": 7, "Dk": 11}
-    base = subarray * pim.layout.rows_per_subarray
+    base = subarray * pim.layout.physical_rows
     dev.write_row(*BANK, base + 3, a)
     dev.write_row(*BANK, base + 7, b)
     span = pim.run(program, BANK, subarray, {n: rows[n] for n in program.operands})
@@ -81,4 +81,4 @@ def test_operand_outside_the_data_rows_is_refused():
     cfg = load_config("ddr3-1600")
     pim = PimDevice(Device(cfg))
     with pytest.raises(ValueError, match="is not a data row"):
-        pim.run(builtin("copy"), BANK, 0, {"Di": 0, "Dk": 1006})
+        pim.run(builtin("copy"), BANK, 0, {"Di": 0, "Dk": 1024})  # C0: 1024 data rows

@@ -113,7 +113,7 @@ def test_parse_ops():
     [
         (4096 + 64, None, "not a multiple of the 4,096-byte row"),
         (4096, 9, "--banks"),
-        (1 << 30, None, "needs 2 vectors of 1,073,741,824 bytes"),
+        ((1 << 30) + 4096, None, "needs 2 vectors of 1,073,745,920 bytes"),  # > 2 GiB
     ],
 )
 def test_bad_requests_are_refused(size, banks, message):

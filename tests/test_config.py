@@ -394,9 +394,9 @@ def test_vpp_currents_go_together():
     )
 
 
-def test_subarray_larger_than_the_bank():
-    error = config_error("ddr4-2400", "pim.rows_per_subarray=16")
-    assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
+def test_small_subarrays_count_data_rows_only():
+    # rows_per_subarray counts data rows: the 19 extra wordlines come on top, even of 16
+    assert load_config("ddr4-2400", ["pim.rows_per_subarray=16"]).pim.rows_per_subarray == 16
 
 
 # --- Ambit's B-group decoder ----------------------------------------------------------------
@@ -581,12 +581,6 @@ def test_a_complete_file_may_have_fewer_reserved_rows(tmp_path):
         (["pim.decoder.=T0"], "pim.decoder.", "pim.decoder.ADDRESS=WORDLINES expected"),
         (["pim.decoder.B1.x=T0"], "pim.decoder.B1.x", "pim.decoder.ADDRESS=WORDLINES expected"),
         (["pim.decoder=T0"], "pim.decoder", "mapping of address -> wordlines expected, got 'T0'"),
-        (
-            ["pim.rows_per_subarray=16"],
-            "pim.rows_per_subarray",
-            "rows_per_subarray = 16 must be more than the 18 reserved rows "
-            "(C0, C1 and 16 decoder addresses)",
-        ),
     ],
 )
 def test_bad_decoder(overrides, key, message):
@@ -594,14 +588,14 @@ def test_bad_decoder(overrides, key, message):
     assert (error.source, error.key, error.message) == ("-p", key, message)
 
 
-def test_reserved_rows_must_leave_data_rows():
-    assert load_config(None, ["pim.rows_per_subarray=32"]).pim.rows_per_subarray == 32
-    addresses = [f"pim.decoder.X{i}=T0" for i in range(14)]  # 2 + 30 reserved rows of 32
-    error = config_error("ddr4-2400", "pim.rows_per_subarray=32", *addresses)
+def test_rows_with_their_extra_wordlines_must_fit_a_bank_row_number():
+    big = ["organisation.rows=134217728", "organisation.density_gbit=16384"]  # 2^27 rows
+    assert load_config("ddr4-2400", big).organisation.rows == 2**27  # 512-row subarrays
+    error = config_error("ddr4-2400", *big, "pim.rows_per_subarray=1")
     assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
     assert error.message == (
-        "rows_per_subarray = 32 must be more than the 32 reserved rows "
-        "(C0, C1 and 30 decoder addresses)"
+        "rows = 134217728 in subarrays of 1 data rows and 19 extra wordlines "
+        "is more than 2147483647 rows per bank"
     )
 
 

@@ -208,7 +208,7 @@ def _limits(dev) -> dict[str, int]:
         rank=org.ranks,
         bankgroup=org.bankgroups,
         bank=org.banks_per_group,
-        row=org.rows,
+        row=dev.rows_per_bank,  # data rows and the subarrays' extra wordlines
         column=org.columns,
     )
 

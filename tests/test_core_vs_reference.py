@@ -358,10 +358,11 @@ class CoreVsReference(RuleBasedStateMachine):
         per_group = min(2 if org.bankgroups > 1 else 6, org.banks_per_group)
         self.banks = [b for b in self.all_banks if b[3] < per_group]
         self.ranks = sorted({(c, r) for c, r, _, _ in self.all_banks})
-        self.act_rows = sorted({0, 1, 2, org.rows - 1})
+        self.rows = self.dev.rows_per_bank  # physical: data rows and extra wordlines
+        self.act_rows = sorted({0, 1, 2, self.rows - 1})
         # Row data goes to a few rows of three banks (two share a bank group, one another rank).
         data_banks = [self.banks[0], self.banks[1], self.banks[-1]]
-        self.data_rows = [(*b, r) for b in data_banks for r in (0, 1, org.rows - 1)]
+        self.data_rows = [(*b, r) for b in data_banks for r in (0, 1, self.rows - 1)]
         self.touched: set[tuple[int, ...]] = set()
         self.log: list[str] = []
         self.floor = 0  # legal commands issue no earlier than this (see idle())
@@ -421,7 +422,7 @@ class CoreVsReference(RuleBasedStateMachine):
         column = 0
         if cmd in ("ACT", "AACT"):
             row = data.draw(
-                st.sampled_from(self.act_rows) | st.integers(0, self.org.rows - 1), label="row"
+                st.sampled_from(self.act_rows) | st.integers(0, self.rows - 1), label="row"
             )
         elif cmd in CAS:
             column = self.burst * data.draw(
@@ -515,7 +516,7 @@ class CoreVsReference(RuleBasedStateMachine):
                 options += [(cmd, self.addr(b, 0, 8)) for cmd in CAS]
             else:
                 options += [("ACT", self.addr(b, row)), ("ACT", self.addr(b, (row + 1) % 7))]
-                options += [(cmd, self.addr(b, (row + 1) % org.rows, 0)) for cmd in CAS]
+                options += [(cmd, self.addr(b, (row + 1) % self.rows, 0)) for cmd in CAS]
                 options += [(cmd, self.addr(b, row, 9 + CAS.index(cmd))) for cmd in CAS]
         for c, r in self.ranks:
             if any(self.ref.open_row(*b) is not None for b in self.all_banks if b[:2] == (c, r)):
@@ -525,7 +526,7 @@ class CoreVsReference(RuleBasedStateMachine):
             rank=org.ranks,
             bankgroup=org.bankgroups,
             bank=org.banks_per_group,
-            row=org.rows,
+            row=self.rows,
             column=org.columns,
         )
         for cmd in COMMANDS:

@@ -19,7 +19,7 @@ def engine(*overrides, preset="ddr3-1600"):
 
 def copy_across(eng, hops, src_row=5, dst_offset=9, seed=0):
     """Copy one row from subarray 0 of bank 0 to subarray ``hops`` of the same bank."""
-    rps = eng.pim.layout.rows_per_subarray
+    rps = eng.pim.layout.physical_rows
     src = (0, 0, 0, 0, src_row)
     data = np.random.default_rng(seed).integers(0, 2**64, eng.row_bytes // 8, dtype=np.uint64)
     eng.device.write_row(*src, data)
@@ -48,7 +48,7 @@ def test_lisa_copy_is_bit_exact_and_leaves_the_source():
 
 def test_each_half_of_the_row_arrives_with_its_own_activation():
     eng = engine(*LISA_DDR3)
-    rps = eng.pim.layout.rows_per_subarray
+    rps = eng.pim.layout.physical_rows
     src, dst = (0, 0, 0, 0, 5), (0, 0, 0, 0, rps + 9)
     data = np.arange(eng.row_bytes // 8, dtype=np.uint64)
     eng.device.write_row(*src, data)
@@ -89,7 +89,7 @@ def test_rbm_energy_is_counted_under_transfer():
 
 def test_a_source_in_another_subarray_of_the_bank_is_staged_by_lisa():
     eng = engine(*LISA_DDR3)
-    rps = eng.pim.layout.rows_per_subarray
+    rps = eng.pim.layout.physical_rows
     rng = np.random.default_rng(3)
     a, b = (0, 0, 0, 2, 4), (0, 0, 0, 2, 5 * rps + 4)  # same bank, subarrays 0 and 5
     da, db = (rng.integers(0, 2**64, eng.row_bytes // 8, dtype=np.uint64) for _ in "ab")

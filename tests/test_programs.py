@@ -33,9 +33,10 @@ def test_library_has_the_ten_operations_with_their_command_counts():
 
 
 def test_layout_matches_ambit_for_1024_row_subarrays():
-    assert LAYOUT.data_rows == 1006
-    assert LAYOUT.constant_slot("C0") == 1006 and LAYOUT.constant_slot("C1") == 1007
-    assert [(w.slot - 1008, w.negated) for w in LAYOUT.wordlines("B8")] == [(4, True), (0, False)]
+    assert LAYOUT.data_rows == 1024 and LAYOUT.physical_rows == 1024 + 2 + 16 + 1
+    assert LAYOUT.constant_slot("C0") == 1024 and LAYOUT.constant_slot("C1") == 1025
+    assert [(w.slot - 1026, w.negated) for w in LAYOUT.wordlines("B8")] == [(4, True), (0, False)]
+    assert LAYOUT.temp_slot == 1042  # RowClone's temporary row: the last wordline
     assert len(LAYOUT.wordlines("B12")) == 3
 
 

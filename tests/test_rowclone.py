@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pimsim.ambit.bulk import BulkEngine, Vector
+from pimsim.ambit.bulk import BulkEngine, BulkError, Vector
 from pimsim.config import load_config
 from pimsim.device import Device
 
@@ -36,9 +36,9 @@ def test_psm_copy_across_banks_is_exact_and_about_twice_as_fast_as_the_channel()
 def test_copy_to_another_subarray_of_the_same_bank_goes_through_a_temporary_row():
     eng = engine()
     src, data = one_row(eng, (0, 0, 0, 2, 1))
-    dst = Vector(((0, 0, 0, 2, 1024 + 7),), eng.row_bytes)  # subarray 1 of the same bank
-    across = eng.bbop("copy", dst, src)
-    assert (eng.device.read_row(0, 0, 0, 2, 1031) == data).all()
+    row = eng.pim.layout.physical_rows + 7  # subarray 1 of the same bank
+    across = eng.bbop("copy", Vector(((0, 0, 0, 2, row),), eng.row_bytes), src)
+    assert (eng.device.read_row(0, 0, 0, 2, row) == data).all()
     assert across.psm_rows == 1 and across.commands["TRANSFER"] == 128
     single = engine().bbop("copy", Vector(((0, 0, 0, 3, 9),), eng.row_bytes), src)
     assert across.time_ns == pytest.approx(2 * single.time_ns, rel=0.05)
@@ -60,13 +60,15 @@ def test_copy_across_ranks_has_no_internal_bus_and_takes_the_cpu_path():
     assert (eng.device.read_row(0, 1, 0, 0, 3) == data).all()
 
 
-def test_the_temporary_row_is_never_allocated():
+def test_the_temporary_rows_are_extra_wordlines_never_allocated():
     eng = engine()
-    last = eng.subarrays - 1
-    rows = eng.pim.layout.data_rows * eng.subarrays * len(eng.banks)
-    vec = eng.alloc((rows - len(eng.banks)) * eng.row_bytes)  # everything but the temp rows
-    assert all(r[4] != eng.temp_row for r in vec.rows)
-    assert eng.temp_row == last * 1024 + eng.pim.layout.data_rows - 1
+    layout = eng.pim.layout
+    rows = layout.data_rows * eng.subarrays * len(eng.banks)
+    vec = eng.alloc(rows * eng.row_bytes)  # every data row of the banks
+    assert all(r[4] % layout.physical_rows < layout.data_rows for r in vec.rows)
+    assert eng.temp_row(3) == 3 * (1024 + 19) + 1042  # the last of 19 extra wordlines
+    with pytest.raises(BulkError, match="no free data row"):
+        eng.alloc(eng.row_bytes)
 
 
 def test_a_source_outside_the_subarray_is_first_copied_in_by_psm():

@@ -182,7 +182,7 @@ class BulkEngine:
             for c in range(org.channels)
             if b * org.bankgroups + g < use
         ]
-        self.subarrays = org.rows // self.pim.layout.rows_per_subarray
+        self.subarrays = org.rows // self.pim.layout.data_rows
         self._next_free: dict[tuple[Bank, int], int] = {}
         self._scratch: dict[tuple[Bank, int], int] = {}  # rows kept at the top for scratch
         self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
@@ -196,26 +196,22 @@ class BulkEngine:
                 f"a PIM vector is a whole number of {self.row_bytes}-byte rows, not {nbytes} bytes"
             )
         rows = []
+        layout = self.pim.layout
         for i in range(nbytes // self.row_bytes):
             bank = self.banks[i % len(self.banks)]
             subarray = (i // len(self.banks)) % self.subarrays
             offset = self._next_free.get((bank, subarray), 0)
-            if offset >= self._top(bank, subarray) - self._scratch.get((bank, subarray), 0):
+            if offset >= layout.data_rows - self._scratch.get((bank, subarray), 0):
                 raise BulkError(f"no free data row left in subarray {subarray} of bank {bank}")
             self._next_free[(bank, subarray)] = offset + 1
-            rows.append((*bank, subarray * self.pim.layout.rows_per_subarray + offset))
+            rows.append((*bank, subarray * layout.physical_rows + offset))
         return Vector(tuple(rows), self.row_bytes)
-
-    def _top(self, bank: Bank, subarray: int) -> int:
-        """One past the last data row offset of a subarray the allocator may use (the
-        temporary row of the last subarray stays free)."""
-        return self.pim.layout.data_rows - (subarray == self.subarrays - 1)
 
     def scratch_rows(self, bank: Bank, subarray: int, count: int) -> list[int]:
         """Offsets of ``count`` scratch rows in a subarray: the top data rows, kept from the
         allocator from their first use on (and shared by every program there)."""
         key = (bank, subarray)
-        top = self._top(bank, subarray)
+        top = self.pim.layout.data_rows
         if count > self._scratch.get(key, 0):
             if top - count < self._next_free.get(key, 0):
                 raise BulkError(
@@ -315,7 +311,7 @@ class BulkEngine:
             if reason:
                 fallback.append((out_row, in_rows, reason))
                 continue
-            base = out_row[4] - out_row[4] % self.pim.layout.rows_per_subarray
+            base = out_row[4] - out_row[4] % self.pim.layout.physical_rows
             places = [r[4] - base for r in in_rows]
             streams.setdefault(out_row[:4], []).append(self._program(program, places, out_row))
         phases = [
@@ -388,7 +384,7 @@ class BulkEngine:
     ) -> Iterator[Command]:
         """The µprogram's commands on the output row's subarray, each input bound to a data
         row offset in it or to a staging address (see :meth:`_staged`)."""
-        rps = self.pim.layout.rows_per_subarray
+        rps = self.pim.layout.physical_rows
         sub, base = out_row[4] // rps, out_row[4] // rps * rps
         binding: dict[str, int | str] = dict(zip(program.inputs, places, strict=True))
         binding[program.outputs[0]] = out_row[4] - base
@@ -405,7 +401,7 @@ class BulkEngine:
         µprogram there: a source goes into the output row (when the program reads it before
         writing its output, as the built-ins do) or into a compute row the program does not
         overwrite before reading it. None if the sources cannot all be placed."""
-        rps = self.pim.layout.rows_per_subarray
+        rps = self.pim.layout.physical_rows
         home = (out_row[:4], out_row[4] // rps)
         away = [k for k, r in enumerate(in_rows) if (r[:4], r[4] // rps) != home]
         if any(in_rows[k][:2] != out_row[:2] for k in away) or self._why_not_in_dram(
@@ -440,7 +436,7 @@ class BulkEngine:
         row address to activate (a data row offset is both; a staging address raises the
         compute row stored elsewhere)."""
         layout = self.pim.layout
-        base = out_row[4] - out_row[4] % layout.rows_per_subarray
+        base = out_row[4] - out_row[4] % layout.physical_rows
         if isinstance(place, int):
             return (*out_row[:4], base + place), base + place
         slot = layout.wordlines(place)[0].slot
@@ -453,7 +449,8 @@ class BulkEngine:
         (``dst_address``: the row address to activate when it is not ``dst``'s own).
 
         Another bank: RowClone PSM. The same bank, another subarray: LISA-RISC when
-        ``pim.lisa`` is on, else PSM twice through the temporary row of a neighbouring bank."""
+        ``pim.lisa`` is on, else PSM twice through the temporary row of a neighbouring bank
+        (in the source's subarray)."""
         if dst_address is None:
             dst_address = dst[4]
         if src[:4] != dst[:4]:
@@ -465,7 +462,7 @@ class BulkEngine:
         ba_tmp, bg_tmp = (ba + 1) % org.banks_per_group, bg
         if org.banks_per_group == 1:
             bg_tmp = (bg + 1) % org.bankgroups
-        tmp = (ch, rk, bg_tmp, ba_tmp, self.temp_row)
+        tmp = (ch, rk, bg_tmp, ba_tmp, self.temp_row(src[4] // self.pim.layout.physical_rows))
         return _chain([self._transfer(src, tmp, tmp[4]), self._transfer(tmp, dst, dst_address)])
 
     def _lisa_copy(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
@@ -474,7 +471,7 @@ class BulkEngine:
         RBM it hop by hop to the destination subarray, AACT the destination row to store it;
         PREE between the halves keeps the source's second half; PRE."""
         pim = self.device.config.pim
-        rps = self.pim.layout.rows_per_subarray
+        rps = self.pim.layout.physical_rows
         hops = abs(dst[4] // rps - src[4] // rps)
         bank = src[:4]
         yield Command("ACT", bank, src[4], raised=(src[4],))
@@ -497,13 +494,11 @@ class BulkEngine:
         row[half::2] = self.device.read_row(*src)[half::2]
         self.device.write_row(*dst, row)
 
-    @property
-    def temp_row(self) -> int:
-        """The row of every bank kept for RowClone's inter-subarray copies: the last data row
-        of the last subarray (the allocator never hands it out)."""
-        return (
-            (self.subarrays - 1) * self.pim.layout.rows_per_subarray + self.pim.layout.data_rows - 1
-        )
+    def temp_row(self, subarray: int) -> int:
+        """Physical row of ``subarray``'s temporary row, the middle stop of RowClone's
+        inter-subarray copies (an extra wordline: no host address or vector reaches it)."""
+        layout = self.pim.layout
+        return subarray * layout.physical_rows + layout.temp_slot
 
     def _transfer(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
         org = self.device.config.organisation
@@ -530,7 +525,7 @@ class BulkEngine:
 
     def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
         """Empty if these rows can meet in one subarray, else the reason they cannot."""
-        rps = self.pim.layout.rows_per_subarray
+        rps = self.pim.layout.physical_rows
         if len({r[:4] for r in rows}) > 1:
             return "operands in different banks"
         if len({r[4] // rps for r in rows}) > 1:

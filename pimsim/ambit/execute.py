@@ -85,7 +85,7 @@ class Subarray:
 
     def __init__(self, device: Device, layout: SubarrayLayout, bank: Bank, index: int):
         self.device, self.layout, self.bank = device, layout, bank
-        self.base = index * layout.rows_per_subarray
+        self.base = index * layout.physical_rows
         self.sensed: np.ndarray | None = None
         c1 = self.base + layout.constant_slot(C1)
         if not (device.read_row(*bank, c1) == ALL_ONES).all():

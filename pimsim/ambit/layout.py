@@ -1,23 +1,45 @@
 """Where Ambit's rows live inside a subarray, and what each reserved address raises.
 
-A subarray has ``rows_per_subarray`` row addresses. The first ``data_rows`` of them are
-ordinary data rows (the D-group); then come the constant rows C0 (all zeros) and C1 (all
-ones) and the reserved addresses of the B-group decoder (``pim.decoder`` in the config:
-B0..B15 for Ambit). The physical compute rows (T0..T3, DCC0, DCC1) are stored in the slots of
-the first reserved addresses, one each, in ``pim.compute_rows`` order. With 1024-row
-subarrays that is Ambit's 1006 data rows + 2 constant rows + 16 B-addresses.
+A subarray has ``rows_per_subarray`` data rows (the D-group: the rows host addresses reach)
+and, beyond them, extra wordlines the host never addresses: the constant rows C0 (all zeros)
+and C1 (all ones), one row per reserved address of the B-group decoder (``pim.decoder`` in the
+config: B0..B15 for Ambit), and RowClone's temporary row. The physical compute rows (T0..T3,
+DCC0, DCC1) are stored in the slots of the first reserved addresses, one each, in
+``pim.compute_rows`` order. With Ambit's decoder that is 2 + 16 + 1 = 19 extra row addresses
+per subarray (1024 data rows take 1043 row addresses, 512 take 531). Only 9 of them are rows of
+cells -- C0, C1, T0..T3, DCC0, DCC1 and the temporary row; the other decoder addresses raise
+those rows, the DCCs' second wordlines among them -- so the cells grow by 9 / 1024 = 0.9%
+(1.8% with 512-row subarrays). Ambit reserves these rows inside a 1024-row subarray, leaving
+1006 data rows; here they come on top, so that the module keeps its nominal capacity.
 
-Only data rows are reachable by ordinary (host) addresses: host row h of a bank is physical
-row (h // data_rows) * rows_per_subarray + h % data_rows.
+The reserved rows are extra wordlines, not a hole in the host's address space: every data row
+of the nominal organisation (``organisation.rows`` per bank) stays addressable. RowClone's
+temporary row (the middle stop of an inter-subarray copy by PSM twice) is an extra row of
+every subarray rather than one per bank so that every subarray is the same tile (real arrays
+replicate one subarray design) and every copy finds one in the source's subarray; it costs one
+row per subarray (0.1% with 1024 data rows).
+
+Physical rows of a bank are numbered subarray by subarray, ``physical_rows`` apart: host row h
+of a bank is physical row (h // data_rows) * physical_rows + h % data_rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pimsim.config import PimParams
+if TYPE_CHECKING:  # config imports this module (the row arithmetic), not the other way
+    from pimsim.config import PimParams
 
 C0, C1 = "C0", "C1"
+#: RowClone's temporary rows per subarray (see the module docstring).
+TEMP_ROWS = 1
+
+
+def extra_rows(addresses: int) -> int:
+    """Wordlines of a subarray beyond its data rows, with ``addresses`` decoder addresses:
+    C0, C1, one row per address and RowClone's temporary row."""
+    return len((C0, C1)) + addresses + TEMP_ROWS
 
 
 @dataclass(frozen=True)
@@ -33,7 +55,7 @@ class Wordline:
 class SubarrayLayout:
     """Row offsets inside a subarray; every offset here is relative to the subarray start."""
 
-    rows_per_subarray: int
+    data_rows: int  # host-addressable rows of a subarray (pim.rows_per_subarray)
     compute_rows: tuple[str, ...]
     dual_contact_rows: tuple[str, ...]
     decoder: dict[str, tuple[str, ...]]
@@ -48,9 +70,28 @@ class SubarrayLayout:
         )
 
     @property
-    def data_rows(self) -> int:
-        """Data rows per subarray (rows_per_subarray minus C0, C1 and the decoder addresses)."""
-        return self.rows_per_subarray - 2 - len(self.decoder)
+    def extra_rows(self) -> int:
+        """Wordlines beyond the data rows: C0, C1, the decoder's rows, the temporary row."""
+        return extra_rows(len(self.decoder))
+
+    @property
+    def physical_rows(self) -> int:
+        """Wordlines of one subarray: its data rows and the extra ones (the row stride)."""
+        return self.data_rows + self.extra_rows
+
+    @property
+    def cell_rows(self) -> int:
+        """Extra rows that hold cells: C0, C1, the compute rows and the temporary row (the
+        other extra row addresses raise these)."""
+        return len((C0, C1)) + len(self.compute_rows) + TEMP_ROWS
+
+    def overhead_text(self) -> str:
+        """The in-DRAM rows' cost in one line: row addresses and cells per subarray."""
+        return (
+            f"{self.extra_rows} row addresses per subarray of {self.data_rows} data rows "
+            f"(C0, C1, {len(self.decoder)} decoder addresses, RowClone's temporary row), "
+            f"{self.cell_rows} with cells: +{self.cell_rows / self.data_rows:.1%} cells"
+        )
 
     def constant_slot(self, name: str) -> int:
         """Offset of C0 or C1."""
@@ -64,9 +105,14 @@ class SubarrayLayout:
         """Row address (offset) of reserved address ``name`` (B0..B15), as sent with ACT."""
         return self.data_rows + 2 + list(self.decoder).index(name)
 
+    @property
+    def temp_slot(self) -> int:
+        """Offset of RowClone's temporary row, the last wordline of the subarray."""
+        return self.physical_rows - TEMP_ROWS
+
     def wordlines(self, name: str) -> tuple[Wordline, ...]:
-        """Wordlines raised by activating ``name``: a data row offset (as a decimal string is
-        not accepted: use :meth:`data_wordline`), C0, C1 or a decoder address."""
+        """Wordlines raised by activating ``name``: C0, C1 or a decoder address (data rows
+        are bound by offset, see pimsim.ambit.execute.Binding)."""
         if name in (C0, C1):
             return (Wordline(self.constant_slot(name), False),)
         return tuple(
@@ -96,18 +142,18 @@ class SubarrayLayout:
     def is_reserved(self, name: str) -> bool:
         return name in (C0, C1) or name in self.decoder
 
-    def host_to_physical(self, host_row: int) -> int:
-        """Physical row (within its bank) of the ``host_row``-th data row of the bank."""
-        sub, offset = divmod(host_row, self.data_rows)
-        return sub * self.rows_per_subarray + offset
+    def host_to_physical(self, host_row):
+        """Physical row of the ``host_row``-th data row of a bank (an int or an integer
+        array)."""
+        return host_row // self.data_rows * self.physical_rows + host_row % self.data_rows
 
     def physical_to_host(self, row: int) -> int:
-        """Inverse of :meth:`host_to_physical`; ValueError for a reserved row."""
-        sub, offset = divmod(row, self.rows_per_subarray)
+        """Inverse of :meth:`host_to_physical`; ValueError for an extra (reserved) row."""
+        sub, offset = divmod(row, self.physical_rows)
         if offset >= self.data_rows:
             raise ValueError(f"row {row} is a reserved row of subarray {sub}")
         return sub * self.data_rows + offset
 
-    def data_rows_per_bank(self, rows: int) -> int:
-        """Host-addressable rows of a bank of ``rows`` physical rows."""
-        return rows // self.rows_per_subarray * self.data_rows
+    def physical_rows_per_bank(self, host_rows: int) -> int:
+        """Wordlines of a bank of ``host_rows`` data rows (a whole number of subarrays)."""
+        return host_rows // self.data_rows * self.physical_rows

@@ -7,6 +7,7 @@ import json
 import click
 import yaml
 
+from pimsim.addrmap import capacity_lines
 from pimsim.cli.options import load_config_or_fail, param_option, verbosity_options
 from pimsim.config import DEFAULT_PRESET, list_presets
 
@@ -51,6 +52,8 @@ def show(name: str | None, params: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(config.to_dict(), indent=2))
         return
     click.echo(f"# resolved from {config.source}")
+    for line in capacity_lines(config):
+        click.echo(f"# {line}")
     if config.overrides:
         changes = ", ".join(f"{key}={value}" for key, value in config.overrides)
         click.echo(f"# differs from {config.preset or 'the file'}: {changes}")
