@@ -20,6 +20,7 @@ that cannot be read as a trace at all raises :class:`TraceFileError`.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -98,12 +99,15 @@ class _Reader:
         self.raw = _open_regular(path)
         self.gzip = False
         self.fh: io.BufferedIOBase = self.raw
-        if self.read(len(GZIP_MAGIC), 1) == GZIP_MAGIC:
+        try:
+            magic = self.read(len(GZIP_MAGIC), 1)
+        except TraceFileError:
+            self.raw.close()
+            raise
+        self.raw.seek(0)
+        if magic == GZIP_MAGIC:
             self.gzip = True
-            self.raw.seek(0)
             self.fh = gzip.GzipFile(fileobj=self.raw, mode="rb")
-        else:
-            self.raw.seek(0)
 
     def read(self, size: int, line: int) -> bytes:
         """Up to ``size`` bytes (b"" at the end); ``line`` is the line being read."""
@@ -144,9 +148,10 @@ def _open_regular(path: Path) -> io.BufferedReader:
 
 
 def _shown_error(exc: BaseException) -> str:
-    """An OS or zlib error as a short phrase."""
+    """An OS or zlib error as a short phrase (zlib's "Error -3 while decompressing data: "
+    prefix dropped)."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return _shorten(text)
+    return _shorten(text.rsplit(": ", 1)[-1])
 
 
 @contextmanager
@@ -170,11 +175,11 @@ def _blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
             first = False
             cut = block.rfind(b"\n") + 1 if data else len(block)
             block, tail = block[:cut], block[cut:]
-            if len(tail) > MAX_LINE_BYTES:
-                raise _too_long(reader.name, line + block.count(b"\n"))
             if block:
                 yield block, line
                 line += block.count(b"\n")
+            if len(tail) > MAX_LINE_BYTES:
+                raise _too_long(reader.name, line)
             if not data:
                 return
 
@@ -385,7 +390,7 @@ def parse_pim_line(text: bytes, path: str, lineno: int) -> PimLine:
                 f"expected '<cycle> BBOP <op> <dst> <src>... <size>', got {len(parts)} fields",
             )
         op, operands = _op(parts[2], path, lineno), parts[3:]
-        sources = _arity(op)
+        sources = _arities()[op]
     if len(operands) != 2 + sources:
         srcs = " ".join(f"<src{i + 1}>" for i in range(sources))
         keyword = "COPY" if parts[1].upper() == b"COPY" else f"BBOP {op}"
@@ -409,22 +414,19 @@ def parse_pim_line(text: bytes, path: str, lineno: int) -> PimLine:
 
 def _op(token: bytes, path: str, lineno: int) -> str:
     """The built-in operation ``token`` names (a plain name, case-insensitive; never a path)."""
-    from pimsim.programs.parse import builtin_names
-
-    known = builtin_names()
+    arities = _arities()
     name = token.decode("ascii").lower() if _OP.fullmatch(token) else None
-    if name not in known:
+    if name not in arities:
+        known = ", ".join(sorted(arities))
         raise TraceError(
-            path,
-            lineno,
-            "op",
-            f"{_shown(token)} is not a bulk operation (known: {', '.join(known)})",
+            path, lineno, "op", f"{_shown(token)} is not a bulk operation (known: {known})"
         )
     return name
 
 
-def _arity(op: str) -> int:
-    """How many sources the built-in operation ``op`` reads."""
-    from pimsim.programs.parse import builtin
+@functools.cache
+def _arities() -> dict[str, int]:
+    """How many sources each built-in operation reads, by name (read once)."""
+    from pimsim.programs.parse import builtin, builtin_names
 
-    return len(builtin(op).inputs)
+    return {name: len(builtin(name).inputs) for name in builtin_names()}
