@@ -100,22 +100,29 @@ class _Reader:
         self.gzip = False
         self.fh: io.BufferedIOBase = self.raw
         try:
-            magic = self.read(len(GZIP_MAGIC), 1)
+            with self._reading(1):
+                magic = self.raw.read(len(GZIP_MAGIC))
+                self.raw.seek(0)
         except TraceFileError:
             self.raw.close()
             raise
-        self.raw.seek(0)
         if magic == GZIP_MAGIC:
             self.gzip = True
             self.fh = gzip.GzipFile(fileobj=self.raw, mode="rb")
 
     def read(self, size: int, line: int) -> bytes:
         """Up to ``size`` bytes (b"" at the end); ``line`` is the line being read."""
-        try:
+        with self._reading(line):
             return self.fh.read(size)
+
+    @contextmanager
+    def _reading(self, line: int) -> Iterator[None]:
+        """Turn a read error (OS, gzip, zlib, early end of gzip data) into a TraceFileError."""
+        try:
+            yield
         except EOFError:
             raise self._error(line, "the gzip data ends early (a truncated file?)") from None
-        except (OSError, zlib.error) as exc:
+        except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
             if self.gzip:
                 raise self._error(line, f"corrupt gzip data ({_shown_error(exc)})") from None
             raise self._error(line, f"cannot read: {_shown_error(exc)}") from None

@@ -281,13 +281,15 @@ def test_cycles_may_go_backwards_requests_enter_in_file_order(tmp_path):
     assert json.loads(result.stdout)["requests"]["reads"] == 2
 
 
-def test_a_file_error_mid_stream_is_a_trace_file_error(tmp_path):
-    data = _gzip_of_requests(400_000)
+def test_gzip_damage_mid_stream_names_the_line_reached_and_exits_2(tmp_path):
+    data = _gzip_of_requests(200_000)
     path = write(tmp_path, data[: len(data) * 3 // 4], "t.trace.gz")
     with pytest.raises(TraceFileError) as info:
         for _ in read_trace(path, fmt="pimsim", block_bytes=1 << 16):
             pass
     assert info.value.line > 1000 and isinstance(info.value, TraceError)
+    line = one_error_line(run_trace(path, "--no-data"), 2, f"{path}:", "gzip: the gzip data ends")
+    assert int(line.split(":")[2]) > 1000
 
 
 # -- fuzz ----------------------------------------------------------------------------------------
@@ -309,6 +311,9 @@ HUGE = [
 ]
 KNOWN_SLOW_CYCLE = 10**9  # engine: idle cycles cost ~1 s per 10**10 (another fix)
 CASE_SECONDS = 20  # per case, generous for a loaded machine
+RUN = ["run", "TRACE", "--no-data"]  # the command line of a case
+COMPARE = ["compare", "--trace", "TRACE"]  # that of every COMPARE_EVERY-th case
+COMPARE_EVERY = 5
 
 
 def _sample_head() -> str:
@@ -381,8 +386,9 @@ def _known_engine_case(data: bytes) -> bool:
 
 
 def drive(case_dir: str, seconds: int) -> None:
-    """Run ``pimsim run`` on every file of ``case_dir`` in this process, each under an alarm,
-    and print one JSON line per case (run in a child with an address-space cap)."""
+    """Run ``pimsim run`` (or ``compare --trace``) on every file of ``case_dir`` in this
+    process, each under an alarm of ``seconds``, and print one JSON line per case (called
+    in a child process with an address-space cap)."""
     import signal
 
     class Hang(Exception):
@@ -392,9 +398,10 @@ def drive(case_dir: str, seconds: int) -> None:
         raise Hang
 
     signal.signal(signal.SIGALRM, alarm)
-    for path in sorted(Path(case_dir).iterdir()):
+    for i, path in enumerate(sorted(Path(case_dir).iterdir())):
+        command = COMPARE if i % COMPARE_EVERY == COMPARE_EVERY - 1 else RUN
         signal.alarm(seconds)
-        result = CliRunner().invoke(cli, ["run", str(path), "--no-data"])
+        result = CliRunner().invoke(cli, [str(path) if a == "TRACE" else a for a in command])
         signal.alarm(0)
         exc = result.exception
         crash = type(exc).__name__ if exc and not isinstance(exc, SystemExit) else None
