@@ -91,8 +91,9 @@ class PimLine:
 
 
 class _Reader:
-    """A trace file opened for reading, plain or gzip (judged by its first bytes); every
-    read error becomes a TraceFileError naming the file and the line reached."""
+    """A trace file opened for reading (a context manager that closes it), plain or gzip
+    (judged by its first bytes); every read error becomes a TraceFileError naming the file
+    and the line reached."""
 
     def __init__(self, path: Path):
         self.name = str(path)
@@ -130,7 +131,10 @@ class _Reader:
     def _error(self, line: int, message: str) -> TraceFileError:
         return TraceFileError(self.name, line, "gzip" if self.gzip else "file", message)
 
-    def close(self) -> None:
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
         self.fh.close()
         self.raw.close()
 
@@ -161,20 +165,11 @@ def _shown_error(exc: BaseException) -> str:
     return _shorten(text.rsplit(": ", 1)[-1])
 
 
-@contextmanager
-def _opened(path: Path) -> Iterator[_Reader]:
-    reader = _Reader(path)
-    try:
-        yield reader
-    finally:
-        reader.close()
-
-
 def _blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
     """The file's text as blocks of complete lines (the last one may lack its newline), each
     with the number of its first line; the byte-order mark is dropped, and a line longer
     than MAX_LINE_BYTES raises a TraceError."""
-    with _opened(path) as reader:
+    with _Reader(path) as reader:
         line, tail, first = 1, b"", True
         while True:
             data = reader.read(block_bytes, line)
@@ -209,16 +204,15 @@ def _tokens(line: bytes) -> list[bytes]:
     return tokens
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
+def _shorten(text: str, show=str) -> str:
+    """``text`` cut to SHOWN_CHARS characters, then passed through ``show``."""
+    more = "..." if len(text) > SHOWN_CHARS else ""
+    return show(text[:SHOWN_CHARS]) + more
 
 
 def _shown(token: bytes) -> str:
     """A token as echoed in a message: quoted, escaped, cut to about SHOWN_CHARS."""
-    text = token.decode("utf-8", "replace")
-    if len(text) <= SHOWN_CHARS:
-        return repr(text)
-    return repr(text[:SHOWN_CHARS]) + "..."
+    return _shorten(token.decode("utf-8", "replace"), repr)
 
 
 _DEC = re.compile(rb"[0-9]+")
@@ -324,7 +318,7 @@ def resolve_format(path: str | Path, fmt: str = "auto") -> str:
         raise TraceError(
             str(path), 0, "format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})"
         )
-    with _opened(Path(path)):
+    with _Reader(Path(path)):
         return fmt
 
 
