@@ -4,6 +4,10 @@
 ``parse_block`` fills numpy arrays with the requests of a block of complete lines and stops
 at the first malformed line, reporting which line and field and the offending token; the
 messages are written by pimsim.tracefile, the only caller.
+
+Grammar (the same as pimsim.tracefile's BBOP/COPY parser): tokens are separated by ASCII
+space, tab, CR, VT or FF; a token starting with '#' starts a comment to the end of the line;
+a cycle is 1 to 18 ASCII decimal digits, an address 1 to 16 hex digits with an optional 0x.
 """
 
 import numpy as np
@@ -28,9 +32,10 @@ cdef enum:
     E_CYCLE = 3
     E_ADDRESS = 4
     E_PIM = 5  # not an error: a BBOP/COPY line, which pimsim.tracefile parses itself
+    E_LONG = 6  # a line longer than the caller's bound
 
 ERROR_FIELDS = {E_LINE: "line", E_OP: "op", E_CYCLE: "cycle", E_ADDRESS: "address",
-                E_PIM: "pim"}
+                E_PIM: "pim", E_LONG: "length"}
 
 cdef enum:
     MAX_TOKENS = 4
@@ -90,17 +95,19 @@ cdef bint token_is(const unsigned char* p, Py_ssize_t n, const char* word) noexc
     return i == n and word[i] == 0
 
 
-def parse_block(const unsigned char[::1] data, int fmt):
-    """Parse ``data`` (complete lines) in format ``fmt`` (a FORMAT_CODES value).
+def parse_block(const unsigned char[::1] data, int fmt, Py_ssize_t begin, Py_ssize_t max_line):
+    """Parse ``data[begin:]`` (complete lines) in format ``fmt`` (a FORMAT_CODES value);
+    a line of more than ``max_line`` bytes is an error (field "length").
 
     Returns (cycle, is_write, address, line, error) where the arrays hold the requests in
-    order, ``line`` the 0-based line index of each request within the block, and ``error``
-    is None or (line index, field name, the offending token or the field count as text).
+    order, ``line`` the 0-based index of each request's line counted from ``begin``, and
+    ``error`` is None or (line index, field name, the offending token as bytes or the field
+    count or line length as text, byte offsets of the line's start and end in ``data``).
     A native-format BBOP or COPY line stops the parse like an error, with the field "pim":
     the caller parses that line and resumes after it.
     """
-    cdef Py_ssize_t n = data.shape[0], pos = 0, start, end, k, ntok, i
-    cdef Py_ssize_t count = 0, line_no = 0, capacity = 1
+    cdef Py_ssize_t n = data.shape[0], pos = begin, start = begin, end = begin, k, ntok = 0
+    cdef Py_ssize_t count = 0, line_no = 0, capacity
     cdef Py_ssize_t tok_start[MAX_TOKENS]
     cdef Py_ssize_t tok_len[MAX_TOKENS]
     cdef const unsigned char* base = &data[0] if n > 0 else NULL
@@ -108,9 +115,10 @@ def parse_block(const unsigned char[::1] data, int fmt):
     cdef int64_t cyc
     cdef uint64_t addr
     cdef bint wr
-    for i in range(n):
-        if data[i] == 10:
-            capacity += 1
+    # a request line takes at least 5 bytes with its newline ("LD 0\n"), the last one 4:
+    # a bound on the requests without a pass over the bytes (the caller resumes after each
+    # BBOP/COPY line, so a count would make a block of them quadratic)
+    capacity = (n - begin) // 5 + 1
     cycles = np.empty(capacity, dtype=np.int64)
     writes = np.empty(capacity, dtype=np.uint8)
     addresses = np.empty(capacity, dtype=np.uint64)
@@ -126,13 +134,16 @@ def parse_block(const unsigned char[::1] data, int fmt):
                 pos += 1
             end = pos
             pos += 1
-            # tokenize
+            if end - start > max_line:
+                err = E_LONG
+                break
+            # tokenize, up to a token that starts a comment
             ntok = 0
             k = start
             while k < end:
                 while k < end and is_space(base[k]):
                     k += 1
-                if k >= end:
+                if k >= end or base[k] == 35:  # '#'
                     break
                 if ntok < MAX_TOKENS:
                     tok_start[ntok] = k
@@ -141,7 +152,7 @@ def parse_block(const unsigned char[::1] data, int fmt):
                 if ntok < MAX_TOKENS:
                     tok_len[ntok] = k - tok_start[ntok]
                 ntok += 1
-            if ntok == 0 or base[tok_start[0]] == 35:  # blank or '#'
+            if ntok == 0:  # blank or a comment
                 line_no += 1
                 continue
             if fmt == F_RAMULATOR:
@@ -196,9 +207,10 @@ def parse_block(const unsigned char[::1] data, int fmt):
     error = None
     if err != E_NONE:
         if err_tok >= 0:
-            text = bytes(data[tok_start[err_tok]:tok_start[err_tok] + tok_len[err_tok]])
-            detail = text.decode("utf-8", "replace")
+            detail = bytes(data[tok_start[err_tok]:tok_start[err_tok] + tok_len[err_tok]])
+        elif err == E_LONG:
+            detail = str(end - start)
         else:
             detail = str(ntok)
-        error = (line_no, ERROR_FIELDS[err], detail)
+        error = (line_no, ERROR_FIELDS[err], detail, start, end)
     return cycles[:count], writes[:count].view(bool), addresses[:count], lines[:count], error

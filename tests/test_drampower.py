@@ -291,7 +291,11 @@ def test_a_directory_without_write_permission_is_refused(tmp_path):
 def test_a_full_disk_leaves_no_csv_and_one_error_line(tmp_path, monkeypatch):
     import pimsim.drampower as drampower
 
-    def full(fd, *args, **kwargs):  # the temporary file, as if the disk were full
+    fdopen = os.fdopen
+
+    def full(fd, mode="r", *args, **kwargs):  # the temporary file, as if the disk were full
+        if "w" not in mode:  # the trace being read
+            return fdopen(fd, mode, *args, **kwargs)
         os.close(fd)
         return open("/dev/full", "w", newline="")  # noqa: SIM115 (closed by the export)
 

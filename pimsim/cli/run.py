@@ -20,11 +20,11 @@ from pimsim.cli.options import (
 )
 from pimsim.sim import Replay
 from pimsim.stats import format_summary
-from pimsim.tracefile import FORMATS
+from pimsim.tracefile import FORMATS, resolve_format
 
 
 @click.command()
-@click.argument("trace", type=click.Path(dir_okay=False))
+@click.argument("trace", type=click.Path())
 @config_options
 @click.option(
     "--format",
@@ -60,7 +60,8 @@ def run(
     """Replay TRACE through the memory controller and print its statistics.
 
     TRACE is a pimsim, DRAMSim3 or Ramulator 2 trace (see traces/README.md), plain or
-    gzip; pimsim traces may also hold BBOP/COPY lines, bulk operations run in DRAM.
+    gzip, a regular file; pimsim traces may also hold BBOP/COPY lines, bulk operations
+    run in DRAM. A file that is not a readable trace exits 2; a malformed line exits 1.
     Ctrl-C stops the replay and still reports what ran, marked interrupted.
 
     \b
@@ -71,6 +72,8 @@ def run(
       pimsim run traces/sample.trace --energy-profile ambit-micro17 --drampower cmds.csv
     """
     cfg = load_config_or_fail(config, params)
+    with reported_errors():
+        fmt = resolve_format(trace, fmt)  # a bad trace file is refused before any output
     # shown on stderr only on a terminal, and only for runs longer than a second
     with (
         reported_errors(),
