@@ -54,7 +54,13 @@ def test_missing_trace_exits_2_from_run_and_compare(tmp_path):
     missing = tmp_path / "nope.trace"
     one_error_line(run_trace(missing), 2, f"{missing}: file: no such trace file")
     result = CliRunner().invoke(cli, ["compare", "--trace", str(missing)])
-    assert result.exit_code == 2 and "does not exist" in result.output
+    one_error_line(result, 2, f"{missing}: file: no such trace file")
+
+
+@pytest.mark.parametrize("command", [["run"], ["compare", "--trace"]])
+def test_an_empty_trace_path_is_a_usage_error(command):
+    result = CliRunner().invoke(cli, [*command, ""])
+    one_error_line(result, 2, "an empty path names no file")
 
 
 def test_overlong_file_name_is_refused_and_shortened(tmp_path):

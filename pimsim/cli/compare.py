@@ -12,6 +12,7 @@ from pimsim.cli.options import (
     IntRange,
     config_options,
     energy_profile_option,
+    given_path,
     json_option,
     load_config_or_fail,
     output_option,
@@ -70,7 +71,8 @@ def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str,
 )
 @click.option(
     "--trace",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(),
+    callback=given_path,
     metavar="PATH",
     help="Instead: replay a pimsim trace with its BBOP/COPY lines in DRAM, then with them on "
     "the CPU, and compare the two replays.",

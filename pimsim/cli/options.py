@@ -130,6 +130,14 @@ MAX_SIZE = 1 << 40
 _SIZE = re.compile(r"[ \t]*([0-9]{1,16})[ \t]*([A-Za-z]{0,3})[ \t]*", re.ASCII)
 
 
+def given_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback for an input path: an empty one is a usage error (exit 2), not the
+    current directory."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty path names no file", ctx=ctx, param=param)
+    return value
+
+
 def parse_size(text: str) -> int:
     """Bytes in a size such as ``32MiB``, ``4KiB`` or ``8192`` (ASCII digits, 1 B..1 TiB)."""
     match = _SIZE.fullmatch(text)

@@ -12,6 +12,7 @@ from pimsim.cli.options import (
     IntRange,
     config_options,
     energy_profile_option,
+    given_path,
     json_option,
     load_config_or_fail,
     reported_errors,
@@ -24,7 +25,7 @@ from pimsim.tracefile import FORMATS, resolve_format
 
 
 @click.command()
-@click.argument("trace", type=click.Path())
+@click.argument("trace", type=click.Path(), callback=given_path)
 @config_options
 @click.option(
     "--format",
