@@ -91,7 +91,7 @@ def compare(
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
       pimsim compare --trace traces/sample-pim.trace
     """
-    overrides = (*params, f"organisation.ranks={ranks}") if ranks else params
+    overrides = (*params, ("--ranks", f"organisation.ranks={ranks}")) if ranks else params
     cfg = load_config_or_fail(config, overrides)
     nbytes = parse_size(size)
     if trace:

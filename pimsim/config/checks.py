@@ -21,7 +21,6 @@ from pimsim.config.schema import (
     ADDRESS_SCHEMES,
     DECODER,
     MAX_NAMES,
-    MAX_TIMING_CYCLES,
     ROW_POLICIES,
     SCHEDULERS,
     VPP_KEYS,
@@ -135,8 +134,7 @@ def _pim_rules(v: Mapping[str, Any]) -> list[tuple[list[str], bool, str]]:
     rps, rows = v["pim.rows_per_subarray"], v["organisation.rows"]
     addresses = [k for k in v if k.startswith(DECODER)]
     reserved = len(CONSTANT_ROWS) + len(addresses)
-    tck = v["timing.tCK"]
-    rules = [
+    return [
         (
             ["pim.rows_per_subarray", *addresses],
             reserved < rps,
@@ -154,14 +152,6 @@ def _pim_rules(v: Mapping[str, Any]) -> list[tuple[list[str], bool, str]]:
             f"{len(addresses)} decoder addresses; at most {MAX_NAMES}",
         ),
     ]
-    for key in ("pim.tWLOV", "pim.tRBM"):
-        cycles = v[key] / tck
-        message = (
-            f"{v[key]:g} ns is {cycles:,.0f} cycles of tCK {tck:g} ns; "
-            f"at most {MAX_TIMING_CYCLES:,}"
-        )
-        rules.append(([key, "timing.tCK"], cycles <= MAX_TIMING_CYCLES, message))
-    return rules
 
 
 def _choice_rules(v: Mapping[str, Any]) -> list[tuple[list[str], bool, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -196,10 +197,16 @@ def _set_override(doc: dict[str, Any], key: str, value: Any, option: str) -> Non
         doc[top] = value
 
 
-def _read_preset(name: str, level: int) -> dict[str, Entry]:
+def _read_preset(name: str) -> dict[str, Entry]:
+    """The checked entries of preset ``name``, the first layer (level 0)."""
+    return dict(_preset_layer(name))
+
+
+@functools.cache
+def _preset_layer(name: str) -> dict[str, Entry]:
     source = f"preset {name}"
     doc, _ = parse_yaml(preset_path(name).read_text(encoding="utf-8"), source)
-    return _flatten(doc, source, level, {})
+    return _flatten(doc, source, 0, {})
 
 
 # --- resolution ----------------------------------------------------------------------------
@@ -211,7 +218,7 @@ def load_config(spec: str | None = None, overrides: Sequence[Override] = ()) -> 
     named, see :data:`Override`). The result passed every check a run makes of it."""
     spec = DEFAULT_PRESET if spec is None else spec
     if spec in list_presets():
-        preset, source, layers = spec, f"preset {spec}", [_read_preset(spec, 0)]
+        preset, source, layers = spec, f"preset {spec}", [_read_preset(spec)]
     else:
         doc, lines = read_file(spec, _known_presets())
         preset, source, layers = None, spec, []
@@ -221,7 +228,7 @@ def load_config(spec: str | None = None, overrides: Sequence[Override] = ()) -> 
             if not isinstance(preset, str) or preset not in list_presets():
                 message = f"unknown preset {shown(preset)}; {_known_presets()}"
                 raise ConfigError(places["preset"], "preset", message)
-            layers.append(_read_preset(preset, 0))
+            layers.append(_read_preset(preset))
         layers.append(_flatten(doc, shown_path(spec), len(layers), places))
     doc, places = _parse_overrides(overrides)
     layers.append(_flatten(doc, "-p", len(layers), places))

@@ -14,7 +14,8 @@ simulator derives from a configuration stays far inside its integer types and it
   ticks of at most 16 per cycle, so every latency is below 2^28 ticks;
 - ``tCK`` is 0.1 to 100 ns (DDR5-8400 is 0.24 ns, DDR-200 10 ns); a timing given in ns must
   round to a number of cycles within the same range; the PIM times ``tWLOV`` and ``tRBM`` are
-  at most 1,000 ns (Ambit's tWLOV is 4 ns, LISA's tRBM 8 ns);
+  at most 1,000 ns (Ambit's tWLOV is 4 ns, LISA's tRBM 8 ns), 10,000 cycles at the smallest
+  tCK;
 - the organisation follows JEDEC DDR3/DDR4 (JESD79-3F, JESD79-4C) with headroom: at most 32
   channels (a DDR5 socket has 24 sub-channels), 16 ranks per channel (4 chip selects of up to 4
   stacked ranks), 8 bank groups, 16 banks per group, 2^18 rows (DDR4's A0-A17), 4,096 columns;
@@ -177,6 +178,11 @@ def shown(value: Any) -> str:
     return cut(repr(value[: SHOWN_CHARS + 1] if isinstance(value, str) else value))
 
 
+def number(value: float) -> str:
+    """A range limit for a message: ``65,536``, ``0.1``."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:,g}"
+
+
 def cut(text: str) -> str:
     """``text`` cut to about SHOWN_CHARS characters, for error messages."""
     return text if len(text) <= SHOWN_CHARS + 2 else text[:SHOWN_CHARS] + "..."
@@ -289,7 +295,9 @@ def check(
         raise ConfigError(where, key, f"must be at most 1, got {shown(value)}")
     if bounds and not bounds[0] <= value <= bounds[1]:
         low, high = bounds
-        raise ConfigError(where, key, f"must be in {low:,g}..{high:,g}, got {shown(value)}")
+        raise ConfigError(
+            where, key, f"must be in {number(low)}..{number(high)}, got {shown(value)}"
+        )
     return value if integer else float(value)
 
 
