@@ -161,6 +161,16 @@ def test_the_largest_allowed_ranks_run():
     assert result.exit_code == 0, result.output
 
 
+def test_configs_limits_prints_every_range():
+    result = invoke("configs", "limits")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "organisation.ranks             [1, 16], a power of two" in lines
+    assert "timing.nREFI                   [1, 1,048,576]" in lines
+    assert "timing.tCK                     [0.1, 100]" in lines
+    assert lines[-1].startswith("devices_per_rank * device_width = 64 bits")
+
+
 def test_every_numeric_key_has_a_range():
     for section, kinds in SECTIONS.items():
         for key, kind in kinds.items():

@@ -180,7 +180,7 @@ def shown(value: Any) -> str:
 
 def number(value: float) -> str:
     """A range limit for a message: ``65,536``, ``0.1``."""
-    return f"{value:,}" if isinstance(value, int) else f"{value:,g}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def cut(text: str) -> str:
@@ -204,6 +204,29 @@ def value_range(key: str) -> tuple[float, float] | None:
     if section == "power":
         return next(r for prefix, r in POWER_RANGES.items() if leaf.startswith(prefix))
     return None
+
+
+def range_table() -> list[tuple[str, str]]:
+    """(key, allowed values) of every numeric key, for ``pimsim configs limits``; timings of
+    every standard, a timing in ns (``tRCD``) rounds to cycles within its ``n`` range."""
+    timing_names = ("tCK", *ALL_TIMING_NAMES)
+    keys = [
+        f"{section}.{key}"
+        for section, kinds in SECTIONS.items()
+        for key in (timing_names if section == "timing" else kinds)
+    ]
+    kinds = {f"{s}.{k}": kind for s, table in SECTIONS.items() for k, kind in table.items()}
+    rows = []
+    for key in keys:
+        bounds = value_range(key)
+        if bounds is None:
+            continue
+        low, high = bounds
+        kind = kinds.get(key, "int" if key != "timing.tCK" else "num")
+        opening = "(" if low == 0 and kind in ("num", "frac") else "["  # positive: 0 excluded
+        text = f"{opening}{number(low)}, {number(high)}]"
+        rows.append((key, text + (", a power of two" if kind == "pow2" else "")))
+    return rows
 
 
 def suggest(key: str, candidates: Sequence[str]) -> str:
