@@ -73,6 +73,11 @@ def test_a_timing_in_ns_must_round_into_the_range():
     assert "ns is 0 cycles" in refused_everywhere("-p", "timing.tRCD=0.0001")
 
 
+def test_the_energy_table_is_built_at_load():
+    line = refused_everywhere("-p", "timing.nRAS=6001", "-p", "timing.nRC=6100")
+    assert line.startswith("Error: -p: timing.nRC: IDD0 * tRC - IDD3N * tRAS - IDD2N * tRP ")
+
+
 def test_a_latency_must_not_be_negative():
     line = refused_everywhere("-p", "timing.nCWL=40")
     assert line.startswith("Error: -p: timing.nCWL: read to write turnaround: ")
@@ -290,7 +295,7 @@ def test_echoed_values_are_cut():
 #: Overrides run found a fault in before configs show did (issue 10), and neighbours of them.
 SHOW_VS_RUN = [
     (),
-    ("timing.nRCD=65536", "timing.nRC=65600", "timing.nRAS=65537"),  # ACT energy < 0
+    ("timing.nRCD=6000", "timing.nRC=6100", "timing.nRAS=6001"),  # ACT energy < 0
     ("timing.nRCD=60000", "timing.nRC=60100", "timing.nRAS=40"),
     ("timing.nCWL=30",),
     ("timing.nCWL=20",),

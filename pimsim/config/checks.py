@@ -249,7 +249,12 @@ def check_runnable(config: Config, std: Standard, merged: Mapping[str, Entry]) -
     if capacity <= 0:
         keys = ["organisation.rows", "pim.rows_per_subarray"]
         raise blame(merged, keys, "no data row is left for ordinary addresses")
-    energy_table(config)
+    try:
+        energy_table(config)
+    except ConfigError as error:  # blamed on the most recent key its message names
+        words = dict.fromkeys(re.findall(r"\w+", error.message))
+        named = [f"power.{w}" for w in words] + [f"timing.n{w[1:]}" for w in words]
+        raise blame(merged, [error.key, *named], error.message) from None
 
 
 def _check_latencies(std: Standard, cycles: Mapping[str, int], merged: Mapping[str, Entry]):
