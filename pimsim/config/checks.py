@@ -29,7 +29,7 @@ from pimsim.config.schema import (
     shown,
 )
 from pimsim.errors import ConfigError, PimsimError
-from pimsim.standards import COMMANDS, Standard, compile_tables, evaluate_latency
+from pimsim.standards import COMMANDS, Standard, compile_tables
 
 #: Bytes of the simulator's fixed state a configuration may need (see footprint_bytes).
 FOOTPRINT_LIMIT = 1 << 30
@@ -238,7 +238,6 @@ def check_runnable(config: Config, std: Standard, merged: Mapping[str, Entry]) -
     from pimsim.device import tick_timings, ticks_per_cycle
     from pimsim.energy import energy_table
 
-    _check_latencies(std, tick_timings(config, 1), merged)
     compile_tables(std, tick_timings(config, ticks_per_cycle(config)))
     SubarrayLayout.from_params(config.pim)
     try:
@@ -255,13 +254,3 @@ def check_runnable(config: Config, std: Standard, merged: Mapping[str, Entry]) -
         words = dict.fromkeys(re.findall(r"\w+", error.message))
         named = [f"power.{w}" for w in words] + [f"timing.n{w[1:]}" for w in words]
         raise blame(merged, [error.key, *named], error.message) from None
-
-
-def _check_latencies(std: Standard, cycles: Mapping[str, int], merged: Mapping[str, Entry]):
-    """Every latency of the standard's rules, in cycles, must be at least 0."""
-    for rule in std.constraints:
-        value = evaluate_latency(rule.latency, dict(cycles))
-        if value < 0:
-            names = re.findall(r"n[A-Za-z_]\w*", rule.latency)
-            message = f"{rule.note}: {rule.latency} = {value} cycles; it must not be negative"
-            raise blame(merged, [f"timing.{n}" for n in names], message)
