@@ -267,8 +267,9 @@ def _resolve(merged: Mapping[str, Entry], standard: Standard, source: str) -> di
     """Check the merged entries: canonical key -> final value (timings in cycles)."""
     addresses = [k.removeprefix(DECODER) for k in merged if k.startswith(DECODER)]
     keys = canonical_keys(standard.timing_names, addresses)
+    known = set(keys)
     for key, entry in merged.items():
-        if key not in keys:
+        if key not in known:
             leaf = entry.given.partition(".")[2]
             hint = suggest(entry.given, timing_candidates(leaf, standard.timing_names))
             raise ConfigError(entry.where, entry.given, f"not a {standard.name} timing{hint}")

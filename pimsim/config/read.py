@@ -22,12 +22,41 @@ MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 16
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing anchors, aliases and nesting beyond MAX_DEPTH."""
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's own parser, for a PyYAML built without libyaml."""
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+
+#: libyaml's parser when PyYAML was built with it (tens of times faster), else PyYAML's own.
+_Parser = yaml.cyaml.CParser if yaml.__with_libyaml__ else _PyParser
+
+
+class _Loader(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+    """PyYAML's safe loader (its composer on :data:`_Parser`'s events), refusing anchors,
+    aliases and nesting beyond MAX_DEPTH."""
+
+    def __init__(self, stream: str) -> None:
+        self.parser = _Parser(stream)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
         self.depth = 0
+
+    def check_event(self, *choices: type) -> bool:
+        return self.parser.check_event(*choices)
+
+    def peek_event(self) -> yaml.Event:
+        return self.parser.peek_event()
+
+    def get_event(self) -> yaml.Event:
+        return self.parser.get_event()
+
+    def dispose(self) -> None:
+        self.parser.dispose()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
