@@ -28,7 +28,7 @@ from pimsim.config.schema import (
     cut,
     shown,
 )
-from pimsim.errors import ConfigError, PimsimError
+from pimsim.errors import ConfigError
 from pimsim.standards import COMMANDS, Standard, compile_tables
 
 #: Bytes of the simulator's fixed state a configuration may need (see footprint_bytes).
@@ -240,14 +240,7 @@ def check_runnable(config: Config, std: Standard, merged: Mapping[str, Entry]) -
 
     compile_tables(std, tick_timings(config, ticks_per_cycle(config)))
     SubarrayLayout.from_params(config.pim)
-    try:
-        mapper = AddressMapper.for_config(config)
-        capacity = mapper.capacity_bytes
-    except PimsimError as error:
-        raise blame(merged, ["address_mapping.scheme"], str(error)) from None
-    if capacity <= 0:
-        keys = ["organisation.rows", "pim.rows_per_subarray"]
-        raise blame(merged, keys, "no data row is left for ordinary addresses")
+    AddressMapper.for_config(config)
     try:
         energy_table(config)
     except ConfigError as error:  # blamed on the most recent key its message names
