@@ -37,11 +37,6 @@ logger = logging.getLogger("pimsim")
 BITWISE_OPS = ("not", "and", "or", "nand", "nor", "xor", "xnor")
 OTHER_OPS = ("copy", "zero", "one")
 
-#: Bounds of ``--banks`` (per rank) and ``--ranks`` (per channel): the configuration then
-#: says how many it has.
-MAX_BANKS = 256
-MAX_RANKS = 16
-
 
 class CompareError(PimsimError):
     """A comparison cannot be set up (an unknown operation, a size that does not fit)."""

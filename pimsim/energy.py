@@ -133,6 +133,11 @@ class EnergyTable:
     burst_bits: int
 
 
+#: The keys an ACT+PRE's datasheet energy depends on.
+ACT_PRE_KEYS = tuple(f"power.{k}" for k in ("IDD0", "IDD2N", "IDD3N", "VDD", "VPP", "IPP0"))
+ACT_PRE_KEYS += ("power.IPP2N", "power.IPP3N", "timing.nRAS", "timing.nRP", "timing.nRC")
+
+
 def _datasheet_act_pre(config: Config) -> tuple[float, float]:
     """DRAMPower's ACT and PRE energies (nJ per rank) from the datasheet currents; a pair
     that costs no energy is a ConfigError."""
@@ -150,6 +155,7 @@ def _datasheet_act_pre(config: Config) -> tuple[float, float]:
             "power.IDD0",
             f"an ACT+PRE must cost energy: IDD0*tRC - IDD3N*tRAS - IDD2N*tRP{rail} = "
             f"{(act + pre) / devices * 1000:.1f} pJ per device",
+            related=ACT_PRE_KEYS,
         )
     return act, pre
 

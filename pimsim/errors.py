@@ -15,11 +15,13 @@ class ConfigError(PimsimError):
     """A configuration value is unknown, missing, of the wrong type or inconsistent.
 
     ``source`` is the file (or ``-p`` override, or preset) the value came from and ``key`` the
-    dotted key at fault, e.g. ``timing.nREFI``.
+    dotted key at fault, e.g. ``timing.nREFI``; ``related`` the other keys of a rule that
+    involves several (the loader blames the one given last).
     """
 
-    def __init__(self, source: str, key: str, message: str):
+    def __init__(self, source: str, key: str, message: str, related: tuple[str, ...] = ()):
         self.source, self.key, self.message = source, key, message
+        self.related = related  # other keys the value depends on (the error may blame them)
         super().__init__(source, key, message)  # re-creatable from args (SimPy does that)
 
     def __str__(self) -> str:

@@ -588,15 +588,12 @@ def test_bad_decoder(overrides, key, message):
     assert (error.source, error.key, error.message) == ("-p", key, message)
 
 
-def test_rows_with_their_extra_wordlines_must_fit_a_bank_row_number():
-    big = ["organisation.rows=134217728", "organisation.density_gbit=16384"]  # 2^27 rows
-    assert load_config("ddr4-2400", big).organisation.rows == 2**27  # 512-row subarrays
-    error = config_error("ddr4-2400", *big, "pim.rows_per_subarray=1")
-    assert (error.source, error.key) == ("-p", "pim.rows_per_subarray")
-    assert error.message == (
-        "rows = 134217728 in subarrays of 1 data rows and 19 extra wordlines "
-        "is more than 2147483647 rows per bank"
-    )
+def test_one_row_subarrays_at_the_most_rows_are_accepted():
+    """The extreme subarray (one data row and its 19 extra wordlines) at the most rows a
+    bank may have: 2^18 * 20 physical rows, well within the core's row numbers."""
+    most = ["organisation.rows=262144", "organisation.density_gbit=32"]
+    config = load_config("ddr4-2400", [*most, "pim.rows_per_subarray=1"])
+    assert (config.organisation.rows, config.pim.rows_per_subarray) == (2**18, 1)
 
 
 def test_subarray_at_most_the_bank():

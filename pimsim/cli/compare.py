@@ -21,8 +21,9 @@ from pimsim.cli.options import (
     verbosity_options,
     write_outputs,
 )
-from pimsim.compare import MAX_BANKS, MAX_RANKS, compare_trace, parse_ops
 from pimsim.compare import compare as run_compare
+from pimsim.compare import compare_trace, parse_ops
+from pimsim.config.schema import value_range
 from pimsim.report import format_table, plot, plot_format, write_csv
 
 
@@ -30,6 +31,14 @@ def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str,
     """--ops: checked names, before any work."""
     with reported_errors():
         return parse_ops(value)
+
+
+#: Bounds of ``--banks`` (per rank) and ``--ranks`` (per channel), the configuration's own;
+#: the configuration then says how many it has.
+MAX_RANKS = int(value_range("organisation.ranks")[1])
+MAX_BANKS = int(
+    value_range("organisation.bankgroups")[1] * value_range("organisation.banks_per_group")[1]
+)
 
 
 @click.command()
@@ -106,7 +115,7 @@ def compare(
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
       pimsim compare --trace traces/sample-pim.trace
     """
-    overrides = (*params, f"organisation.ranks={ranks}") if ranks else params
+    overrides = (*params, ("--ranks", f"organisation.ranks={ranks}")) if ranks else params
     cfg = load_config_or_fail(config, overrides)
     if trace:
         _only_with_ops(("ops", "size", "banks", "measure_host", "csv_path", "plot_path"))

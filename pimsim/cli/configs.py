@@ -10,6 +10,8 @@ import yaml
 from pimsim.addrmap import capacity_lines
 from pimsim.cli.options import load_config_or_fail, param_option, verbosity_options
 from pimsim.config import DEFAULT_PRESET, list_presets
+from pimsim.config.checks import BURST_BYTES, CHANNEL_BITS
+from pimsim.config.schema import range_table
 
 
 @click.group(invoke_without_command=True)
@@ -58,3 +60,20 @@ def show(name: str | None, params: tuple[str, ...], as_json: bool) -> None:
         changes = ", ".join(f"{key}={value}" for key, value in config.overrides)
         click.echo(f"# differs from {config.preset or 'the file'}: {changes}")
     click.echo(yaml.safe_dump(config.to_dict(), sort_keys=False, width=1000), nl=False)
+
+
+@configs.command()
+def limits() -> None:
+    """Print the range of every numeric configuration key, and the rules between keys that
+    bound a configuration (see pimsim/config/schema.py for the reasons).
+
+    Timings are in cycles (tCK, tWLOV and tRBM in ns; a timing given in ns, tRCD, must round
+    to cycles within its range), currents in mA, voltages in V.
+    """
+    rows = range_table()
+    width = max(len(key) for key, _ in rows)
+    for key, text in rows:
+        click.echo(f"{key:<{width}}  {text}")
+    click.echo(
+        f"devices_per_rank * device_width = {CHANNEL_BITS} bits; a burst moves {BURST_BYTES} bytes"
+    )

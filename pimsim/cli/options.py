@@ -20,7 +20,7 @@ import click
 
 from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
-from pimsim.config import Config, load_config
+from pimsim.config import Config, Override, load_config
 from pimsim.drampower import ExportError
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
@@ -233,7 +233,7 @@ def config_options(func: F) -> F:
     )(func)
 
 
-def load_config_or_fail(config: str | None, params: Sequence[str]) -> Config:
+def load_config_or_fail(config: str | None, params: Sequence[Override]) -> Config:
     """The resolved configuration; a bad one exits 2 with a one-line error."""
     with reported_errors():
         return load_config(config, params)
