@@ -25,8 +25,16 @@ from pimsim.addrmap import AddressError, AddressMapper
 from pimsim.ambit.bulk import BulkEngine, BulkPlan, bulk_result
 from pimsim.baseline import LINE_BYTES, load_host_op
 from pimsim.config import Config
-from pimsim.controller import LATENCY_TAIL_HIGH as TAIL_HIGH
-from pimsim.controller import DONE, END_OF_TIME, JOB_DONE, MAX_TICK, NEED_INPUT, REACHED, engine_of
+from pimsim.controller import (
+    DONE,
+    END_OF_TIME,
+    JOB_DONE,
+    LATENCY_TAIL_HIGH,
+    MAX_TICK,
+    NEED_INPUT,
+    REACHED,
+    engine_of,
+)
 from pimsim.device import Device
 from pimsim.drampower import CommandCsv
 from pimsim.energy import DEFAULT_PROFILE, device_energy, get_profile
@@ -49,6 +57,10 @@ HOST_BLOCK_LINES = 1 << 16
 
 class ReplayError(PimsimError):
     """The replay engine cannot go on (an internal inconsistency): an error while simulating."""
+
+
+class TraceRangeError(TraceError):
+    """A trace line names a cycle beyond what the simulator can count: bad input (exit 2)."""
 
 
 class Replay:
@@ -118,12 +130,13 @@ class Replay:
         engine's range, or past the refreshes the DRAMPower export can list one by one
         (without it idle refresh intervals are counted in bulk)."""
         if cycle > self.last_cycle:
-            raise TraceError(
+            raise TraceRangeError(
                 str(self.trace),
                 line,
                 "cycle",
-                f"{cycle} is beyond the last cycle pimsim can simulate ({self.last_cycle:,}"
-                + (", with --drampower)" if self.export else ")"),
+                f"{cycle} is beyond the last cycle pimsim can simulate"
+                + (" with --drampower, which lists every REF" if self.export else "")
+                + f" ({self.last_cycle:,})",
             )
         return cycle * self.tick
 
@@ -306,7 +319,7 @@ class Replay:
         used = np.nonzero(tail)[0]
         latencies = Latencies(
             exact=cycles_hist,
-            tail_high=-(-TAIL_HIGH[used] // k),
+            tail_high=-(-LATENCY_TAIL_HIGH[used] // k),
             tail_count=tail[used],
             maximum=-(-chan["latency_max"] // k),
             total=chan["latency_sum"],

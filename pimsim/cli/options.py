@@ -17,13 +17,14 @@ from pimsim.compare import CompareError
 from pimsim.config import Config, load_config
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
+from pimsim.sim import TraceRangeError
 
 F = TypeVar("F", bound=Callable)
 
 #: Errors in how pimsim was asked to run (exit 2): a bad configuration, comparison or energy
-#: profile. Any other PimsimError, a malformed trace line included, is an error found while
-#: simulating (exit 1).
-USAGE_ERRORS = (ConfigError, CompareError, EnergyProfileError)
+#: profile, a trace cycle beyond the simulator's range. Any other PimsimError, a malformed
+#: trace line included, is an error found while simulating (exit 1).
+USAGE_ERRORS = (ConfigError, CompareError, EnergyProfileError, TraceRangeError)
 
 
 class PimsimFailure(click.ClickException):
