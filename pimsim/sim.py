@@ -15,6 +15,7 @@ last event plus one.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from pimsim.device import Device
 from pimsim.drampower import CommandCsv
 from pimsim.energy import DEFAULT_PROFILE, device_energy, get_profile
 from pimsim.errors import PimsimError, TraceError
-from pimsim.stats import Latencies, add_pim, build_stats, pim_summary
+from pimsim.stats import Latencies, add_op, add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
 
 #: Most steps (cycles simulated, or jumps over idle time) the engine takes before SimPy's
@@ -102,7 +103,7 @@ class Replay:
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
         self._plan: BulkPlan | None = None  # the bulk operation the controller is running
-        self.pim_ops: list[dict] = []
+        self.pim = pim_summary([])  # totals of the bulk operations done so far
         self.bulk_in_dram = bulk_in_dram
         self.bulk_results: list[tuple[int, int]] = []  # (dst, size) of every BBOP/COPY line
         self.on_progress = on_progress
@@ -253,7 +254,8 @@ class Replay:
         if self.with_data:
             self._store_cpu_result(line)
         after = self.device.command_counts()
-        self.pim_ops.append(
+        add_op(
+            self.pim,
             {
                 "op": line.op,
                 "rows": 0,
@@ -263,7 +265,7 @@ class Replay:
                 "fallback_reasons": {reason: 1},
                 "time_ns": round((self.engine.now - start) * self.config.tCK_ns / self.tick, 3),
                 "commands": {c: after[c] - before[c] for c in after if after[c] - before[c]},
-            }
+            },
         )
 
     def _store_cpu_result(self, line: PimLine) -> None:
@@ -286,7 +288,7 @@ class Replay:
     def _finish_bulk(self) -> None:
         """The controller ran the bulk operation's last command: its data and report."""
         plan, self._plan = self._plan, None
-        self.pim_ops.append(self.bulk.report(plan, plan.job.finish(self.engine)).to_dict())
+        add_op(self.pim, self.bulk.report(plan, plan.job.finish(self.engine)).to_dict())
 
     @property
     def bulk(self) -> BulkEngine:
@@ -333,7 +335,7 @@ class Replay:
             for ch in range(self.config.organisation.channels)
         ]
         cycles = max(c["last_event"] for c in chans) + 1
-        if self.pim_ops:
+        if self.pim["ops"]:
             cycles = max(cycles, -(-self.engine.now // self.tick))
         end_tick = max(cycles * self.tick, self.engine.now)
         activity = self.device.activity(end_tick)
@@ -351,8 +353,8 @@ class Replay:
         doc["max_row_activations"] = self.device.max_row_activations(
             layout.rows_per_subarray, data_rows
         )
-        if self.pim_ops:
-            add_pim(doc, pim_summary(self.pim_ops))
+        if self.pim["ops"]:
+            add_pim(doc, copy.deepcopy(self.pim))
             doc["max_row_activations"] = max(
                 doc["max_row_activations"], doc["pim"]["max_row_activations"]
             )

@@ -180,35 +180,39 @@ def pim_summary(ops: Sequence[dict]) -> dict:
         "lisa_moves": 0,
     }
     for op in ops:
-        out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
-        for bank, ns in op.get("bank_busy_ns", {}).items():
-            out["bank_busy_ns"][bank] = round(out["bank_busy_ns"].get(bank, 0.0) + ns, 3)
-        for key in (
-            "in_dram_rows",
-            "cpu_rows",
-            "cpu_bytes",
-            "cpu_ops",
-            "rows_raised",
-            "psm_rows",
-            "staged_rows",
-            "lisa_moves",
-        ):
-            out[key] += op.get(key, 0)
-        for key in ("AAP", "AP"):
-            out[key] += op["commands"].get(key, 0)
-        for key, names in (("cpu_reads", ("RD", "RDA")), ("cpu_writes", ("WR", "WRA"))):
-            out[key] += sum(op["commands"].get(name, 0) for name in names)
-        for reason, n in op["fallback_reasons"].items():
-            out["fallback_reasons"][reason] = out["fallback_reasons"].get(reason, 0) + n
-        for name, n in op["commands"].items():
-            if name not in ("AAP", "AP"):
-                out["commands"][name] = out["commands"].get(name, 0) + n
-        out["max_row_activations"] = max(
-            out["max_row_activations"], op.get("max_row_activations", 0)
-        )
-        out["time_ns"] = round(out["time_ns"] + op["time_ns"], 3)
-    out["cpu_lines"] = out["cpu_reads"] + out["cpu_writes"]
+        add_op(out, op)
     return out
+
+
+def add_op(out: dict, op: dict) -> None:
+    """Add one bulk operation's report to a pim_summary (a run keeps a running total, not
+    every report)."""
+    out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
+    for bank, ns in op.get("bank_busy_ns", {}).items():
+        out["bank_busy_ns"][bank] = round(out["bank_busy_ns"].get(bank, 0.0) + ns, 3)
+    for key in (
+        "in_dram_rows",
+        "cpu_rows",
+        "cpu_bytes",
+        "cpu_ops",
+        "rows_raised",
+        "psm_rows",
+        "staged_rows",
+        "lisa_moves",
+    ):
+        out[key] += op.get(key, 0)
+    for key in ("AAP", "AP"):
+        out[key] += op["commands"].get(key, 0)
+    for key, names in (("cpu_reads", ("RD", "RDA")), ("cpu_writes", ("WR", "WRA"))):
+        out[key] += sum(op["commands"].get(name, 0) for name in names)
+    out["cpu_lines"] = out["cpu_reads"] + out["cpu_writes"]
+    for reason, n in op["fallback_reasons"].items():
+        out["fallback_reasons"][reason] = out["fallback_reasons"].get(reason, 0) + n
+    for name, n in op["commands"].items():
+        if name not in ("AAP", "AP"):
+            out["commands"][name] = out["commands"].get(name, 0) + n
+    out["max_row_activations"] = max(out["max_row_activations"], op.get("max_row_activations", 0))
+    out["time_ns"] = round(out["time_ns"] + op["time_ns"], 3)
 
 
 def add_pim(doc: dict, pim: dict) -> None:
