@@ -931,6 +931,8 @@ cdef class Engine:
                     if delta and (cmd != C_REF or delta != self.chans[ch].refreshes
                                   - self.skip_refreshes[ch]):
                         n = 0  # the interval ran more than its refreshes
+                    elif delta and n > (FOREVER - self.core.counts[k]) // delta:
+                        n = (FOREVER - self.core.counts[k]) // delta  # counters stay int64
             if n > 0:
                 for ch in range(self.n_channels):
                     k = ch * n_cmds + C_REF
