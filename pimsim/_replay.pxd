@@ -51,8 +51,10 @@ cdef struct Channel:
     int64_t misses
     int64_t conflicts
     int64_t refreshes
-    int64_t* lat_hist    # read latency histogram, cycles -> count
-    int64_t lat_cap
+    int64_t* lat_hist    # reads per latency in ticks, below 1 << LAT_EXACT_BITS (exact)
+    int64_t* lat_tail    # reads per log-spaced latency bucket above it (see lat_bucket)
+    int64_t lat_max      # longest read latency, ticks
+    double lat_sum       # sum of read latencies, cycles (each rounded up to a cycle)
 
 
 ctypedef int (*pick_fn)(Engine, Queue*, int, int64_t, int64_t*) noexcept nogil
@@ -142,7 +144,14 @@ cdef class Engine:
     cdef int drain_store(self) except -1 nogil
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil
     cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil
-    cdef int _grow_hist(self, Channel* c, int64_t lat) except -1 nogil
+    cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil
     cdef int _push_pending(self, Channel* c, Req* r) except -1 nogil
     cdef int _store(self, int ch, Req* r) except -1 nogil
     cdef bint _idle(self) noexcept nogil
+    # idle refresh slots counted in bulk (_skip_refreshes)
+    cdef int64_t skip_slot             # refresh slot of the last quiet check (-1: none)
+    cdef int64_t skip_sent             # requests sent by then
+    cdef int64_t* skip_counts          # core command counts then, [channel * n_cmds + cmd]
+    cdef int64_t* skip_refreshes       # controller refresh counts then, [channel]
+    cdef bint _quiet(self, int64_t slot) noexcept nogil
+    cdef void _skip_refreshes(self, int64_t horizon) noexcept nogil

@@ -60,7 +60,39 @@ cdef enum:  # columns of a job's command table (load_job)
     J_RAISED = 7
     J_FIELDS = 8
 
-cdef int64_t FOREVER = 1LL << 62
+cdef int64_t FOREVER = 0x7000000000000000  # "never"; 2**60 below the largest int64
+
+#: Latest tick a request may enter at or a job start at: 2**60 below FOREVER, headroom for
+#: the timing values added to it.
+MAX_TICK = 0x6000000000000000
+
+#: A tick beyond every event: run(END_OF_TIME, ...) runs until done (or out of budget).
+END_OF_TIME = FOREVER
+
+cdef enum:  # the read-latency histogram (see lat_bucket)
+    LAT_EXACT_BITS = 14   # latencies below 2**14 ticks are counted exactly
+    LAT_SUB_BITS = 6      # above, 2**6 buckets per octave (each at most 1/64 of its low edge)
+    LAT_TAIL = (63 - LAT_EXACT_BITS) << LAT_SUB_BITS
+
+LATENCY_EXACT_TICKS = 1 << LAT_EXACT_BITS
+
+
+cdef inline int64_t lat_bucket(int64_t lat) noexcept nogil:
+    """Tail bucket of a latency of at least 2**LAT_EXACT_BITS ticks: its octave, then the
+    next LAT_SUB_BITS bits below the leading one."""
+    cdef int e = LAT_EXACT_BITS
+    while lat >> (e + 1):
+        e += 1
+    return ((e - LAT_EXACT_BITS) << LAT_SUB_BITS) | ((lat >> (e - LAT_SUB_BITS))
+                                                     & ((1 << LAT_SUB_BITS) - 1))
+
+
+def latency_buckets():
+    """Inclusive (low, high) tick bounds of the histogram's tail buckets, as int64 arrays."""
+    b = np.arange(LAT_TAIL, dtype=np.int64)
+    shift = (b >> LAT_SUB_BITS) + LAT_EXACT_BITS - LAT_SUB_BITS
+    low = ((1 << LAT_SUB_BITS) + (b & ((1 << LAT_SUB_BITS) - 1))) << shift
+    return low, low + (np.int64(1) << shift) - 1
 cdef uint64_t LINE_MASK = ~(<uint64_t>63)
 
 include "policies/scheduler_frfcfs.pxi"
@@ -107,6 +139,8 @@ cdef class Engine:
         self.j_hold = NULL
         self.j_rank_hold = NULL
         self.j_bank = NULL
+        self.skip_counts = NULL
+        self.skip_refreshes = NULL
 
     def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
                  double low_watermark, int64_t refresh_interval, int read_latency,
@@ -147,11 +181,16 @@ cdef class Engine:
             queue_init(&c.priority, 2 * self.ranks)
             c.pend_cap = 64
             c.pending = <Req*>malloc(c.pend_cap * sizeof(Req))
-            c.lat_cap = 1024
-            c.lat_hist = <int64_t*>calloc(c.lat_cap, sizeof(int64_t))
-            if c.pending == NULL or c.lat_hist == NULL:
+            c.lat_hist = <int64_t*>calloc(1 << LAT_EXACT_BITS, sizeof(int64_t))
+            c.lat_tail = <int64_t*>calloc(LAT_TAIL, sizeof(int64_t))
+            if c.pending == NULL or c.lat_hist == NULL or c.lat_tail == NULL:
                 raise MemoryError()
             c.next_refresh = refresh_interval if refresh_interval > 0 else -1
+        self.skip_counts = <int64_t*>calloc(self.n_channels * core.n_cmds, sizeof(int64_t))
+        self.skip_refreshes = <int64_t*>calloc(self.n_channels, sizeof(int64_t))
+        if self.skip_counts == NULL or self.skip_refreshes == NULL:
+            raise MemoryError()
+        self.skip_slot = -1
         self.j_when = np.empty(0, dtype=np.int64)  # no job yet: job_log() is empty
         self.j_order = np.empty(0, dtype=np.int64)
         self.j_first = self.j_last_pre = -1
@@ -173,6 +212,7 @@ cdef class Engine:
                 free(self.chans[ch].priority.items)
                 free(self.chans[ch].pending)
                 free(self.chans[ch].lat_hist)
+                free(self.chans[ch].lat_tail)
             free(self.chans)
         free(self.row_accesses)
         free(self.sb)
@@ -180,6 +220,8 @@ cdef class Engine:
         free(self.j_hold)
         free(self.j_rank_hold)
         free(self.j_bank)
+        free(self.skip_counts)
+        free(self.skip_refreshes)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -255,13 +297,9 @@ cdef class Engine:
         cdef int acted = 0, r, i
         cdef Req* head
         cdef Queue* q = NULL
-        cdef int64_t lat
         if c.pend_n > 0 and c.pending[c.pend_head].depart <= self.now:
             head = &c.pending[c.pend_head]
-            lat = head.depart - head.arrive
-            if lat >= c.lat_cap:
-                self._grow_hist(c, lat)
-            c.lat_hist[lat] += 1
+            self._count_latency(c, head.depart - head.arrive)
             c.reads += 1
             c.last_event = self.now
             c.pend_head = (c.pend_head + 1) % c.pend_cap
@@ -326,19 +364,16 @@ cdef class Engine:
                 return True
         return False
 
-    cdef int _grow_hist(self, Channel* c, int64_t lat) except -1 nogil:
-        cdef int64_t cap = c.lat_cap
-        cdef int64_t* grown
-        while cap <= lat:
-            cap *= 2
-        grown = <int64_t*>realloc(c.lat_hist, cap * sizeof(int64_t))
-        if grown == NULL:
-            with gil:
-                raise MemoryError()
-        memset(grown + c.lat_cap, 0, (cap - c.lat_cap) * sizeof(int64_t))
-        c.lat_hist = grown
-        c.lat_cap = cap
-        return 0
+    cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil:
+        """Add a read latency (ticks) to the histogram: exact below 2**LAT_EXACT_BITS ticks,
+        a log-spaced bucket above, so its memory does not grow with the latency."""
+        if lat < (1 << LAT_EXACT_BITS):
+            c.lat_hist[lat] += 1
+        else:
+            c.lat_tail[lat_bucket(lat)] += 1
+        if lat > c.lat_max:
+            c.lat_max = lat
+        c.lat_sum += (lat + self.tick - 1) // self.tick
 
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil:
         """Issue the chosen request's next command and move the request on."""
@@ -765,19 +800,24 @@ cdef class Engine:
         self.compute_ticks = compute_ticks
         self.compute_free = 0
 
-    def run(self, int64_t until, bint final, bint hold=False):
-        """Simulate from ``now`` until cycle ``until``, the chunk running out, or the end.
+    def run(self, int64_t until, bint final, bint hold=False, int64_t budget=-1):
+        """Simulate from ``now`` until tick ``until``, the chunk running out, or the end.
 
         Returns NEED_INPUT (the chunk is sent; load the next, or call with final=True),
-        REACHED (``now`` reached ``until``), DONE (final, every request served and no job
-        left) or JOB_DONE (the job's last command issued). With ``hold`` only ``until`` or
-        JOB_DONE stops it (controllers keep refreshing an idle memory).
+        REACHED (``now`` reached ``until``, or ``budget`` steps were taken: a step is one
+        cycle simulated or one jump over idle time, so a call takes bounded work),
+        DONE (final, every request served and no job left) or JOB_DONE (the job's last
+        command issued). With ``hold`` only ``until``, the budget or JOB_DONE stops it
+        (controllers keep refreshing an idle memory). ``budget`` < 0: no limit.
         """
         cdef int ch, acted
-        cdef int64_t nxt, t
+        cdef int64_t nxt, t, horizon
         cdef int result = REACHED
         with nogil:
             while self.now < until:
+                if budget == 0:
+                    break
+                budget -= 1
                 if self.stepped != self.now:
                     self.stepped = self.now
                     self.acted = 0
@@ -811,6 +851,11 @@ cdef class Engine:
                 if acted:
                     self.now += self.tick
                     continue
+                if self.refresh_interval > 0 and not self.core.recording and self._idle():
+                    horizon = until
+                    if self.t_next < self.t_n and self.t_cycle[self.t_next] * self.tick < horizon:
+                        horizon = self.t_cycle[self.t_next] * self.tick
+                    self._skip_refreshes(horizon)
                 nxt = FOREVER
                 for ch in range(self.n_channels):
                     t = self.next_event(ch)
@@ -839,17 +884,89 @@ cdef class Engine:
                 return False
         return self.sb_n == 0 and not self.j_active
 
+    cdef bint _quiet(self, int64_t slot) noexcept nogil:
+        """Every channel waits for its refresh at ``slot`` with no refresh queued and every
+        bank closed, and no command issued so far holds any command back beyond ``slot``:
+        what happens from ``slot`` on depends on nothing before it (the engine is idle)."""
+        cdef int ch, r, w
+        cdef Py_ssize_t i
+        for ch in range(self.n_channels):
+            if self.chans[ch].next_refresh != slot or self.chans[ch].priority.n:
+                return False
+            for r in range(self.ranks):
+                if self.core.open_banks[ch * self.ranks + r]:
+                    return False
+        for w in range(self.core.n_windows):
+            if self.core.win_prev[w, C_REF] or self.core.win_next[w, C_REF]:
+                return False
+        for i in range(self.core.future.shape[0]):
+            if self.core.future[i] > slot:
+                return False
+        return True
+
+    cdef void _skip_refreshes(self, int64_t horizon) noexcept nogil:
+        """Count idle refresh intervals before ``horizon`` in closed form.
+
+        Called when the engine is idle. An interval that starts quiet (see _quiet), runs
+        nothing but refreshes and ends quiet repeats unchanged (the controller's behaviour
+        does not depend on absolute time) until something else happens. So when the last
+        interval did, every further whole interval before ``horizon`` but the last is not
+        simulated: its commands and refreshes are added to the counters, ``next_refresh``
+        moves on, and the last interval runs normally (its commands set the timing state).
+        """
+        cdef int ch, cmd, n_cmds = self.core.n_cmds
+        cdef int64_t slot = self.chans[0].next_refresh, n, k, delta
+        cdef int64_t interval = self.refresh_interval
+        if slot <= self.now or not self._quiet(slot):
+            self.skip_slot = -1
+            return
+        if self.skip_slot == slot:
+            return
+        n = (horizon - slot) // interval - 1
+        if self.skip_slot == slot - interval and self.skip_sent == self.sent and n > 0:
+            for ch in range(self.n_channels):
+                for cmd in range(n_cmds):
+                    k = ch * n_cmds + cmd
+                    delta = self.core.counts[k] - self.skip_counts[k]
+                    if delta and (cmd != C_REF or delta != self.chans[ch].refreshes
+                                  - self.skip_refreshes[ch]):
+                        n = 0  # the interval ran more than its refreshes
+                    elif delta and n > (FOREVER - self.core.counts[k]) // delta:
+                        n = (FOREVER - self.core.counts[k]) // delta  # counters stay int64
+            if n > 0:
+                for ch in range(self.n_channels):
+                    k = ch * n_cmds + C_REF
+                    self.core.counts[k] += n * (self.core.counts[k] - self.skip_counts[k])
+                    self.chans[ch].refreshes += n * (self.chans[ch].refreshes
+                                                     - self.skip_refreshes[ch])
+                    self.chans[ch].next_refresh += n * interval
+                self.skip_slot = -1
+                return
+        self.skip_slot = slot
+        self.skip_sent = self.sent
+        for ch in range(self.n_channels):
+            self.skip_refreshes[ch] = self.chans[ch].refreshes
+            for cmd in range(n_cmds):
+                self.skip_counts[ch * n_cmds + cmd] = self.core.counts[ch * n_cmds + cmd]
+
     def channel_stats(self, int ch):
-        """Counters of channel ``ch`` and its read-latency histogram (cycles -> count)."""
+        """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``
+        counts each latency below LATENCY_EXACT_TICKS, ``latency_tail`` the reads per
+        latency_buckets() bucket above; ``latency_max`` (ticks) and ``latency_sum`` (cycles,
+        each read rounded up) are exact."""
         cdef Channel* c = &self.chans[ch]
-        hist = np.zeros(c.lat_cap, dtype=np.int64)
+        hist = np.zeros(1 << LAT_EXACT_BITS, dtype=np.int64)
+        tail = np.zeros(LAT_TAIL, dtype=np.int64)
         cdef int64_t[::1] view = hist
-        memcpy(&view[0], c.lat_hist, c.lat_cap * sizeof(int64_t))
+        memcpy(&view[0], c.lat_hist, (1 << LAT_EXACT_BITS) * sizeof(int64_t))
+        view = tail
+        memcpy(&view[0], c.lat_tail, LAT_TAIL * sizeof(int64_t))
         return {
             "reads": c.reads, "writes": c.writes, "forwarded_reads": c.forwarded,
             "row_hits": c.hits, "row_misses": c.misses, "row_conflicts": c.conflicts,
             "refreshes": c.refreshes, "last_event": c.last_event,
             "latency_histogram": np.trim_zeros(hist, "b"),
+            "latency_tail": tail, "latency_max": c.lat_max, "latency_sum": c.lat_sum,
         }
 
     @property

@@ -13,6 +13,15 @@ from pimsim.device import Device
 NEED_INPUT = _replay.RUN_RESULTS["need_input"]
 DONE = _replay.RUN_RESULTS["done"]
 JOB_DONE = _replay.RUN_RESULTS["job_done"]
+REACHED = _replay.RUN_RESULTS["reached"]
+
+#: The latest tick a request may enter the controller at, and a tick beyond every event.
+MAX_TICK = _replay.MAX_TICK
+END_OF_TIME = _replay.END_OF_TIME
+
+#: Inclusive upper edges (ticks) of the read-latency histogram's log-spaced buckets, which
+#: count latencies of at least _replay.LATENCY_EXACT_TICKS (shorter ones are counted exactly).
+LATENCY_TAIL_HIGH = _replay.latency_buckets()[1]
 
 
 def engine_of(device: Device, with_data: bool = True) -> _replay.Engine:

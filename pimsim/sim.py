@@ -4,15 +4,18 @@ SimPy's clock counts the core's ticks (pimsim.device; one per cycle unless a PIM
 finer ones). The frontend takes requests in trace order; a request may
 not enter before its trace cycle, at most one enters per cycle, and when its queue is full the
 frontend retries the next cycle. The controllers (one per channel) and the frontend run inside
-the compiled engine (pimsim._replay), which skips idle cycles; the SimPy process hands it one
-trace chunk at a time and advances SimPy's clock in steps of at most ``QUANTUM`` cycles, so
-other agents can interleave without a Python event per DRAM command. The run ends when every
+the compiled engine (pimsim._replay), which jumps over idle time (idle refresh intervals are
+counted in closed form); the SimPy process hands it one trace chunk at a time and moves
+SimPy's clock after at most ``QUANTUM`` engine steps, so other agents can interleave without
+a Python event per DRAM command. Trace cycles must lie within the engine's range (MAX_TICK
+ticks): a later one is a TraceError naming its line. The run ends when every
 read has returned its data and every write has been issued; ``cycles`` is the cycle of that
 last event plus one.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,17 +26,42 @@ from pimsim.addrmap import AddressError, AddressMapper
 from pimsim.ambit.bulk import BulkEngine, BulkPlan, bulk_result
 from pimsim.baseline import LINE_BYTES, load_host_op
 from pimsim.config import Config
-from pimsim.controller import DONE, JOB_DONE, NEED_INPUT, engine_of
+from pimsim.controller import (
+    DONE,
+    END_OF_TIME,
+    JOB_DONE,
+    LATENCY_TAIL_HIGH,
+    MAX_TICK,
+    NEED_INPUT,
+    REACHED,
+    engine_of,
+)
 from pimsim.device import Device
 from pimsim.drampower import CommandCsv
 from pimsim.energy import DEFAULT_PROFILE, device_energy, energy_table, get_profile
-from pimsim.errors import TraceError
-from pimsim.stats import add_pim, build_stats, pim_summary
+from pimsim.errors import PimsimError, TraceError
+from pimsim.stats import Latencies, add_op, add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
 
-#: Longest stretch of cycles the engine runs before SimPy's clock catches up (a multiple of
-#: the tick keeps the engine on cycle boundaries).
+#: Most steps (cycles simulated, or jumps over idle time) the engine takes before SimPy's
+#: clock catches up: bounds the work between two checks for Ctrl-C.
 QUANTUM = 1 << 16
+
+#: With a DRAMPower export every REF is listed, so idle refresh intervals cannot be counted
+#: in bulk: a trace may then reach this many refresh intervals at most.
+EXPORT_REFRESH_LIMIT = 1 << 20
+
+#: Result lines of a bulk operation on the CPU path the host program holds at a time
+#: (bounds its request arrays; the host drains between blocks).
+HOST_BLOCK_LINES = 1 << 16
+
+
+class ReplayError(PimsimError):
+    """The replay engine cannot go on (an internal inconsistency): an error while simulating."""
+
+
+class TraceRangeError(TraceError):
+    """A trace line names a cycle beyond what the simulator can count: bad input (exit 2)."""
 
 
 class Replay:
@@ -67,6 +95,7 @@ class Replay:
         self.device = Device(config)
         self.mapper = AddressMapper.for_config(config)
         self.tick = self.device.ticks_per_cycle
+        self.with_data = with_data
         self.engine = engine_of(self.device, with_data)
         self.export: CommandCsv | None = None
         if drampower is not None:
@@ -75,7 +104,7 @@ class Replay:
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
         self._plan: BulkPlan | None = None  # the bulk operation the controller is running
-        self.pim_ops: list[dict] = []
+        self.pim = pim_summary([])  # totals of the bulk operations done so far
         self.bulk_in_dram = bulk_in_dram
         self.bulk_results: list[tuple[int, int]] = []  # (dst, size) of every BBOP/COPY line
         self.on_progress = on_progress
@@ -92,9 +121,46 @@ class Replay:
                 str(self.trace), int(chunk.first_line[bad]), "address", str(exc)
             ) from None
 
-    def _advance(self, final: bool):
-        """Run the engine one quantum and move SimPy's clock to where it stopped."""
-        result = self.engine.run(self.env.now + QUANTUM * self.tick, final)
+    def _ticks(self, chunk: TraceChunk) -> None:
+        """Check that every request's cycle, in ticks, is one the engine can count."""
+        if len(chunk) and int(chunk.cycle.max()) > self.last_cycle:
+            bad = int(np.argmax(chunk.cycle > self.last_cycle))
+            self._tick_of(int(chunk.cycle[bad]), int(chunk.first_line[bad]))
+
+    def _tick_of(self, cycle: int, line: int) -> int:
+        """Tick of trace cycle ``cycle`` (of trace line ``line``); a TraceError beyond the
+        engine's range, or past the refreshes the DRAMPower export can list one by one
+        (without it idle refresh intervals are counted in bulk)."""
+        if cycle > self.last_cycle:
+            raise TraceRangeError(
+                str(self.trace),
+                line,
+                "cycle",
+                f"{cycle} is beyond the last cycle pimsim can simulate"
+                + (" with --drampower, which lists every REF" if self.export else "")
+                + f" ({self.last_cycle:,})",
+            )
+        return cycle * self.tick
+
+    @property
+    def last_cycle(self) -> int:
+        """The latest trace cycle a request may enter at."""
+        last = MAX_TICK // self.tick
+        refresh = self.device.timing_ticks["nREFI"] if self.config.controller.refresh else 0
+        if self.export and refresh:
+            last = min(last, EXPORT_REFRESH_LIMIT * refresh // self.tick)
+        return last
+
+    def _advance(self, final: bool, until: int = END_OF_TIME):
+        """Run the engine for at most ``QUANTUM`` steps and move SimPy's clock to where it
+        stopped (idle time is one step, however long). With ``until`` it runs what was sent
+        (and refreshes) up to that tick and no further."""
+        try:
+            result = self.engine.run(until, final, until < END_OF_TIME, QUANTUM)
+        except RuntimeError as exc:
+            raise ReplayError(f"{self.trace}: {exc}") from None
+        if result == REACHED and self.engine.now >= END_OF_TIME:
+            raise ReplayError(f"{self.trace}: the replay engine waits for nothing (stalled)")
         if result == JOB_DONE:
             self._finish_bulk()
         if self.export:
@@ -108,6 +174,7 @@ class Replay:
             if isinstance(chunk, PimLine):
                 yield from self._pim(chunk)
                 continue
+            self._ticks(chunk)
             self.engine.load(
                 chunk.cycle, chunk.is_write.view(np.uint8), self._decode(chunk), chunk.address
             )
@@ -116,8 +183,7 @@ class Replay:
             self.sent += len(chunk)
             if self.on_progress:
                 self.on_progress(self.sent)
-        while (yield from self._advance(final=True)) != DONE:
-            pass
+        yield from self._drain()
 
     def _drain(self):
         """Let every request sent so far finish (the engine reports DONE)."""
@@ -131,9 +197,32 @@ class Replay:
         path through the controller after the requests before it."""
         while self._plan is not None:  # the previous bulk operation finishes first
             yield from self._advance(final=True)
-        tick = max(self.engine.now, line.cycle * self.tick)
-        bulk = self.bulk
-        end = max(line.dst, *line.sources) + line.size
+        tick = self._tick_of(line.cycle, line.line)
+        self._check_extent(line)
+        while self.engine.now < tick:  # the line enters at its cycle, as a request would
+            yield from self._advance(final=True, until=tick)
+        self.bulk_results.append((line.dst, line.size))
+        vectors, reason = [], "bulk operations on the CPU (the baseline run)"
+        if _partial_overlap(line):
+            reason = "destination overlaps a source"
+        elif self.bulk_in_dram:
+            vectors, reason = self.bulk.vectors_at(
+                self.mapper, (line.dst, *line.sources), line.size
+            )
+        if vectors:
+            self._plan = self.bulk.plan(
+                line.op, vectors[0], *vectors[1:], not_before=self.engine.now
+            )
+            self._plan.job.submit(self.engine)
+        else:
+            yield from self._drain()
+            yield from self._pim_on_cpu(line, self.engine.now, reason)
+        if self.engine.now > self.env.now:
+            yield self.env.timeout(self.engine.now - self.env.now)
+
+    def _check_extent(self, line: PimLine) -> None:
+        """Every operand of a bulk line lies inside the memory, else a TraceError naming it."""
+        end = max((line.dst, *line.sources)) + line.size
         if end > self.mapper.capacity_bytes:
             raise TraceError(
                 str(self.trace),
@@ -142,55 +231,69 @@ class Replay:
                 f"{line.op} reaches {end:#x}, beyond the memory "
                 f"[0, {self.mapper.capacity_bytes:#x})",
             )
-        self.bulk_results.append((line.dst, line.size))
-        vectors, reason = [], "bulk operations on the CPU (the baseline run)"
-        if self.bulk_in_dram:
-            vectors, reason = bulk.vectors_at(self.mapper, (line.dst, *line.sources), line.size)
-        if vectors:
-            self._plan = bulk.plan(line.op, vectors[0], *vectors[1:], not_before=tick)
-            self._plan.job.submit(self.engine)
-        else:
-            yield from self._drain()
-            yield from self._pim_on_cpu(line, max(self.engine.now, tick), reason)
-        if self.engine.now > self.env.now:
-            yield self.env.timeout(self.engine.now - self.env.now)
 
     def _pim_on_cpu(self, line: PimLine, tick: int, reason: str):
         """The host's way (pimsim.baseline): read the source lines, write the destination
-        lines, through the controller; the result is computed on the host and stored when
-        the writes are done."""
+        lines, through the controller, ``HOST_BLOCK_LINES`` result lines at a time; the
+        result is computed on the host and stored when the writes are done."""
         lines = line.size // LINE_BYTES
         before = self.device.command_counts()
         start = self.engine.now
-        load_host_op(self.engine, self.device, self.mapper, line.dst, line.sources, line.size, tick)
-        yield from self._drain()
-        for k in range(lines):
-            words = [
-                self.device.read_burst(*self.mapper.decode(int(a) + LINE_BYTES * k))
-                for a in line.sources
-            ]
-            result = bulk_result(line.op, words, self.device.config.organisation.burst_length)
-            self.device.write_burst(*self.mapper.decode(line.dst + LINE_BYTES * k), result)
+        for first in range(0, lines, HOST_BLOCK_LINES):
+            offset = first * LINE_BYTES
+            size = min(lines - first, HOST_BLOCK_LINES) * LINE_BYTES
+            load_host_op(
+                self.engine,
+                self.device,
+                self.mapper,
+                line.dst + offset,
+                [a + offset for a in line.sources],
+                size,
+                max(tick, self.engine.now),
+            )
+            yield from self._drain()
+        if self.with_data:
+            self._store_cpu_result(line)
         after = self.device.command_counts()
-        self.pim_ops.append(
+        add_op(
+            self.pim,
             {
                 "op": line.op,
                 "rows": 0,
                 "in_dram_rows": 0,
-                "cpu_lines": lines,
+                "cpu_bytes": line.size,
+                "cpu_ops": 1,
                 "fallback_reasons": {reason: 1},
                 "time_ns": round((self.engine.now - start) * self.config.tCK_ns / self.tick, 3),
                 "commands": {c: after[c] - before[c] for c in after if after[c] - before[c]},
-            }
+            },
         )
+
+    def _store_cpu_result(self, line: PimLine) -> None:
+        """Compute ``dst = op(sources)`` on the host and store it. Every source line is read
+        before a destination line it overlaps is written (as through a temporary buffer), so
+        overlapping operands give the operation of the values they held before it."""
+        lines = line.size // LINE_BYTES
+        block = lines if _partial_overlap(line) else HOST_BLOCK_LINES
+        burst = self.config.organisation.burst_length
+        for first in range(0, lines, block):
+            offsets = range(first * LINE_BYTES, min(first + block, lines) * LINE_BYTES, LINE_BYTES)
+            values = [
+                [self.device.read_burst(*self.mapper.decode(a + o)) for a in line.sources]
+                for o in offsets
+            ]
+            for o, words in zip(offsets, values, strict=True):
+                result = bulk_result(line.op, words, burst)
+                self.device.write_burst(*self.mapper.decode(line.dst + o), result)
 
     def _finish_bulk(self) -> None:
         """The controller ran the bulk operation's last command: its data and report."""
         plan, self._plan = self._plan, None
-        self.pim_ops.append(self.bulk.report(plan, plan.job.finish(self.engine)).to_dict())
+        add_op(self.pim, self.bulk.report(plan, plan.job.finish(self.engine)).to_dict())
 
     @property
     def bulk(self) -> BulkEngine:
+        """The bulk-operation engine of the device (made on the first BBOP/COPY line)."""
         if self._bulk is None:
             self._bulk = BulkEngine(self.device)
         return self._bulk
@@ -215,12 +318,22 @@ class Replay:
         return doc
 
     def _in_cycles(self, chan: dict) -> dict:
-        """Channel stats with ticks turned into cycles (rounded up)."""
+        """Channel stats with ticks turned into cycles (rounded up); the read latencies as
+        one pimsim.stats.Latencies."""
         k = self.tick
         hist = chan["latency_histogram"]
         cycles_hist = np.zeros(-(-len(hist) // k) + 1, dtype=np.int64)
         np.add.at(cycles_hist, -(-np.arange(len(hist)) // k), hist)
-        return {**chan, "last_event": -(-chan["last_event"] // k), "latency_histogram": cycles_hist}
+        tail = chan["latency_tail"]
+        used = np.nonzero(tail)[0]
+        latencies = Latencies(
+            exact=cycles_hist,
+            tail_high=-(-LATENCY_TAIL_HIGH[used] // k),
+            tail_count=tail[used],
+            maximum=-(-chan["latency_max"] // k),
+            total=chan["latency_sum"],
+        )
+        return {**chan, "last_event": -(-chan["last_event"] // k), "latency": latencies}
 
     def stats(self) -> dict:
         """The stats document of what ran so far."""
@@ -229,7 +342,7 @@ class Replay:
             for ch in range(self.config.organisation.channels)
         ]
         cycles = max(c["last_event"] for c in chans) + 1
-        if self.pim_ops:
+        if self.pim["ops"]:
             cycles = max(cycles, -(-self.engine.now // self.tick))
         end_tick = max(cycles * self.tick, self.engine.now)
         activity = self.device.activity(end_tick)
@@ -243,8 +356,8 @@ class Replay:
             interrupted=self.interrupted,
         )
         doc["max_row_activations"] = self.device.max_row_activations()
-        if self.pim_ops:
-            add_pim(doc, pim_summary(self.pim_ops))
+        if self.pim["ops"]:
+            add_pim(doc, copy.deepcopy(self.pim))
             doc["max_row_activations"] = max(
                 doc["max_row_activations"], doc["pim"]["max_row_activations"]
             )
@@ -254,3 +367,9 @@ class Replay:
             for k, v in device_energy(self.device, end_tick, self.energy_profile).items()
         }
         return doc
+
+
+def _partial_overlap(line: PimLine) -> bool:
+    """The destination shares bytes with a source it does not coincide with (an in-place
+    operation, ``dst`` = a source, is not partial)."""
+    return any(s != line.dst and abs(s - line.dst) < line.size for s in line.sources)

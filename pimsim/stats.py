@@ -7,6 +7,7 @@ Keys carry their units: ``cycles`` (memory cycles), ``time_ns``, ``latency_ns``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,41 +16,89 @@ from pimsim.energy import BREAKDOWN
 from pimsim.standards import COMMANDS
 
 
+@dataclass(frozen=True)
+class Latencies:
+    """Read latencies in cycles, in memory that does not grow with them: ``exact[c]`` counts
+    reads that took ``c`` cycles; longer ones are counted per log-spaced bucket (the
+    engine's: each at most 1/64 of its lower edge wide), ``tail_count[i]`` reads of at most
+    ``tail_high[i]`` cycles (ascending, every edge past the exact range). ``maximum`` and
+    ``total`` (the sum, cycles) are exact."""
+
+    exact: np.ndarray
+    tail_high: np.ndarray
+    tail_count: np.ndarray
+    maximum: int
+    total: float
+
+    @classmethod
+    def of_histogram(cls, histogram: np.ndarray) -> Latencies:
+        """Latencies all counted exactly: ``histogram[c]`` reads took ``c`` cycles."""
+        counts = np.asarray(histogram, dtype=np.int64)
+        used = np.nonzero(counts)[0]
+        return cls(
+            exact=counts,
+            tail_high=np.zeros(0, dtype=np.int64),
+            tail_count=np.zeros(0, dtype=np.int64),
+            maximum=int(used[-1]) if len(used) else 0,
+            total=float((np.arange(len(counts)) * counts).sum()),
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[Latencies]) -> Latencies:
+        """The latencies of several channels together."""
+        exact = np.zeros(max((len(p.exact) for p in parts), default=0), dtype=np.int64)
+        for p in parts:
+            exact[: len(p.exact)] += p.exact
+        high = np.concatenate([np.zeros(0, dtype=np.int64), *(p.tail_high for p in parts)])
+        count = np.concatenate([np.zeros(0, dtype=np.int64), *(p.tail_count for p in parts)])
+        edges, where = np.unique(high, return_inverse=True)
+        merged = np.zeros(len(edges), dtype=np.int64)
+        np.add.at(merged, where, count)
+        return cls(
+            exact=exact,
+            tail_high=edges,
+            tail_count=merged,
+            maximum=max((p.maximum for p in parts), default=0),
+            total=float(sum(p.total for p in parts)),
+        )
+
+    def summary(self, tck_ns: float) -> dict:
+        """Mean, median, 99th percentile and maximum, in ns.
+
+        A percentile is the smallest latency whose cumulative count reaches the fraction
+        (no interpolation): exact within the exact range; one that falls in a bucket is the
+        bucket's upper edge, capped at the maximum (at most 1/64 above the true value).
+        """
+        used = np.nonzero(self.exact)[0]
+        values = np.concatenate([used, np.minimum(self.tail_high, self.maximum)])
+        counts = np.concatenate([self.exact[used], self.tail_count])
+        total = int(counts.sum())
+        if total == 0:
+            return {"mean": 0.0, "p50": 0.0, "p99": 0.0, "max": 0.0}
+        cumulative = np.cumsum(counts)
+
+        def pick(fraction: float) -> float:
+            return float(values[np.searchsorted(cumulative, fraction * total)]) * tck_ns
+
+        return {
+            "mean": round(self.total / total * tck_ns, 3),
+            "p50": round(pick(0.5), 3),
+            "p99": round(pick(0.99), 3),
+            "max": round(float(self.maximum) * tck_ns, 3),
+        }
+
+
 def latency_summary(histogram: np.ndarray, tck_ns: float) -> dict:
-    """Mean, median, 99th percentile and maximum, in ns, of a latency histogram.
-
-    ``histogram[c]`` counts reads that took ``c`` cycles; percentiles are exact (the
-    smallest latency whose cumulative count reaches the fraction), no interpolation.
-    """
-    counts = np.asarray(histogram, dtype=np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return {"mean": 0.0, "p50": 0.0, "p99": 0.0, "max": 0.0}
-    cycles = np.arange(len(counts))
-    cumulative = np.cumsum(counts)
-
-    def pick(fraction: float) -> float:
-        return float(np.searchsorted(cumulative, fraction * total)) * tck_ns
-
-    return {
-        "mean": round(float((cycles * counts).sum()) / total * tck_ns, 3),
-        "p50": round(pick(0.5), 3),
-        "p99": round(pick(0.99), 3),
-        "max": round(float(cycles[counts > 0][-1]) * tck_ns, 3),
-    }
-
-
-def _merge_histograms(histograms: Sequence[np.ndarray]) -> np.ndarray:
-    out = np.zeros(max((len(h) for h in histograms), default=0), dtype=np.int64)
-    for h in histograms:
-        out[: len(h)] += h
-    return out
+    """Mean, median, 99th percentile and maximum, in ns, of a latency histogram
+    (``histogram[c]`` counts reads that took ``c`` cycles); see Latencies.summary."""
+    return Latencies.of_histogram(histogram).summary(tck_ns)
 
 
 def _section(
     counts: np.ndarray, chans: Sequence[dict], rows_raised: int, cycles: int, config: Config
 ) -> dict:
-    """The per-run keys, summed over the channels given (engine channel_stats dicts)."""
+    """The per-run keys, summed over the channels given (engine channel_stats dicts, in
+    cycles, with their read latencies as a ``latency`` Latencies)."""
 
     def total(key: str) -> int:
         return int(sum(c[key] for c in chans))
@@ -70,9 +119,7 @@ def _section(
             "misses": total("row_misses"),
             "conflicts": total("row_conflicts"),
         },
-        "latency_ns": latency_summary(
-            _merge_histograms([c["latency_histogram"] for c in chans]), config.tCK_ns
-        ),
+        "latency_ns": Latencies.merge([c["latency"] for c in chans]).summary(config.tCK_ns),
         "bandwidth_gbps": round(moved / time_ns, 4) if time_ns else 0.0,
     }
 
@@ -105,12 +152,21 @@ def build_stats(
 
 
 def pim_summary(ops: Sequence[dict]) -> dict:
-    """Totals over the bulk operations of a run (each an OpReport.to_dict() or CPU-path dict)."""
+    """Totals over the bulk operations of a run (each an OpReport.to_dict() or CPU-path dict).
+
+    The CPU path's ``cpu_bytes`` are results computed on the host (``cpu_rows`` rows of
+    in-DRAM operations, plus ``cpu_ops`` operations that took it whole); ``cpu_reads`` and
+    ``cpu_writes`` count the RD/WR (RDA/WRA) commands issued for them, ``cpu_lines`` both:
+    no in-DRAM work issues a column command."""
     out = {
         "ops": {},
         "in_dram_rows": 0,
         "cpu_rows": 0,
+        "cpu_bytes": 0,
+        "cpu_ops": 0,
         "cpu_lines": 0,
+        "cpu_reads": 0,
+        "cpu_writes": 0,
         "fallback_reasons": {},
         "AAP": 0,
         "AP": 0,
@@ -124,31 +180,39 @@ def pim_summary(ops: Sequence[dict]) -> dict:
         "lisa_moves": 0,
     }
     for op in ops:
-        out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
-        for bank, ns in op.get("bank_busy_ns", {}).items():
-            out["bank_busy_ns"][bank] = round(out["bank_busy_ns"].get(bank, 0.0) + ns, 3)
-        for key in (
-            "in_dram_rows",
-            "cpu_rows",
-            "cpu_lines",
-            "rows_raised",
-            "psm_rows",
-            "staged_rows",
-            "lisa_moves",
-        ):
-            out[key] += op.get(key, 0)
-        for key in ("AAP", "AP"):
-            out[key] += op["commands"].get(key, 0)
-        for reason, n in op["fallback_reasons"].items():
-            out["fallback_reasons"][reason] = out["fallback_reasons"].get(reason, 0) + n
-        for name, n in op["commands"].items():
-            if name not in ("AAP", "AP"):
-                out["commands"][name] = out["commands"].get(name, 0) + n
-        out["max_row_activations"] = max(
-            out["max_row_activations"], op.get("max_row_activations", 0)
-        )
-        out["time_ns"] = round(out["time_ns"] + op["time_ns"], 3)
+        add_op(out, op)
     return out
+
+
+def add_op(out: dict, op: dict) -> None:
+    """Add one bulk operation's report to a pim_summary (a run keeps a running total, not
+    every report)."""
+    out["ops"][op["op"]] = out["ops"].get(op["op"], 0) + 1
+    for bank, ns in op.get("bank_busy_ns", {}).items():
+        out["bank_busy_ns"][bank] = round(out["bank_busy_ns"].get(bank, 0.0) + ns, 3)
+    for key in (
+        "in_dram_rows",
+        "cpu_rows",
+        "cpu_bytes",
+        "cpu_ops",
+        "rows_raised",
+        "psm_rows",
+        "staged_rows",
+        "lisa_moves",
+    ):
+        out[key] += op.get(key, 0)
+    for key in ("AAP", "AP"):
+        out[key] += op["commands"].get(key, 0)
+    for key, names in (("cpu_reads", ("RD", "RDA")), ("cpu_writes", ("WR", "WRA"))):
+        out[key] += sum(op["commands"].get(name, 0) for name in names)
+    out["cpu_lines"] = out["cpu_reads"] + out["cpu_writes"]
+    for reason, n in op["fallback_reasons"].items():
+        out["fallback_reasons"][reason] = out["fallback_reasons"].get(reason, 0) + n
+    for name, n in op["commands"].items():
+        if name not in ("AAP", "AP"):
+            out["commands"][name] = out["commands"].get(name, 0) + n
+    out["max_row_activations"] = max(out["max_row_activations"], op.get("max_row_activations", 0))
+    out["time_ns"] = round(out["time_ns"] + op["time_ns"], 3)
 
 
 def add_pim(doc: dict, pim: dict) -> None:
@@ -190,5 +254,9 @@ def format_summary(doc: dict) -> str:
         )
         if pim["fallback_reasons"]:
             why = "; ".join(f"{r} ({n})" for r, n in pim["fallback_reasons"].items())
-            lines.append(f"CPU path    {pim['cpu_rows']:,} rows, {pim['cpu_lines']:,} lines: {why}")
+            lines.append(
+                f"CPU path    {pim['cpu_bytes']:,} bytes ({pim['cpu_rows']:,} rows,"
+                f" {pim['cpu_ops']:,} whole operations), {pim['cpu_reads']:,} lines read,"
+                f" {pim['cpu_writes']:,} written: {why}"
+            )
     return "\n".join(lines)

@@ -22,7 +22,9 @@ def test_sample_pim_trace_runs_and_reports_each_path():
     doc = Replay(load_config(), SAMPLE).run()
     pim = doc["pim"]
     assert pim["ops"] == {"and": 2, "not": 1, "copy": 1, "or": 1, "xor": 1}
-    assert pim["in_dram_rows"] == 4 * 32 and pim["cpu_rows"] == 1 and pim["cpu_lines"] == 64
+    assert pim["in_dram_rows"] == 4 * 32 and pim["cpu_rows"] == 1 and pim["cpu_ops"] == 1
+    # the row in the other rank: 2 source rows read, 1 written; the half row: 2 x 64 + 64
+    assert pim["cpu_reads"] == 2 * 128 + 2 * 64 and pim["cpu_writes"] == 128 + 64
     assert pim["staged_rows"] == 32  # the or: both sources copied into its subarray
     assert pim["fallback_reasons"] == {
         "operands in different banks": 1,  # the other rank
@@ -68,7 +70,7 @@ def test_unaligned_bbop_runs_on_the_cpu_path_and_is_exact(tmp_path):
     run, doc = replay_lines(tmp_path, [*writes, "5 BBOP not 0x100040 0x40 8192"])
     assert (block(run, 0x100040, 8192) == ~pattern(0x40, 8192)).all()
     assert doc["pim"]["fallback_reasons"] == {"address not row-aligned": 1}
-    assert doc["pim"]["cpu_lines"] == 128 and doc["pim"]["in_dram_rows"] == 0
+    assert doc["pim"]["cpu_lines"] == 2 * 128 and doc["pim"]["in_dram_rows"] == 0
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,7 @@ class OpReport:
             "rows": self.rows,
             "in_dram_rows": self.in_dram_rows,
             "cpu_rows": self.cpu_rows,
+            "cpu_bytes": self.cpu_rows * self.row_bytes,
             "fallback_reasons": dict(self.fallback_reasons),
             "time_ns": round(self.time_ns, 3),
             "throughput_gbps": round(self.throughput_gbps, 3),

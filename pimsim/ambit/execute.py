@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pimsim.ambit.layout import C0, C1, SubarrayLayout, Wordline
-from pimsim.controller import JOB_DONE, engine_of
+from pimsim.controller import END_OF_TIME, JOB_DONE, engine_of
 from pimsim.device import Device
 from pimsim.programs.check import check
 from pimsim.programs.parse import Program
@@ -250,10 +250,6 @@ class Binding:
         return tuple(self.subarray.base + wl.slot for wl in wordlines)
 
 
-#: A tick beyond any simulated run: "until the job is done".
-_FOREVER = 1 << 62
-
-
 class Job:
     """Command streams given to the device's controller as one in-DRAM job
     (``Engine.load_job``): phases one after the other, each stream in order, every command as
@@ -320,7 +316,7 @@ def run_job(device: Device, job: Job) -> Span:
     """Run ``job`` on the device's controller to its end (refreshes due by then included)."""
     engine = engine_of(device)
     job.submit(engine)
-    while engine.run(_FOREVER, True) != JOB_DONE:
+    while engine.run(END_OF_TIME, True) != JOB_DONE:
         pass
     span = job.finish(engine)
     engine.run(span.end_tick + 1, True, True)

@@ -26,15 +26,16 @@ from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
 from pimsim.programs.parse import ProgramError, echo
+from pimsim.sim import TraceRangeError
 from pimsim.tracefile import TraceFileError
 
 F = TypeVar("F", bound=Callable)
 
 #: Errors in how pimsim was asked to run (exit 2): a bad configuration, program, comparison,
-#: bulk operation set-up, energy profile, command-trace output, or a trace file that cannot
-#: be read as a trace. Any other PimsimError, a malformed line inside a readable trace
-#: included, is an error found while simulating (exit 1), as is an output file that fails
-#: when written.
+#: bulk operation set-up, energy profile, command-trace output, a trace file that cannot be
+#: read as a trace, or a trace cycle beyond the simulator's range. Any other PimsimError, a
+#: malformed line inside a readable trace included, is an error found while simulating
+#: (exit 1), as is an output file that fails when written.
 USAGE_ERRORS = (
     ConfigError,
     ProgramError,
@@ -43,6 +44,7 @@ USAGE_ERRORS = (
     EnergyProfileError,
     ExportError,
     TraceFileError,
+    TraceRangeError,
 )
 
 #: Exit status after Ctrl-C (the shell's 128 + SIGINT), once the work done is reported.
