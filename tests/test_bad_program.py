@@ -326,3 +326,15 @@ def test_fuzzed_programs_in_processes_with_a_memory_cap(tmp_path):
             timeout=60,
         )
         check_outcome(proc.returncode, proc.stdout + proc.stderr, repr(data[:200]))
+
+
+def test_a_name_longer_than_40_characters_is_refused_short(tmp_path):
+    """Names are quoted whole in later errors, so a long one is refused where it is declared."""
+    long = "a" * 5000
+    path = tmp_path / "l.pim"
+    path.write_text(f"op x\nin {long}\nin {long}\nout D\nAAP {long} -> D\n")
+    result = CliRunner().invoke(cli, ["program", str(path)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {path}:2: in: 'aaaa")
+    assert "is not a row name (an identifier, at most 40)" in result.output
+    assert len(result.output) < 200

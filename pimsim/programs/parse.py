@@ -26,7 +26,8 @@ from pathlib import Path
 
 from pimsim.errors import PimsimError
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: A program or operand name: an identifier of at most 40 characters (errors quote it whole).
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
 
 #: Largest ``.pim`` file read (bytes), and most AAP/AP commands in one program.
 MAX_BYTES = 1 << 20
@@ -96,7 +97,12 @@ def parse(text: str, source: str = "<program>", name: str | None = None) -> Prog
         head = words[0]
         if head == "op":
             if len(words) != 2 or not _NAME.match(words[1]):
-                raise ProgramError(source, lineno, "op", "expected 'op NAME'")
+                raise ProgramError(
+                    source,
+                    lineno,
+                    "op",
+                    "expected 'op NAME' (an identifier, at most 40)",
+                )
             if op_line:
                 raise ProgramError(source, lineno, "op", f"the name was given on line {op_line}")
             op, op_line = words[1], lineno
@@ -136,7 +142,9 @@ def _declare(source: str, lineno: int, head: str, names: list[str], declared: di
     """Record operand ``names`` declared on a line; a bad or repeated name is an error."""
     for word in names:
         if not _NAME.match(word):
-            raise ProgramError(source, lineno, head, f"{echo(word)} is not a row name")
+            raise ProgramError(
+                source, lineno, head, f"{echo(word)} is not a row name (an identifier, at most 40)"
+            )
         if word in declared:
             raise ProgramError(
                 source, lineno, head, f"{word} already declared on line {declared[word]}"
