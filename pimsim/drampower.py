@@ -31,12 +31,8 @@ run has finished (or was interrupted): a run that fails leaves no CSV behind.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import re
-import stat
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -44,6 +40,7 @@ import numpy as np
 
 from pimsim.config import Config
 from pimsim.errors import PimsimError
+from pimsim.outputs import AtomicFile, OutputError, check_output_path
 from pimsim.standards import COMMANDS
 
 #: pimsim command -> DRAMPower's name, where they differ.
@@ -54,71 +51,10 @@ WITH_DATA = frozenset(("RD", "WR", "RDA", "WRA"))
 END, INTERRUPTED = "END", "INTERRUPTED"
 
 
-class ExportError(PimsimError):
-    """A command trace that cannot be written (a bad --drampower path, a full disk)."""
-
-
-def _failure(path: str | Path, reason: str) -> ExportError:
-    shown = str(path) or "''"
-    shown = shown if len(shown) <= 40 else "..." + shown[-37:]
-    return ExportError(f"{shown}: cannot write the command trace: {reason}")
-
-
-class _AtomicFile:
-    """A text file written under a temporary name in the target's directory and renamed onto
-    the target by :meth:`commit` (:meth:`discard` removes it instead). Opening checks that the
-    target can be written: a regular file or a new name in an existing, writable directory."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        _check_target(path)
-        try:
-            if len(os.fsencode(path.name)) > os.pathconf(path.parent, "PC_NAME_MAX"):
-                raise _failure(path, "File name too long")
-            fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=".pimsim-", suffix=".part")
-        except OSError as exc:
-            raise _failure(path, exc.strerror or str(exc)) from None
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # the mode a plain open() would give
-        self.fh = os.fdopen(fd, "w", newline="")
-
-    def commit(self) -> None:
-        """Close the temporary file and rename it onto the target."""
-        try:
-            self.fh.close()
-            os.replace(self.tmp, self.path)
-        except OSError as exc:
-            self.discard()
-            raise _failure(self.path, exc.strerror or str(exc)) from None
-
-    def discard(self) -> None:
-        """Close and remove the temporary file (the target is left as it was)."""
-        with contextlib.suppress(OSError):  # a write that cannot be flushed goes with the file
-            self.fh.close()
-        Path(self.tmp).unlink(missing_ok=True)
-
-
-def _check_target(path: Path) -> None:
-    """ExportError unless ``path`` is a writable regular file or a new name."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return  # a new file: its directory is checked by creating the temporary file
-    except OSError as exc:
-        raise _failure(path, exc.strerror or str(exc)) from None
-    if stat.S_ISDIR(mode):
-        raise _failure(path, "Is a directory")
-    if not stat.S_ISREG(mode):
-        raise _failure(path, "not a regular file")
-    if not os.access(path, os.W_OK):
-        raise _failure(path, "Permission denied")
-
-
 def channel_paths(path: str | Path, channels: int) -> list[Path]:
     """The file of each channel: ``path`` itself with one channel, else ``stem.chN.suffix``."""
-    if not str(path):
-        raise _failure(path, "empty file name")
+    if not str(path).strip():
+        raise OutputError(repr(str(path)), "an empty path names no file")
     path = Path(path)
     if channels == 1:
         return [path]
@@ -133,11 +69,12 @@ class CommandCsv:
         self.ticks = ticks_per_cycle
         self.banks_per_group = config.organisation.banks_per_group
         self.data = "0x" + "00" * config.organisation.burst_bytes
-        self.files: list[_AtomicFile] = []
+        self.files: list[AtomicFile] = []
         try:
             for target in channel_paths(path, config.organisation.channels):
-                self.files.append(_AtomicFile(target))
-        except ExportError:
+                check_output_path(target, regular=True)
+                self.files.append(AtomicFile(target, "w", newline=""))
+        except OutputError:
             self.abort()
             raise
         self._out = [csv.writer(f.fh, lineterminator="\n") for f in self.files]
@@ -160,7 +97,8 @@ class CommandCsv:
                 ]
                 self._out[ch].writerow(line + [self.data] if name in WITH_DATA else line)
         except OSError as exc:
-            raise _failure(self.files[0].path, exc.strerror or str(exc)) from None
+            self.abort()
+            raise OutputError(self.files[0].path, f"cannot write: {exc.strerror}") from None
         self.written += len(log)
 
     def finish(self, end_cycle: int, interrupted: bool) -> None:
@@ -173,11 +111,11 @@ class CommandCsv:
                 out.writerows(closing)
         except OSError as exc:
             self.abort()
-            raise _failure(self.files[0].path, exc.strerror or str(exc)) from None
+            raise OutputError(self.files[0].path, f"cannot write: {exc.strerror}") from None
         for done, f in enumerate(self.files):
             try:
                 f.commit()
-            except ExportError:
+            except OutputError:
                 for rest in self.files[done + 1 :]:
                     rest.discard()
                 raise

@@ -66,8 +66,9 @@ def _in_place(path: Path) -> bool:
         return False
 
 
-def check_output_path(path: str | os.PathLike) -> None:
-    """Raise OutputError unless ``path`` names a file this process can create or replace."""
+def check_output_path(path: str | os.PathLike, regular: bool = False) -> None:
+    """Raise OutputError unless ``path`` names a file this process can create or replace
+    (``regular``: and not a device or FIFO, for a file that must be whole to be read)."""
     text = os.fspath(path)
     if not text.strip():
         raise OutputError(repr(text), "an empty path names no file")
@@ -79,6 +80,8 @@ def check_output_path(path: str | os.PathLike) -> None:
     if parent is None or not stat.S_ISDIR(parent.st_mode):
         raise OutputError(text, f"no such directory {_short(str(target.parent))!r}")
     if found is not None and not stat.S_ISREG(found.st_mode):
+        if regular:
+            raise OutputError(text, "not a regular file")
         if not os.access(target, os.W_OK):
             raise OutputError(text, "permission denied")
         return
@@ -93,35 +96,63 @@ def check_output_path(path: str | os.PathLike) -> None:
         raise OutputError(text, "file name too long")
 
 
+class AtomicFile:
+    """A file being written: under a temporary name in its target's directory, moved onto the
+    target by :meth:`commit` (:meth:`discard` removes it instead and leaves the target as it
+    was). A target that exists and is not a regular file (a device, a FIFO) is written in
+    place. ``mode`` is "w" or "wb"; ``kwargs`` go to :func:`open` (e.g. ``newline=""``). Any
+    OSError becomes OutputError naming the path."""
+
+    def __init__(self, path: str | os.PathLike, mode: str = "w", **kwargs):
+        self.path, self.tmp = Path(path), None
+        try:
+            if _in_place(self.path):
+                self.fh = open(self.path, mode, **kwargs)  # noqa: SIM115 (closed by commit)
+                return
+            fd, self.tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name[:40]}.", dir=self.path.parent or "."
+            )
+            os.fchmod(fd, 0o666 & ~_umask())  # the mode a plain open() would give
+            self.fh = open(fd, mode, **kwargs)  # noqa: SIM115 (closed by commit or discard)
+        except OSError as exc:
+            raise OutputError(path, f"cannot write: {_reason(exc)}") from None
+
+    def commit(self) -> None:
+        """Flush and close the file, and move it onto the target."""
+        try:
+            self.fh.flush()
+            if self.tmp is not None:
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+            if self.tmp is not None:
+                os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(self.path, f"cannot write: {_reason(exc)}") from None
+
+    def discard(self) -> None:
+        """Close the file and remove it (a write that cannot be flushed goes with it)."""
+        with contextlib.suppress(OSError):
+            self.fh.close()
+        if self.tmp is not None:
+            Path(self.tmp).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """``open(path, mode)`` that replaces ``path`` only when the block ends without an error
-    (``mode`` "w" or "wb"; ``kwargs`` go to :func:`open`, e.g. ``newline=""``). OSError, at
-    open, write or rename, becomes OutputError naming the path."""
-    target = Path(path)
-    if _in_place(target):
-        try:
-            with open(target, mode, **kwargs) as fh:
-                yield fh
-        except OSError as exc:
-            raise OutputError(path, f"cannot write: {_reason(exc)}") from None
-        return
+    (see :class:`AtomicFile`); the block's exception, Ctrl-C included, leaves the target as
+    it was, and an OSError there is an OutputError."""
+    out = AtomicFile(path, mode, **kwargs)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", dir=target.parent or ".")
-    except OSError as exc:
+        yield out.fh
+    except OSError as exc:  # a write into the file failed
+        out.discard()
         raise OutputError(path, f"cannot write: {_reason(exc)}") from None
-    try:
-        with open(fd, mode, **kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write: {_reason(exc)}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # gone already after a successful rename
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], mode: str = "w") -> None:

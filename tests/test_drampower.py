@@ -29,8 +29,9 @@ from timing_helpers import make_device
 
 from pimsim.cli.main import cli
 from pimsim.config import load_config
-from pimsim.drampower import CommandCsv, ExportError, read_command_counts
+from pimsim.drampower import CommandCsv, read_command_counts
 from pimsim.errors import PimsimError
+from pimsim.outputs import OutputError
 from pimsim.sim import Replay
 from pimsim.workloads import write_trace
 
@@ -258,9 +259,9 @@ def run_cli(*args: str):
     [
         ("/dev/full", "not a regular file"),
         ("/dev/null", "not a regular file"),
-        ("{tmp}", "Is a directory"),
-        ("{tmp}/no/x.csv", "No such file or directory"),
-        ("", "empty file name"),
+        ("{tmp}", "is a directory, not a file"),
+        ("{tmp}/no/x.csv", "no such directory"),
+        ("", "an empty path names no file"),
         ("{tmp}/" + "x" * 300 + ".csv", "File name too long"),
     ],
 )
@@ -269,9 +270,9 @@ def test_an_unwritable_path_is_refused_before_the_run(tmp_path, target, reason):
     result = run_cli("--drampower", target.format(tmp=tmp_path))
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ")
-    assert f"cannot write the command trace: {reason}" in lines[0]
-    assert len(lines[0]) < 160
+    assert len(lines) == 1 and lines[0].startswith("Error: Invalid value for '--drampower': ")
+    assert reason in lines[0]
+    assert len(lines[0]) < 200
     assert "cycles" not in result.output  # refused before the run, no stats
     assert time.monotonic() - started < 5
     assert not list(tmp_path.rglob(".pimsim-*"))
@@ -285,28 +286,27 @@ def test_a_directory_without_write_permission_is_refused(tmp_path):
     finally:
         tmp_path.chmod(0o700)
     assert result.exit_code == 2
-    assert "cannot write the command trace: Permission denied" in result.output
+    assert "permission denied" in result.output
 
 
 def test_a_full_disk_leaves_no_csv_and_one_error_line(tmp_path, monkeypatch):
-    import pimsim.drampower as drampower
+    """The disk fills while the trace is written: the stats are printed, then one error
+    line (exit 1, as for any output that fails when written), and no file is left."""
+    import builtins
 
-    fdopen = os.fdopen
+    import pimsim.outputs as outputs
 
-    def full(fd, mode="r", *args, **kwargs):  # the temporary file, as if the disk were full
-        if "w" not in mode:  # the trace being read
-            return fdopen(fd, mode, *args, **kwargs)
-        os.close(fd)
-        return open("/dev/full", "w", newline="")  # noqa: SIM115 (closed by the export)
+    def full(file, mode="r", **kwargs):  # the temporary file, as if the disk were full
+        os.close(file)
+        return builtins.open("/dev/full", mode, **kwargs)
 
-    monkeypatch.setattr(drampower.os, "fdopen", full)
+    monkeypatch.setattr(outputs, "open", full, raising=False)
     out = tmp_path / "cmds.csv"
     result = run_cli("--drampower", str(out))
-    assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines() == [
-        f"Error: {'...' + str(out)[-37:] if len(str(out)) > 40 else out}: cannot write the "
-        "command trace: No space left on device"
-    ]
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {OutputError(out, 'cannot write: No space left on device')}"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -360,9 +360,3 @@ def test_ctrl_c_on_a_real_run_exits_130_with_a_marked_csv(tmp_path):
     assert "interrupted" in stdout
     lines = parse_drampower_csv(out)
     assert [line[1] for line in lines[-2:]] == ["INTERRUPTED", "END"]
-
-
-def test_an_export_error_is_a_usage_error():
-    from pimsim.cli.options import USAGE_ERRORS
-
-    assert issubclass(ExportError, USAGE_ERRORS)

@@ -123,9 +123,9 @@ def test_program_and_run_check_their_outputs_first(tmp_path):
         result = invoke(*args)
         assert one_error(result, 2).startswith("Error: Invalid value for")
         assert len(result.output.strip().splitlines()) == 1
-    # the command trace checks its own path (pimsim.drampower), before the run too
+    # the command trace must also be a regular file (DRAMPower reads it whole)
     result = invoke("run", TRACES / "sample.trace", "--drampower", tmp_path)
-    assert "cannot write the command trace: Is a directory" in one_error(result, 2)
+    assert "'--drampower'" in one_error(result, 2) and "is a directory, not a file" in result.output
 
 
 def test_compare_writes_every_file_whole(tmp_path):

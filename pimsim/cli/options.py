@@ -21,7 +21,6 @@ import click
 from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
 from pimsim.config import Config, Override, load_config
-from pimsim.drampower import ExportError
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
@@ -32,17 +31,16 @@ from pimsim.tracefile import TraceFileError
 F = TypeVar("F", bound=Callable)
 
 #: Errors in how pimsim was asked to run (exit 2): a bad configuration, program, comparison,
-#: bulk operation set-up, energy profile, command-trace output, a trace file that cannot be
-#: read as a trace, or a trace cycle beyond the simulator's range. Any other PimsimError, a
-#: malformed line inside a readable trace included, is an error found while simulating
-#: (exit 1), as is an output file that fails when written.
+#: bulk operation set-up, energy profile, a trace file that cannot be read as a trace, or a
+#: trace cycle beyond the simulator's range (output paths are checked as options, exit 2).
+#: Any other PimsimError, a malformed line inside a readable trace included, is an error
+#: found while simulating (exit 1), as is an output file that fails when written.
 USAGE_ERRORS = (
     ConfigError,
     ProgramError,
     CompareError,
     BulkError,
     EnergyProfileError,
-    ExportError,
     TraceFileError,
     TraceRangeError,
 )

@@ -15,10 +15,12 @@ from pimsim.cli.options import (
     given_path,
     json_option,
     load_config_or_fail,
+    output_option,
     reported_errors,
     verbosity_options,
     write_outputs,
 )
+from pimsim.outputs import check_output_path
 from pimsim.sim import Replay
 from pimsim.stats import format_summary
 from pimsim.tracefile import FORMATS, resolve_format
@@ -41,10 +43,10 @@ from pimsim.tracefile import FORMATS, resolve_format
     "--limit", type=IntRange(min=1), metavar="N", help="Replay only the first N requests."
 )
 @energy_profile_option
-@click.option(
+@output_option(
     "--drampower",
-    metavar="PATH",
     help="Write every issued command to PATH as a DRAMPower 5.x command trace (CSV).",
+    check=lambda path: check_output_path(path, regular=True),
 )
 @verbosity_options
 def run(
