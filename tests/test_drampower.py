@@ -353,7 +353,11 @@ def test_ctrl_c_on_a_real_run_exits_130_with_a_marked_csv(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)
+    # interrupt once the export has begun (the run takes seconds; a fixed sleep would race it)
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size for p in tmp_path.glob(".pimsim-*.part")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the export never began"
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
