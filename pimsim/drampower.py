@@ -49,6 +49,9 @@ DRAMPOWER_NAMES = {"REF": "REFA"}
 WITH_DATA = frozenset(("RD", "WR", "RDA", "WRA"))
 #: The line that closes every trace, and the one that marks an interrupted run.
 END, INTERRUPTED = "END", "INTERRUPTED"
+#: Commands formatted and written at once (bounds the text held in memory, about 100 bytes
+#: a command).
+LINES_PER_WRITE = 1 << 13
 
 
 def channel_paths(path: str | Path, channels: int) -> list[Path]:
@@ -82,8 +85,14 @@ class CommandCsv:
 
     def write(self, log: np.ndarray) -> None:
         """Append commands from Device.command_log() (rows of tick, code, ch, rk, bg, ba, row,
-        column). The fields are computed with numpy and each line is formatted once (a
-        command log holds millions of commands)."""
+        column), ``LINES_PER_WRITE`` at a time."""
+        for first in range(0, len(log), LINES_PER_WRITE):
+            self._write(log[first : first + LINES_PER_WRITE])
+        self.written += len(log)
+
+    def _write(self, log: np.ndarray) -> None:
+        """Append commands: the fields are computed with numpy and each line is formatted
+        once (a command log holds millions of commands)."""
         code, ch, rk, bg, ba = log[:, 1], log[:, 2], log[:, 3], log[:, 4], log[:, 5]
         fields = np.stack(
             (
@@ -105,7 +114,6 @@ class CommandCsv:
         except OSError as exc:
             self.abort()
             raise OutputError(self.files[0].path, f"cannot write: {exc.strerror}") from None
-        self.written += len(log)
 
     def finish(self, end_cycle: int, interrupted: bool) -> None:
         """Close every trace with END at ``end_cycle`` (an INTERRUPTED line before it if the

@@ -355,7 +355,7 @@ def test_ctrl_c_on_a_real_run_exits_130_with_a_marked_csv(tmp_path):
     )
     # interrupt once the export has begun (the run takes seconds; a fixed sleep would race it)
     deadline = time.monotonic() + 60
-    while not any(p.stat().st_size for p in tmp_path.glob(".pimsim-*.part")):
+    while not any(p.stat().st_size for p in tmp_path.glob(f".{out.name}.*")):
         assert proc.poll() is None and time.monotonic() < deadline, "the export never began"
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
