@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from pimsim.cli.main import cli
 
+PIM_TRACE = str(Path(__file__).resolve().parent.parent / "traces" / "sample-pim.trace")
+
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args))
@@ -55,3 +57,21 @@ def test_in_place_bulk_ops_give_the_same_bytes_on_both_paths(tmp_path, line):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["summary"]["all_correct"] is True
+
+
+# -- configurations that `configs show` passes must run -----------------------------------------
+
+
+@pytest.mark.parametrize("rows", ["1", "2"])
+def test_a_subarray_too_small_for_the_built_ins_is_a_config_error(rows):
+    """pim.rows_per_subarray=1 or 2 passed `configs show`, then a BBOP line failed in
+    and.pim, a file the user never wrote."""
+    override = f"pim.rows_per_subarray={rows}"
+    one_error_line(invoke("configs", "show", "-p", override), 2, "pim.rows_per_subarray", "4..")
+    result = invoke("run", PIM_TRACE, "-p", override)
+    one_error_line(result, 2, "-p: pim.rows_per_subarray: must be in 4..")
+
+
+def test_the_smallest_subarray_runs_every_built_in():
+    result = invoke("compare", "--trace", PIM_TRACE, "-p", "pim.rows_per_subarray=4")
+    assert result.exit_code == 0, result.output
