@@ -75,3 +75,20 @@ def test_a_subarray_too_small_for_the_built_ins_is_a_config_error(rows):
 def test_the_smallest_subarray_runs_every_built_in():
     result = invoke("compare", "--trace", PIM_TRACE, "-p", "pim.rows_per_subarray=4")
     assert result.exit_code == 0, result.output
+
+
+# -- program names ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["", ".pim"])
+def test_a_program_name_too_long_for_the_file_system(suffix):
+    """Path.exists() raised OSError (File name too long): a traceback; the path is also
+    shortened in the error line."""
+    name = "x" * 3000 + suffix
+    line = one_error_line(invoke("program", name), 2)
+    assert len(line) < 300 and ("File name too long" in line or "nor a file" in line), line
+
+
+def test_an_empty_program_name_is_no_file():
+    """'' was taken as the current directory."""
+    one_error_line(invoke("program", ""), 2, "program: neither a built-in", "nor a file")

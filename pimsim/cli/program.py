@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from pathlib import Path
 
 import click
 import numpy as np
@@ -97,7 +97,7 @@ def _program(name: str) -> Program:
     """A built-in by its exact name, else the ``.pim`` file at that path."""
     if name in builtin_names():
         return builtin(name)
-    if not Path(name).exists() and not name.endswith(".pim") and "/" not in name:
+    if not os.path.exists(name) and not name.endswith(".pim") and "/" not in name:
         raise ProgramError(
             echo(name)[1:-1],
             0,
