@@ -92,3 +92,31 @@ def test_a_program_name_too_long_for_the_file_system(suffix):
 def test_an_empty_program_name_is_no_file():
     """'' was taken as the current directory."""
     one_error_line(invoke("program", ""), 2, "program: neither a built-in", "nor a file")
+
+
+# -- numbers in configuration text ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["016", "1:0", "0b10100", "1_6", "0x1_4"])
+def test_yaml_1_1_number_forms_are_not_silently_converted(tmp_path, value):
+    """`-p timing.nRCD=016` was octal 14 and `1:0` sexagesimal 60, silently; in a file too."""
+    result = invoke("configs", "show", "-p", f"timing.nRCD={value}")
+    one_error_line(result, 2, "-p: timing.nRCD: integer expected", value)
+    path = tmp_path / "c.yaml"
+    path.write_text(f"preset: ddr4-2400\ntiming:\n  nRCD: {value}\n")
+    result = invoke("run", PIM_TRACE, "--config", str(path))
+    one_error_line(result, 2, "c.yaml:3: timing.nRCD: integer expected", value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("timing.nRCD", "0x14", "nRCD: 20"),
+        ("timing.nRCD", "+16", "nRCD: 16"),
+        ("timing.tCK", ".833", "tCK: 0.833"),
+        ("timing.tCK", "8.33e-1", "tCK: 0.833"),
+    ],
+)
+def test_plain_numbers_still_read(key, value, shown):
+    result = invoke("configs", "show", "-p", f"{key}={value}")
+    assert result.exit_code == 0 and shown in result.output, result.output
