@@ -120,3 +120,38 @@ def test_yaml_1_1_number_forms_are_not_silently_converted(tmp_path, value):
 def test_plain_numbers_still_read(key, value, shown):
     result = invoke("configs", "show", "-p", f"{key}={value}")
     assert result.exit_code == 0 and shown in result.output, result.output
+
+
+# -- outputs that name an input or each other ---------------------------------------------------
+
+
+def test_json_onto_the_trace_is_refused_and_the_trace_kept(tmp_path):
+    """`pimsim run t.trace --json t.trace` replaced the trace with the stats."""
+    path = trace(tmp_path, "0 R 0x0\n1 W 0x40\n")
+    for same in (path, str(Path(path).parent / "." / "t.trace")):
+        result = invoke("run", path, "--json", same)
+        one_error_line(result, 2, "--json and TRACE name the same file", "overwrite the input")
+    assert Path(path).read_text() == "0 R 0x0\n1 W 0x40\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", PIM_TRACE, "--json", "{out}", "--drampower", "{out}"),
+        ("compare", "--ops", "not", "--size", "8KiB", "--json", "{out}", "--csv", "{out}"),
+        ("compare", "--trace", PIM_TRACE, "--json", "{cfg}", "--config", "{cfg}"),
+        ("program", "{pim}", "--json", "{pim}"),
+    ],
+)
+def test_outputs_naming_the_same_file_are_refused(tmp_path, args):
+    """Two outputs on one path: one silently replaced the other, exit 0; an output onto the
+    --config file or the .pim program overwrote it."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: ddr4-2400\n")
+    pim = tmp_path / "p.pim"
+    pim.write_text("op p\nin A\nout D\nAAP A -> D\n")
+    out = tmp_path / "o.out"
+    names = {"out": str(out), "cfg": str(cfg), "pim": str(pim)}
+    full = [a.format(**names) for a in args]
+    one_error_line(invoke(*full), 2, "name the same file")
+    assert not out.exists() and cfg.read_text() == "preset: ddr4-2400\n" and pim.stat().st_size

@@ -11,6 +11,7 @@ from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
     config_options,
+    distinct_files,
     energy_profile_option,
     given_path,
     json_option,
@@ -115,6 +116,10 @@ def compare(
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
       pimsim compare --trace traces/sample-pim.trace
     """
+    distinct_files(
+        {"--trace": trace, "--config": config},
+        {"--json": json_path, "--csv": csv_path, "--plot": plot_path},
+    )
     overrides = (*params, ("--ranks", f"organisation.ranks={ranks}")) if ranks else params
     cfg = load_config_or_fail(config, overrides)
     if trace:

@@ -14,6 +14,7 @@ from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
     config_options,
+    distinct_files,
     json_option,
     load_config_or_fail,
     reported_errors,
@@ -74,6 +75,8 @@ def program(
       pimsim program xor --config ddr3-1600 --size 32MiB
       pimsim program my-op.pim -p pim.split_decoder=false --json -
     """
+    source = None if program in builtin_names() else program
+    distinct_files({"FILE.pim": source, "--config": config}, {"--json": json_path})
     cfg = load_config_or_fail(config, params)
     with reported_errors():
         prog = _program(program)
