@@ -155,3 +155,40 @@ def test_outputs_naming_the_same_file_are_refused(tmp_path, args):
     full = [a.format(**names) for a in args]
     one_error_line(invoke(*full), 2, "name the same file")
     assert not out.exists() and cfg.read_text() == "preset: ddr4-2400\n" and pim.stat().st_size
+
+
+# -- Ctrl-C before a command runs ----------------------------------------------------------------
+
+
+def test_ctrl_c_while_the_command_line_loads_exits_130(monkeypatch, capsys):
+    """Ctrl-C in the first ~0.3 s (importing numpy, SimPy, the core) printed a traceback
+    and the shell's -2."""
+    import builtins
+
+    import pimsim.cli
+
+    real_import = builtins.__import__
+
+    def interrupted_import(name, *args, **kwargs):
+        if name == "pimsim.cli.main":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    with pytest.raises(SystemExit) as exit_:
+        pimsim.cli.entry_point()
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == "Interrupted.\n"
+
+
+def test_ctrl_c_while_the_arguments_are_read_exits_130(monkeypatch):
+    """Outside a command, click turned Ctrl-C into "Aborted!" and exit 1."""
+    import click
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(click.Group, "parse_args", interrupted)
+    result = invoke("run", PIM_TRACE)
+    assert result.exit_code == 130 and "Interrupted." in result.output, result.output
+    assert "Aborted" not in result.output
