@@ -192,3 +192,26 @@ def test_ctrl_c_while_the_arguments_are_read_exits_130(monkeypatch):
     result = invoke("run", PIM_TRACE)
     assert result.exit_code == 130 and "Interrupted." in result.output, result.output
     assert "Aborted" not in result.output
+
+
+# -- format detection over long runs of blank and comment lines ---------------------------------
+
+
+def test_blank_and_comment_lines_are_skipped_quickly(tmp_path):
+    """300 MB of newlines (a 290 KB .gz) took 38 s to be reported as having no requests:
+    detection looked at every blank line in Python (~130 ns each)."""
+    import gzip
+    import time
+
+    path = tmp_path / "blank.trace.gz"
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        for _ in range(50):
+            fh.write(b"\n" * 1_000_000 + b"# a comment\n" * 100_000)
+    start = time.monotonic()
+    result = invoke("run", str(path))
+    one_error_line(result, 2, "blank.trace.gz: file: the trace has no requests")
+    assert time.monotonic() - start < 5  # 55 M lines; line by line took ~7 s
+
+    path.write_bytes(gzip.compress(b"\n# c\n  \t# c\n 5 R 0x40 # c\n6 W 0x80\n"))
+    result = invoke("run", str(path), "--json", "-")
+    assert result.exit_code == 0 and json.loads(result.stdout)["requests"]["reads"] == 1
