@@ -222,3 +222,27 @@ def test_a_bulk_line_too_big_to_simulate_names_its_line(tmp_path):
     path = trace(tmp_path, "0 R 0x0\n# 8 GiB at once\n5 BBOP not 0x200000000 0x0 0x200000000\n")
     for command in (("run", path), ("compare", "--trace", path)):
         one_error_line(invoke(*command), 2, "t.trace:3: size: not over", "use fewer bytes")
+
+
+# -- a wrong result is an error line ------------------------------------------------------------
+
+
+def test_a_wrong_result_exits_1_with_one_error_line(monkeypatch):
+    """compare and program exited 1 on a wrong result with no Error line at all."""
+    import numpy as np
+
+    import pimsim.ambit.bulk
+    import pimsim.compare
+
+    monkeypatch.setattr(pimsim.compare, "_same_results", lambda a, b: False)
+    result = invoke("compare", "--trace", PIM_TRACE)
+    one_error_line(result, 1, "sample-pim.trace: the in-DRAM result differs")
+
+    wrong = lambda self, program, values, words: np.ones(words, dtype=np.uint64)  # noqa: E731
+    monkeypatch.setattr(pimsim.ambit.bulk.BulkEngine, "host_result", wrong)
+    one_error_line(invoke("program", "not", "--size", "8KiB"), 1, "not: the in-DRAM result")
+    monkeypatch.setattr(
+        pimsim.compare, "bulk_result", lambda op, values, words: wrong(0, 0, 0, words)
+    )
+    result = invoke("compare", "--ops", "not,xor", "--size", "8KiB")
+    one_error_line(result, 1, "not, xor: the in-DRAM result differs")

@@ -161,7 +161,10 @@ def _only_with_ops(names: tuple[str, ...]) -> None:
 
 def _exit_status(doc: dict) -> None:
     """1 if a result differs from its reference, 130 if Ctrl-C cut the comparison short."""
-    if not doc["summary"]["all_correct"]:
-        raise SystemExit(1)
+    wrong = [name for name, entry in doc["ops"].items() if not entry["correct"]]
+    if wrong:  # ClickException: one "Error:" line, exit 1
+        raise click.ClickException(
+            f"{', '.join(wrong)}: the in-DRAM result differs from its reference (correct: NO)"
+        )
     if doc.get("interrupted"):
         raise SystemExit(INTERRUPTED)

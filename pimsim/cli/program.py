@@ -93,7 +93,9 @@ def program(
     if doc.get("interrupted"):
         sys.exit(INTERRUPTED)
     if doc["correct"] is False:
-        sys.exit(1)
+        raise click.ClickException(
+            f"{doc['program']}: the in-DRAM result differs from the {doc['reference']} reference"
+        )
 
 
 def _program(name: str) -> Program:
