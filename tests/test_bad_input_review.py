@@ -246,3 +246,24 @@ def test_a_wrong_result_exits_1_with_one_error_line(monkeypatch):
     )
     result = invoke("compare", "--ops", "not,xor", "--size", "8KiB")
     one_error_line(result, 1, "not, xor: the in-DRAM result differs")
+
+
+# -- a decoder that breaks a built-in -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decoder", "words"),
+    [
+        ("pim.decoder.B12=T0 T1 T3", "and.pim:8: source: T3 is read before"),
+        ("pim.decoder.B4=~DCC0", "computes something other than not"),
+    ],
+)
+def test_a_decoder_that_breaks_a_built_in_is_a_config_error(decoder, words):
+    """A decoder entry the built-ins rely on, changed: a BBOP line failed in and.pim (a file
+    the user never wrote), or `run` gave wrong bytes silently (compare said NO). A user's own
+    program may still use such a decoder."""
+    for command in (("run", PIM_TRACE), ("compare", "--ops", "and,not", "--size", "8KiB")):
+        result = invoke(*command, "-p", decoder)
+        one_error_line(result, 2, "pim.decoder: the built-in", "does not work", words)
+    mine = str(Path(PIM_TRACE).parent.parent / "pimsim" / "programs" / "lib" / "copy.pim")
+    assert invoke("program", mine, "--size", "8KiB", "-p", decoder).exit_code == 0

@@ -24,7 +24,6 @@ from pimsim.cli.options import (
 )
 from pimsim.controller import engine_of
 from pimsim.device import Device
-from pimsim.programs.check import check
 from pimsim.programs.parse import (
     Program,
     ProgramError,
@@ -81,7 +80,7 @@ def program(
     with reported_errors():
         prog = _program(program)
         engine = BulkEngine(Device(cfg))
-        check(prog, engine.pim.layout)
+        engine.check_program(prog)
         engine.check_footprint(prog, -(-size // engine.row_bytes))
         doc = {"config": cfg.name, "program": prog.name, "size_bytes": size}
         try:
