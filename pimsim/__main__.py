@@ -1,5 +1,5 @@
 """``python -m pimsim``: the same command line as the ``pimsim`` script."""
 
-from pimsim.cli.main import cli
+from pimsim.cli import entry_point
 
-cli(prog_name="pimsim")
+entry_point()

@@ -409,8 +409,8 @@ cdef class Engine:
             else:
                 c.writes += 1
                 c.last_event = self.now
-                if self.with_data:
-                    self._store(ch, r)
+                if self.with_data and not self.host_mlp:  # a host program's result is
+                    self._store(ch, r)  # stored by its caller, computed from the sources
             queue_remove(q, i)
         elif cmd == C_REF:
             c.refreshes += 1

@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from pimsim.addrmap import AddressError, AddressMapper
-from pimsim.ambit.bulk import BulkEngine, BulkPlan, bulk_result
+from pimsim.ambit.bulk import BulkEngine, BulkError, BulkPlan, bulk_result
 from pimsim.baseline import LINE_BYTES, load_host_op
 from pimsim.config import Config
 from pimsim.controller import (
@@ -210,9 +210,12 @@ class Replay:
                 self.mapper, (line.dst, *line.sources), line.size
             )
         if vectors:
-            self._plan = self.bulk.plan(
-                line.op, vectors[0], *vectors[1:], not_before=self.engine.now
-            )
+            try:
+                self._plan = self.bulk.plan(
+                    line.op, vectors[0], *vectors[1:], not_before=self.engine.now
+                )
+            except BulkError as error:  # e.g. too big to simulate: say which line
+                raise BulkError(f"{self.trace}:{line.line}: size: {error}") from None
             self._plan.job.submit(self.engine)
         else:
             yield from self._drain()

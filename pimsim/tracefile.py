@@ -288,24 +288,29 @@ def detect_format(path: str | Path) -> str:
         raise TraceFileError(*error.args) from None
 
 
+#: The start of a line holding a token that is not a comment (blank and comment lines before
+#: the first request are skipped by one search, not line by line).
+_FIRST_TOKEN = re.compile(rb"^[ \t\r\v\f]*[^ \t\r\v\f\n#]", re.MULTILINE)
+
+
 def _detect(path: Path) -> str:
     name = str(path)
     for block, first_line in _blocks(path, BLOCK_BYTES):
-        for index, line in enumerate(block.split(b"\n")):
-            if len(line) > MAX_LINE_BYTES:
-                raise _too_long(name, first_line + index)
-            parts = _tokens(line)
-            if not parts:
-                continue
-            guess = _guess(parts)
-            if guess is None:
-                raise TraceFileError(
-                    name,
-                    first_line + index,
-                    "format",
-                    "not a pimsim, DRAMSim3 or Ramulator trace line",
-                )
-            return guess
+        found = _FIRST_TOKEN.search(block)
+        if found is None:
+            continue
+        start = found.start()
+        end = block.find(b"\n", start)
+        line = block[start:] if end < 0 else block[start:end]
+        lineno = first_line + block.count(b"\n", 0, start)
+        if len(line) > MAX_LINE_BYTES:
+            raise _too_long(name, lineno)
+        guess = _guess(_tokens(line))
+        if guess is None:
+            raise TraceFileError(
+                name, lineno, "format", "not a pimsim, DRAMSim3 or Ramulator trace line"
+            )
+        return guess
     raise TraceFileError(name, 0, "file", NO_REQUESTS)
 
 

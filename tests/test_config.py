@@ -589,11 +589,11 @@ def test_bad_decoder(overrides, key, message):
 
 
 def test_one_row_subarrays_at_the_most_rows_are_accepted():
-    """The extreme subarray (one data row and its 19 extra wordlines) at the most rows a
-    bank may have: 2^18 * 20 physical rows, well within the core's row numbers."""
+    """The extreme subarray (four data rows and their 19 extra wordlines) at the most rows a
+    bank may have: 2^16 * 23 physical rows, well within the core's row numbers."""
     most = ["organisation.rows=262144", "organisation.density_gbit=32"]
-    config = load_config("ddr4-2400", [*most, "pim.rows_per_subarray=1"])
-    assert (config.organisation.rows, config.pim.rows_per_subarray) == (2**18, 1)
+    config = load_config("ddr4-2400", [*most, "pim.rows_per_subarray=4"])
+    assert (config.organisation.rows, config.pim.rows_per_subarray) == (2**18, 4)
 
 
 def test_subarray_at_most_the_bank():

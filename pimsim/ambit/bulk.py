@@ -42,7 +42,7 @@ from pimsim.ambit.execute import (
     run_job,
 )
 from pimsim.device import Device
-from pimsim.errors import PimsimError
+from pimsim.errors import ConfigError, PimsimError
 from pimsim.programs.parse import Program, builtin, is_builtin
 from pimsim.standards import COMMANDS
 
@@ -67,6 +67,8 @@ NUMPY_OPS = {
 #: :meth:`BulkEngine.check_footprint`), and what one of its DRAM commands costs there (its
 #: Command object and job table row, bytes).
 MAX_HOST_BYTES = 2 << 30
+#: Words of the random test vectors a built-in is checked on before its first use.
+_TEST_WORDS = 4
 _COMMAND_BYTES = 1024
 
 
@@ -187,6 +189,7 @@ class BulkEngine:
         self._next_free: dict[tuple[Bank, int], int] = {}
         self._scratch: dict[tuple[Bank, int], int] = {}  # rows kept at the top for scratch
         self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
+        self._working: set[str] = set()  # built-ins found to compute their operation here
 
     # -- allocation ----------------------------------------------------------------------------
 
@@ -220,6 +223,31 @@ class BulkEngine:
                 )
             self._scratch[key] = count
         return list(range(top - count, top))
+
+    def check_program(self, program: Program) -> None:
+        """ProgramError if ``program`` breaks a hardware rule on this subarray. A built-in must
+        also compute its operation (run on the host over test words): a configuration whose
+        decoder or rows break one is a ConfigError on ``pim.decoder``, not an error in a file
+        the user never wrote, nor a wrong result."""
+        if not is_builtin(program) or program.name in self._working:
+            self.pim.check(program)
+            return
+        try:
+            self.pim.check(program)
+            rng = np.random.default_rng(0)
+            sources = [rng.integers(0, 2**64, _TEST_WORDS, dtype=np.uint64) for _ in program.inputs]
+            got = evaluate(program, self.pim.layout, sources, _TEST_WORDS)
+            works = np.array_equal(got, bulk_result(program.name, sources, _TEST_WORDS))
+            problem = "" if works else f"it computes something other than {program.name}"
+        except PimsimError as error:
+            problem = str(error)
+        if problem:
+            raise ConfigError(
+                self.device.config.name,
+                "pim.decoder",
+                f"the built-in {program.name} does not work on this subarray: {problem}",
+            )
+        self._working.add(program.name)
 
     def check_footprint(self, program: Program, rows: int) -> None:
         """BulkError if running ``program`` over ``rows`` rows would take more than
@@ -285,7 +313,7 @@ class BulkEngine:
         then the copies and staged programs (RowClone PSM holds pairs of banks, which would
         collide with the programs), then the CPU path."""
         program = builtin(op) if isinstance(op, str) else op
-        self.pim.check(program)
+        self.check_program(program)
         self.check_footprint(program, len(dst.rows))
         is_copy = is_builtin(program) and program.name == "copy"
         if len(sources) != len(program.inputs):

@@ -11,6 +11,7 @@ from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
     config_options,
+    distinct_files,
     energy_profile_option,
     given_path,
     json_option,
@@ -115,6 +116,10 @@ def compare(
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
       pimsim compare --trace traces/sample-pim.trace
     """
+    distinct_files(
+        {"--trace": trace, "--config": config},
+        {"--json": json_path, "--csv": csv_path, "--plot": plot_path},
+    )
     overrides = (*params, ("--ranks", f"organisation.ranks={ranks}")) if ranks else params
     cfg = load_config_or_fail(config, overrides)
     if trace:
@@ -156,7 +161,10 @@ def _only_with_ops(names: tuple[str, ...]) -> None:
 
 def _exit_status(doc: dict) -> None:
     """1 if a result differs from its reference, 130 if Ctrl-C cut the comparison short."""
-    if not doc["summary"]["all_correct"]:
-        raise SystemExit(1)
+    wrong = [name for name, entry in doc["ops"].items() if not entry["correct"]]
+    if wrong:  # ClickException: one "Error:" line, exit 1
+        raise click.ClickException(
+            f"{', '.join(wrong)}: the in-DRAM result differs from its reference (correct: NO)"
+        )
     if doc.get("interrupted"):
         raise SystemExit(INTERRUPTED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from importlib import metadata
+from typing import NoReturn
 
 import click
 
@@ -36,6 +37,12 @@ class _Group(click.Group):
     text), and Ctrl-C in a command that has no partial work to report exits 130 with one
     line (the ones that do report it and exit 130 themselves)."""
 
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:  # reading the command line, before any command runs (click says "Aborted!", 1)
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            _interrupted()
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -43,8 +50,13 @@ class _Group(click.Group):
             error.ctx = None  # the message alone: -h shows the usage
             raise
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            raise click.exceptions.Exit(INTERRUPTED) from None
+            _interrupted()
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C where no partial work is to be reported: one line, exit 130."""
+    click.echo("Interrupted.", err=True)
+    raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +22,7 @@ import click
 
 from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
-from pimsim.config import Config, Override, load_config
+from pimsim.config import Config, Override, list_presets, load_config
 from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
@@ -231,6 +233,41 @@ def config_options(func: F) -> F:
         default=None,
         help="Preset name (see 'pimsim configs') or YAML file; default ddr4-2400.",
     )(func)
+
+
+def distinct_files(inputs: dict[str, str | None], outputs: dict[str, str | None]) -> None:
+    """Usage error (exit 2, before any work) if an output option names the file of an input
+    (it would be overwritten) or of another output (one would silently replace the other).
+    Both map what the user wrote (``TRACE``, ``--json``) to a path or None; ``-``, devices and
+    a ``--config`` that names a preset are no files."""
+    if inputs.get("--config") in list_presets():
+        inputs = {**inputs, "--config": None}
+    seen: dict[tuple, str] = {}
+    for is_output, paths in ((False, inputs), (True, outputs)):
+        for name, path in paths.items():
+            key = None if path in (None, "-") else _file_identity(path)
+            if key is None:
+                continue
+            if is_output and key in seen:
+                fix = "it would overwrite the input" if seen[key] in inputs else "give each its own"
+                raise click.UsageError(
+                    f"{name} and {seen[key]} name the same file {echo(path)}: {fix}"
+                )
+            seen.setdefault(key, name)
+
+
+def _file_identity(path: str) -> tuple | None:
+    """What identifies the file ``path`` names: device and inode of an existing regular file,
+    the resolved path of one still to be made; None for anything else (a device such as
+    /dev/null may take several outputs) or a path that cannot be looked at (its own check
+    reports that)."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return ("new", os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
 
 
 def load_config_or_fail(config: str | None, params: Sequence[Override]) -> Config:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from pathlib import Path
 
 import click
 import numpy as np
@@ -14,6 +14,7 @@ from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
     config_options,
+    distinct_files,
     json_option,
     load_config_or_fail,
     reported_errors,
@@ -23,7 +24,6 @@ from pimsim.cli.options import (
 )
 from pimsim.controller import engine_of
 from pimsim.device import Device
-from pimsim.programs.check import check
 from pimsim.programs.parse import (
     Program,
     ProgramError,
@@ -74,11 +74,13 @@ def program(
       pimsim program xor --config ddr3-1600 --size 32MiB
       pimsim program my-op.pim -p pim.split_decoder=false --json -
     """
+    source = None if program in builtin_names() else program
+    distinct_files({"FILE.pim": source, "--config": config}, {"--json": json_path})
     cfg = load_config_or_fail(config, params)
     with reported_errors():
         prog = _program(program)
         engine = BulkEngine(Device(cfg))
-        check(prog, engine.pim.layout)
+        engine.check_program(prog)
         engine.check_footprint(prog, -(-size // engine.row_bytes))
         doc = {"config": cfg.name, "program": prog.name, "size_bytes": size}
         try:
@@ -90,14 +92,16 @@ def program(
     if doc.get("interrupted"):
         sys.exit(INTERRUPTED)
     if doc["correct"] is False:
-        sys.exit(1)
+        raise click.ClickException(
+            f"{doc['program']}: the in-DRAM result differs from the {doc['reference']} reference"
+        )
 
 
 def _program(name: str) -> Program:
     """A built-in by its exact name, else the ``.pim`` file at that path."""
     if name in builtin_names():
         return builtin(name)
-    if not Path(name).exists() and not name.endswith(".pim") and "/" not in name:
+    if not os.path.exists(name) and not name.endswith(".pim") and "/" not in name:
         raise ProgramError(
             echo(name)[1:-1],
             0,

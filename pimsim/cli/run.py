@@ -11,6 +11,7 @@ from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
     config_options,
+    distinct_files,
     energy_profile_option,
     given_path,
     json_option,
@@ -74,6 +75,9 @@ def run(
       pimsim run big.trace.gz --no-data --json - > stats.json
       pimsim run traces/sample.trace --energy-profile ambit-micro17 --drampower cmds.csv
     """
+    distinct_files(
+        {"TRACE": trace, "--config": config}, {"--json": json_path, "--drampower": drampower}
+    )
     cfg = load_config_or_fail(config, params)
     with reported_errors():
         fmt = resolve_format(trace, fmt)  # a bad trace file is refused before any output

@@ -8,6 +8,7 @@ so ``/dev/zero`` is refused rather than read forever). Every problem is one Conf
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from pimsim.errors import ConfigError
 MAX_FILE_BYTES = 1 << 20
 #: Deepest nesting of collections in a document (the presets nest 3 deep).
 MAX_DEPTH = 16
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
 class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
@@ -35,7 +38,31 @@ class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
 _Parser = yaml.cyaml.CParser if yaml.__with_libyaml__ else _PyParser
 
 
-class _Loader(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.1's implicit types, but a plain number is an int or float only when it reads
+    as it looks: decimal (``016`` is not octal 14, ``1:0`` not sexagesimal 60, no ``_``),
+    ``0x`` hex, or a decimal float (``1e-3`` too); any other form stays text, so the key's
+    check reports it."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+_Resolver.add_implicit_resolver(
+    _INT, re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z|0x[0-9a-fA-F]+\Z"), list("-+0123456789")
+)
+_Resolver.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z"
+        r"|[-+]?[0-9]+[eE][-+]?[0-9]+\Z|[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z"
+    ),
+    list("-+0123456789."),
+)
+
+
+class _Loader(yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolver):
     """PyYAML's safe loader (its composer on :data:`_Parser`'s events), refusing anchors,
     aliases and nesting beyond MAX_DEPTH."""
 
@@ -43,7 +70,7 @@ class _Loader(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.res
         self.parser = _Parser(stream)
         yaml.composer.Composer.__init__(self)
         yaml.constructor.SafeConstructor.__init__(self)
-        yaml.resolver.Resolver.__init__(self)
+        _Resolver.__init__(self)
         self.depth = 0
 
     def check_event(self, *choices: type) -> bool:

@@ -116,6 +116,9 @@ MAX_TIMING_CYCLES = 1 << 16
 MAX_REFRESH_CYCLES = 1 << 20
 #: Largest time in ns of the PIM timings tWLOV and tRBM.
 MAX_PIM_NS = 1000.0
+#: Fewest data rows of a subarray: the operands of a three-operand built-in (and, or, ...)
+#: and the row programs.check keeps free.
+MIN_SUBARRAY_ROWS = 4
 #: Inclusive (low, high) range of every numeric key but the timings (see timing_range); a
 #: kind's own lower limit (positive, non-negative) applies as well.
 RANGES: dict[str, tuple[float, float]] = {
@@ -130,7 +133,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "organisation.burst_length": (1, 16),
     "organisation.density_gbit": (1, 64),
     "timing.tCK": (0.1, 100.0),
-    "pim.rows_per_subarray": (1, 1 << 18),
+    # at least the 3 operand rows of the built-in µprograms and a free one (programs.check)
+    "pim.rows_per_subarray": (MIN_SUBARRAY_ROWS, 1 << 18),
     "pim.tWLOV": (0, MAX_PIM_NS),
     "pim.extra_row_energy_factor": (0, 10.0),
     "pim.transfer_cycles": (1, MAX_TIMING_CYCLES),

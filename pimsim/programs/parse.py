@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from pimsim.config.schema import shown_path
 from pimsim.errors import PimsimError
 
 #: A program or operand name: an identifier of at most 40 characters (errors quote it whole).
@@ -166,7 +167,7 @@ def _step(source: str, lineno: int, words: list[str]) -> Step:
 def load(path: str | Path) -> Program:
     """Parse a ``.pim`` file (read up to MAX_BYTES; errors name the file)."""
     path = Path(path)
-    source = str(path)
+    source = shown_path(str(path))
     try:
         if path.is_dir():
             raise ProgramError(source, 0, "file", "is a directory, not a .pim file")
