@@ -137,7 +137,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "pim.rows_per_subarray": (MIN_SUBARRAY_ROWS, 1 << 18),
     "pim.tWLOV": (0, MAX_PIM_NS),
     "pim.extra_row_energy_factor": (0, 10.0),
-    "pim.transfer_cycles": (1, MAX_TIMING_CYCLES),
+    # one 64-byte burst on the chip's internal bus: a few cycles (4 on the presets); the
+    # engine steps a transfer cycle by cycle, so the bound also bounds a copy's cost
+    "pim.transfer_cycles": (1, 256),
     "pim.tRBM": (0, MAX_PIM_NS),
     "pim.rbm_subarrays": (1, 1 << 18),
     "pim.rbm_energy_nj": (0, 1e6),
