@@ -16,7 +16,8 @@ last event plus one.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from pimsim.device import Device
 from pimsim.drampower import CommandCsv
 from pimsim.energy import DEFAULT_PROFILE, device_energy, energy_table, get_profile
 from pimsim.errors import PimsimError, TraceError
+from pimsim.programs.parse import builtin
 from pimsim.stats import Latencies, add_op, add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
 
@@ -206,22 +208,30 @@ class Replay:
         if _partial_overlap(line):
             reason = "destination overlaps a source"
         elif self.bulk_in_dram:
-            vectors, reason = self.bulk.vectors_at(
-                self.mapper, (line.dst, *line.sources), line.size
-            )
+            with self._named(line):  # too big to simulate: said before mapping its rows
+                vectors, reason = self.bulk.vectors_at(
+                    self.mapper, (line.dst, *line.sources), line.size, builtin(line.op)
+                )
         if vectors:
-            try:
+            with self._named(line):
                 self._plan = self.bulk.plan(
                     line.op, vectors[0], *vectors[1:], not_before=self.engine.now
                 )
-            except BulkError as error:  # e.g. too big to simulate: say which line
-                raise BulkError(f"{self.trace}:{line.line}: size: {error}") from None
             self._plan.job.submit(self.engine)
         else:
             yield from self._drain()
             yield from self._pim_on_cpu(line, self.engine.now, reason)
         if self.engine.now > self.env.now:
             yield self.env.timeout(self.engine.now - self.env.now)
+
+    @contextmanager
+    def _named(self, line: PimLine) -> Iterator[None]:
+        """A BulkError raised inside the block names the trace line (e.g. too big to
+        simulate)."""
+        try:
+            yield
+        except BulkError as error:
+            raise BulkError(f"{self.trace}:{line.line}: size: {error}") from None
 
     def _check_extent(self, line: PimLine) -> None:
         """Every operand of a bulk line lies inside the memory, else a TraceError naming it."""

@@ -5,6 +5,7 @@ class."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,14 @@ def test_a_bulk_line_too_big_to_simulate_names_its_line(tmp_path):
     path = trace(tmp_path, "0 R 0x0\n# 512 MiB at once\n5 BBOP not 0x20000000 0x0 0x20000000\n")
     for command in (("run", path), ("compare", "--trace", path)):
         one_error_line(invoke(*command), 2, "t.trace:3: size: not over", "use fewer bytes")
+
+
+def test_a_huge_bulk_line_is_refused_before_its_rows_are_mapped(tmp_path):
+    """An 8 GiB line used to spend seconds mapping a million rows before the refusal."""
+    path = trace(tmp_path, "0 BBOP not 0x0 0x200000000 0x200000000\n")
+    started = time.monotonic()
+    one_error_line(invoke("run", path, "--no-data"), 2, "t.trace:1: size: not over 1,048,576")
+    assert time.monotonic() - started < 2
 
 
 # -- a wrong result is an error line ------------------------------------------------------------

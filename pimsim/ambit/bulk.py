@@ -386,13 +386,19 @@ class BulkEngine:
             row_bytes=self.row_bytes,
         )
 
-    def vectors_at(self, mapper, addresses: Sequence[int], size: int) -> tuple[list, str]:
+    def vectors_at(
+        self, mapper, addresses: Sequence[int], size: int, program: Program | None = None
+    ) -> tuple[list, str]:
         """The row vectors of byte ranges [address, address + size), or ([], reason) when
-        they are not whole rows (not row-aligned, or the mapping spreads a row's bytes)."""
+        they are not whole rows (not row-aligned, or the mapping spreads a row's bytes).
+        With ``program``, rows too many to run it over are a BulkError before any mapping
+        (see :meth:`check_footprint`)."""
         if size % self.row_bytes:
             return [], "size is not a multiple of the row size"
         if any(a % self.row_bytes for a in addresses):
             return [], "address not row-aligned"
+        if program is not None:
+            self.check_footprint(program, size // self.row_bytes)
         last_col = (
             self.device.config.organisation.columns - self.device.config.organisation.burst_length
         )
