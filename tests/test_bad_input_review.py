@@ -276,3 +276,8 @@ def test_a_decoder_that_breaks_a_built_in_is_a_config_error(decoder, words):
         one_error_line(result, 2, "pim.decoder: the built-in", "does not work", words)
     mine = str(Path(PIM_TRACE).parent.parent / "pimsim" / "programs" / "lib" / "copy.pim")
     assert invoke("program", mine, "--size", "8KiB", "-p", decoder).exit_code == 0
+
+
+def test_program_size_not_whole_rows_names_the_option():
+    result = invoke("program", "not", "--size", "100")
+    one_error_line(result, 2, "'--size'", "100 bytes is not a multiple of the 8,192-byte row")

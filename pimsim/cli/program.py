@@ -80,6 +80,12 @@ def program(
     with reported_errors():
         prog = _program(program)
         engine = BulkEngine(Device(cfg))
+        if size % engine.row_bytes:
+            raise click.BadParameter(
+                f"vectors are whole rows: {size:,} bytes is not a multiple of the "
+                f"{engine.row_bytes:,}-byte row of {cfg.name}",
+                param_hint="'--size'",
+            )
         engine.check_program(prog)
         engine.check_footprint(prog, -(-size // engine.row_bytes))
         doc = {"config": cfg.name, "program": prog.name, "size_bytes": size}
