@@ -6,6 +6,15 @@ so the CLI can print ``str(error)`` and exit without a traceback.
 
 from __future__ import annotations
 
+#: Characters of a user's text (a token, a value, a path) an error message echoes at most.
+ECHO_CHARS = 40
+
+
+def cut(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` as an error message echoes it: whole, or its first ``limit - 3`` characters
+    and '...', so one long token cannot make the error line long."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class PimsimError(Exception):
     """Base class of every error pimsim reports to a user."""

@@ -21,25 +21,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from pimsim.errors import PimsimError
+from pimsim.errors import PimsimError, cut
 
 #: Characters of a user-given path echoed in an error message.
-_ECHO = 60
+_PATH_CHARS = 60
 
 
 class OutputError(PimsimError):
     """An output file cannot be written: names the path and why."""
 
     def __init__(self, path: str | os.PathLike, message: str):
-        self.path, self.message = _short(str(path)), message
+        self.path, self.message = cut(str(path), _PATH_CHARS), message
         super().__init__(self.path, message)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= _ECHO else text[: _ECHO - 3] + "..."
 
 
 def _reason(exc: OSError) -> str:
@@ -78,7 +74,7 @@ def check_output_path(path: str | os.PathLike, regular: bool = False) -> None:
         raise OutputError(text, "is a directory, not a file")
     parent = _stat(target.parent)
     if parent is None or not stat.S_ISDIR(parent.st_mode):
-        raise OutputError(text, f"no such directory {_short(str(target.parent))!r}")
+        raise OutputError(text, f"no such directory {cut(str(target.parent), _PATH_CHARS)!r}")
     if found is not None and not stat.S_ISREG(found.st_mode):
         if regular:
             raise OutputError(text, "not a regular file")

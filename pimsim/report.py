@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from pimsim.errors import cut
 from pimsim.outputs import atomic_open
 
 #: CSV columns: (header, path into an op's entry).
@@ -22,10 +23,6 @@ _CSV_COLUMNS = (
     ("energy_reduction", ("energy_reduction",)),
     ("correct", ("correct",)),
 )
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _size_text(size: int) -> str:
@@ -133,7 +130,7 @@ def plot_format(path: str | Path) -> str:
     formats = plot_formats()
     if fmt not in formats:
         known = ", ".join(sorted(formats))
-        raise ValueError(f"{_short(str(path))}: the extension must name an image format ({known})")
+        raise ValueError(f"{cut(str(path))}: the extension must name an image format ({known})")
     return fmt
 
 

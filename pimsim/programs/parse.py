@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from pimsim.config.schema import shown_path
-from pimsim.errors import PimsimError
+from pimsim.errors import PimsimError, cut
 
 #: A program or operand name: an identifier of at most 40 characters (errors quote it whole).
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
@@ -34,13 +34,10 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
 MAX_BYTES = 1 << 20
 MAX_STEPS = 10_000
 
-#: Characters of a user's token echoed in an error message.
-_ECHO = 40
-
 
 def echo(token: str) -> str:
     """``repr(token)``, cut to about 40 characters: how errors quote what the user wrote."""
-    return repr(token if len(token) <= _ECHO else token[: _ECHO - 3] + "...")
+    return repr(cut(token))
 
 
 class ProgramError(PimsimError):
