@@ -35,14 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from pimsim._traceparse import FORMAT_CODES, parse_block
-from pimsim.errors import TraceError
+from pimsim.errors import ECHO_CHARS, TraceError
 
 FORMATS = ("pimsim", "dramsim3", "ramulator")
 BLOCK_BYTES = 1 << 20  # bytes of trace text parsed per chunk (about 60k requests)
 MAX_LINE_BYTES = 1 << 16  # longest line accepted, bytes (request lines are ~20 bytes)
 MAX_CYCLE_DIGITS = 18  # a cycle fits an int64 (the C parser's limit)
 MAX_HEX_DIGITS = 16  # an address or size fits 64 bits
-SHOWN_CHARS = 40  # an echoed token is cut to this many characters
 SHOWN_PATH_CHARS = 120  # a longer file name is shown as its two ends
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
@@ -205,13 +204,13 @@ def _tokens(line: bytes) -> list[bytes]:
 
 
 def _shorten(text: str, show=str) -> str:
-    """``text`` cut to SHOWN_CHARS characters, then passed through ``show``."""
-    more = "..." if len(text) > SHOWN_CHARS else ""
-    return show(text[:SHOWN_CHARS]) + more
+    """``text`` cut to ECHO_CHARS characters, then passed through ``show``."""
+    more = "..." if len(text) > ECHO_CHARS else ""
+    return show(text[:ECHO_CHARS]) + more
 
 
 def _shown(token: bytes) -> str:
-    """A token as echoed in a message: quoted, escaped, cut to about SHOWN_CHARS."""
+    """A token as echoed in a message: quoted, escaped, cut to about ECHO_CHARS."""
     return _shorten(token.decode("utf-8", "replace"), repr)
 
 

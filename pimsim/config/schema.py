@@ -37,7 +37,7 @@ from typing import Any
 
 from pimsim.addrmap import SCHEMES
 from pimsim.config.model import CONSTANT_ROWS
-from pimsim.errors import ConfigError
+from pimsim.errors import ECHO_CHARS, ConfigError
 from pimsim.standards import STANDARDS
 
 #: Names of the physical-address mapping schemes (row, bank, rank, column, channel order).
@@ -164,8 +164,6 @@ _TIMING_KEY = re.compile(r"([nt])([A-Z]\w*)")
 ALL_TIMING_NAMES = tuple(dict.fromkeys(n for s in STANDARDS.values() for n in s.timing_names))
 _KIND_TEXT = {"str": "text", "bool": "true or false"}
 _NAME_KINDS = ("names", "names0", "wordlines")
-#: Characters of a value echoed in an error message.
-SHOWN_CHARS = 40
 #: Characters of a file path shown in an error message (its end: the file's name).
 SHOWN_PATH_CHARS = 80
 
@@ -183,8 +181,8 @@ class Entry:
 
 
 def shown(value: Any) -> str:
-    """``repr(value)`` cut to about SHOWN_CHARS characters, for error messages."""
-    return cut(repr(value[: SHOWN_CHARS + 1] if isinstance(value, str) else value))
+    """``repr(value)`` cut to about ECHO_CHARS characters, for error messages."""
+    return cut(repr(value[: ECHO_CHARS + 1] if isinstance(value, str) else value))
 
 
 def number(value: float) -> str:
@@ -193,8 +191,8 @@ def number(value: float) -> str:
 
 
 def cut(text: str) -> str:
-    """``text`` cut to about SHOWN_CHARS characters, for error messages."""
-    return text if len(text) <= SHOWN_CHARS + 2 else text[:SHOWN_CHARS] + "..."
+    """``text`` cut to about ECHO_CHARS characters, for error messages."""
+    return text if len(text) <= ECHO_CHARS + 2 else text[:ECHO_CHARS] + "..."
 
 
 def timing_range(name: str) -> tuple[int, int]:
