@@ -20,6 +20,7 @@ import numpy as np
 
 from pimsim._replay import Engine
 from pimsim.addrmap import AddressMapper
+from pimsim.clock import Clock
 from pimsim.config import Config
 from pimsim.controller import DONE, make_engine
 from pimsim.device import Device
@@ -48,10 +49,9 @@ def host_program(
     return cycles, is_write, mapper.decode_array(addresses), addresses, deps
 
 
-def compute_ticks_per_line(config: Config, ticks_per_cycle: int) -> float:
+def compute_ticks_per_line(config: Config, clock: Clock) -> float:
     """Ticks the host takes to compute one result line at ``host.compute_gbps``."""
-    ns = LINE_BYTES / config.host.compute_gbps
-    return ns / config.tCK_ns * ticks_per_cycle
+    return clock.ns_in_ticks(LINE_BYTES / config.host.compute_gbps)
 
 
 def load_host_op(
@@ -65,11 +65,11 @@ def load_host_op(
 ) -> None:
     """Queue the host's requests of ``dst = op(sources)`` on ``engine`` (idle), starting at
     ``tick``; the caller runs the engine until DONE."""
-    cycle = -(-tick // device.ticks_per_cycle)
+    cycle = device.clock.ticks_to_cycles(tick)
     engine.load_host(
         *host_program(mapper, dst, sources, size, cycle),
         device.config.host.misses_in_flight,
-        compute_ticks_per_line(device.config, device.ticks_per_cycle),
+        compute_ticks_per_line(device.config, device.clock),
     )
 
 

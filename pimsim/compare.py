@@ -25,8 +25,9 @@ from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import BulkEngine, bulk_result
 from pimsim.baseline import run_host_op
 from pimsim.config import Config
+from pimsim.counters import Counters
 from pimsim.device import Device
-from pimsim.energy import device_energy, get_profile
+from pimsim.energy import energy_of, get_profile
 from pimsim.errors import PimsimError
 from pimsim.programs.parse import builtin, echo
 from pimsim.sim import Replay
@@ -81,8 +82,8 @@ class SideResult:
         }
 
 
-def _counts(device: Device) -> dict[str, int]:
-    return {k: v for k, v in device.command_counts().items() if v}
+def _counts(counters: Counters) -> dict[str, int]:
+    return {k: v for k, v in counters.command_counts().items() if v}
 
 
 def run_in_dram(
@@ -104,10 +105,10 @@ def run_in_dram(
     out = engine.alloc(size)
     report = engine.bbop(op, out, *sources)
     correct = bool(np.array_equal(engine.read(out), bulk_result(op, values, size // 8)))
-    end = report.span.end_tick
-    commands = {**_counts(device), "AAP": report.aap, "AP": report.ap}
-    raised = int(device.activity(end)["rows_raised"].sum())
-    side = SideResult(report.time_ns, device_energy(device, end, profile), commands, raised)
+    counters = device.snapshot(report.span.end_tick)
+    commands = {**_counts(counters), "AAP": report.aap, "AP": report.ap}
+    energy = energy_of(counters, config, profile)
+    side = SideResult(report.time_ns, energy, commands, int(counters.rows_raised.sum()))
     return side, correct
 
 
@@ -124,10 +125,10 @@ def run_on_cpu(config: Config, op: str, size: int, profile: str) -> SideResult:
             f"--size: {n_sources + 1} arrays of {size:,} bytes do not fit in "
             f"{mapper.capacity_bytes:,} bytes of {config.name}"
         )
-    end = run_host_op(device, mapper, dst, sources, size)
-    time_ns = end * config.tCK_ns / device.ticks_per_cycle
-    raised = int(device.activity(end)["rows_raised"].sum())
-    return SideResult(time_ns, device_energy(device, end, profile), _counts(device), raised)
+    counters = device.snapshot(run_host_op(device, mapper, dst, sources, size))
+    energy = energy_of(counters, config, profile)
+    raised = int(counters.rows_raised.sum())
+    return SideResult(counters.time_ns, energy, _counts(counters), raised)
 
 
 def _array_bases(mapper: AddressMapper, count: int, stride: int, row: int) -> list[int]:

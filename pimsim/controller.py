@@ -49,5 +49,5 @@ def make_engine(device: Device, with_data: bool = True) -> _replay.Engine:
         ctl.row_policy,
         ctl.row_cap,
         with_data,
-        device.ticks_per_cycle,
+        device.clock.ticks_per_cycle,
     )

@@ -6,12 +6,11 @@ write bursts and rows, and run the row kernels the PIM layer is made of. Errors 
 come back as status codes and are raised here as one-line exceptions naming the command and the
 address. Loops over many commands belong in :meth:`Device.issue_batch`, which runs in C.
 
-Time inside the core is counted in *ticks*: ``ticks_per_cycle`` ticks make one clock cycle.
-It is 1 unless Ambit's split row decoder is on, whose second activation follows the first
-after ``pim.tWLOV`` ns, a fraction of a cycle on most parts (4 ns is 3.2 cycles of DDR3-1600):
-then a cycle is split into the fewest ticks that express tWLOV exactly (5 for DDR3-1600). All
-JEDEC timings are whole cycles, so ordinary commands still issue on cycle boundaries, and the
-methods here speak in cycles; the PIM layer works in ticks (``*_tick`` methods).
+Time inside the core is counted in *ticks* of the device's :class:`~pimsim.clock.Clock`
+(``device.clock``): one per cycle unless a PIM timing in ns needs finer ones. Ordinary commands
+issue on cycle boundaries, and the methods here speak in cycles; the PIM layer works in ticks
+(``*_tick`` methods). After a run, :meth:`Device.snapshot` takes the counters that stats and
+energy are computed from.
 
 Rows here are physical rows of a bank, ``rows_per_bank`` of them: every subarray's data rows
 (host addresses reach these; pimsim.addrmap) followed by its extra wordlines (C0, C1, the
@@ -26,12 +25,11 @@ import numpy as np
 
 from pimsim import _core
 from pimsim.ambit.layout import SubarrayLayout
+from pimsim.clock import Clock, tick_timings
 from pimsim.config import Config
+from pimsim.counters import Counters
 from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import CMD, COMMANDS, SCOPE, STANDARDS, Standard, compile_tables
-
-#: Largest number of ticks a cycle is split into; tWLOV is rounded to the nearest tick.
-MAX_TICKS_PER_CYCLE = 16
 
 if tuple(_core.COMMAND_NAMES) != COMMANDS:
     raise ImportError("pimsim._core and pimsim.standards disagree on the command codes")
@@ -49,34 +47,6 @@ def _where(
     return f"{text} column {column}" if cmd in ("RD", "WR", "RDA", "WRA") else text
 
 
-def _ns_timings(config: Config) -> list[float]:
-    """The PIM timings given in ns that are in use: tWLOV (split decoder), tRBM (LISA)."""
-    pim = config.pim
-    return [pim.tWLOV_ns] * pim.split_decoder + [pim.tRBM_ns] * pim.lisa
-
-
-def ticks_per_cycle(config: Config) -> int:
-    """Ticks per clock cycle: the fewest that express tWLOV and tRBM (when used) exactly."""
-    cycles = [ns / config.tCK_ns for ns in _ns_timings(config)]
-    for ticks in range(1, MAX_TICKS_PER_CYCLE + 1):
-        if all(abs(c * ticks - round(c * ticks)) <= 0.02 for c in cycles):
-            return ticks
-    return MAX_TICKS_PER_CYCLE
-
-
-def tick_timings(config: Config, ticks: int) -> dict[str, int]:
-    """Every timing of the config in ticks, with the derived nCK, nAAP, nTRANSFER, nRBM."""
-    timings = {name: value * ticks for name, value in config.timing.items()}
-    timings["nCK"] = ticks
-    timings["nTRANSFER"] = config.pim.transfer_cycles * ticks
-    timings["nRBM"] = max(1, round(config.pim.tRBM_ns / config.tCK_ns * ticks))
-    if config.pim.split_decoder:
-        timings["nAAP"] = max(1, round(config.pim.tWLOV_ns / config.tCK_ns * ticks))
-    else:
-        timings["nAAP"] = timings["nRAS"]
-    return timings
-
-
 class Device:
     """All channels of one DRAM system under one resolved :class:`~pimsim.config.Config`."""
 
@@ -84,8 +54,8 @@ class Device:
         self.config = config
         self.controller = None  # its memory controller (pimsim.controller.engine_of)
         self.standard: Standard = STANDARDS[config.standard]
-        self.ticks_per_cycle = ticks_per_cycle(config)
-        self.timing_ticks = tick_timings(config, self.ticks_per_cycle)
+        self.clock = Clock.of(config)
+        self.timing_ticks = tick_timings(config, self.clock)
         self.tables = compile_tables(self.standard, self.timing_ticks)
         org = config.organisation
         self.layout = SubarrayLayout.from_params(config.pim)
@@ -134,7 +104,7 @@ class Device:
         the address is out of range, whatever the cycle.
         """
         when = self.earliest_tick(cmd, channel, rank, bankgroup, bank, row, column)
-        return -(-when // self.ticks_per_cycle)
+        return self.clock.ticks_to_cycles(when)
 
     def earliest_tick(
         self,
@@ -168,9 +138,8 @@ class Device:
         column: int = 0,
     ) -> None:
         """Issue ``cmd`` at ``cycle`` (memory cycles); refused commands change nothing."""
-        self.issue_tick(
-            cmd, cycle * self.ticks_per_cycle, channel, rank, bankgroup, bank, row, column
-        )
+        tick = self.clock.cycles_to_ticks(cycle)
+        self.issue_tick(cmd, tick, channel, rank, bankgroup, bank, row, column)
 
     def issue_tick(
         self,
@@ -202,25 +171,18 @@ class Device:
         """
         codes = np.array([self._code(c) for c in cmds], dtype=np.int32)
         addrs = np.ascontiguousarray(addrs, dtype=np.int32).reshape(len(codes), 6)
-        k = self.ticks_per_cycle
         when = np.zeros(len(codes), dtype=np.int64)
         if cycles is not None:
-            when[:] = np.asarray(cycles, dtype=np.int64) * k
-        done, status = self._core.issue_batch(codes, addrs, when, k)
+            when[:] = self.clock.cycles_to_ticks(np.asarray(cycles, dtype=np.int64))
+        done, status = self._core.issue_batch(codes, addrs, when, self.clock.ticks_per_cycle)
         if status:
             raise self._error(status, cmds[done], *(int(v) for v in addrs[done]))
-        return when // k
+        return self.clock.cycle_at(when)
 
     def open_row(self, channel: int, rank: int, bankgroup: int, bank: int) -> int | None:
         """The row open in that bank, or None when the bank is closed."""
         row = self._core.open_row(channel, rank, bankgroup, bank)
         return None if row < 0 else row
-
-    def max_row_activations(self) -> int:
-        """The most activations any single data row received (RowHammer exposure). The
-        extra wordlines of a subarray (constant, compute, temporary rows) are left out: they
-        are raised through reserved addresses, which the PIM layer counts itself."""
-        return self._core.max_activations(self.layout.physical_rows, self.layout.data_rows)
 
     def open_banks(self) -> list[tuple[int, int, int, int]]:
         """(channel, rank, bankgroup, bank) of every bank that has a row open."""
@@ -235,15 +197,28 @@ class Device:
         ]
 
     def command_counts(self) -> dict[str, int]:
-        """Commands issued so far, summed over channels."""
+        """Commands issued so far, summed over channels (a run's final counts are in its
+        :meth:`snapshot`)."""
         totals = self._core.command_counts().sum(axis=0)
         return {name: int(totals[code]) for code, name in enumerate(COMMANDS)}
 
-    def activity(self, until_tick: int) -> dict[str, np.ndarray]:
-        """Counters for the energy model, up to ``until_tick``: ``rows_raised`` and
-        ``banks_precharged`` per channel, ``open_ticks`` per (channel, rank): ticks with at
-        least one bank of the rank open."""
-        return self._core.activity(until_tick)
+    def snapshot(self, end_tick: int) -> Counters:
+        """The counters of everything issued from tick 0 to ``end_tick`` (the end of the run),
+        taken once (see pimsim.counters). ``max_row_activations`` leaves out the extra
+        wordlines of a subarray (constant, compute, temporary rows): they are raised through
+        reserved addresses, which the PIM layer counts itself."""
+        activity = self._core.activity(end_tick)
+        return Counters(
+            clock=self.clock,
+            end_tick=end_tick,
+            commands=self._core.command_counts(),
+            rows_raised=activity["rows_raised"],
+            banks_precharged=activity["banks_precharged"],
+            open_ticks=activity["open_ticks"],
+            max_row_activations=self._core.max_activations(
+                self.layout.physical_rows, self.layout.data_rows
+            ),
+        )
 
     def start_command_log(self) -> None:
         """Log every command issued from now on (cycle, command, address); see command_log."""
@@ -254,10 +229,6 @@ class Device:
         index into COMMANDS), channel, rank, bankgroup, bank, row (-1: rank command), column
         (-1: not a column command)."""
         return self._core.take_log()
-
-    def command_counts_per_channel(self) -> np.ndarray:
-        """Commands issued so far, as a (channels x commands) array in COMMANDS order."""
-        return self._core.command_counts()
 
     # -- row data ---------------------------------------------------------------------------
 
@@ -351,8 +322,8 @@ class Device:
         where = _where(cmd, channel, rank, bankgroup, bank, row, column)
         if status == _core.STATUS_TOO_EARLY:
             when = self._core.earliest(CMD[cmd], channel, rank, bankgroup, bank, row, column)
-            k = self.ticks_per_cycle
+            issued, legal = self.clock.ticks_in_cycles(tick), self.clock.ticks_in_cycles(when)
             return TimingViolationError(
-                f"{where}: issued at cycle {tick / k:g}, earliest legal cycle is {when / k:g}"
+                f"{where}: issued at cycle {issued:g}, earliest legal cycle is {legal:g}"
             )
         return IllegalCommandError(f"{where}: {_core.STATUS_TEXT[status]}")

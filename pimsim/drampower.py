@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pimsim.clock import Clock
 from pimsim.config import Config
 from pimsim.errors import PimsimError
 from pimsim.outputs import AtomicFile, OutputError, check_output_path
@@ -68,8 +69,8 @@ class CommandCsv:
     """DRAMPower command traces being written, one per channel: :meth:`write` each batch of
     the device's command log, then :meth:`finish` (or :meth:`abort`)."""
 
-    def __init__(self, path: str | Path, config: Config, ticks_per_cycle: int):
-        self.ticks = ticks_per_cycle
+    def __init__(self, path: str | Path, config: Config, clock: Clock):
+        self.clock = clock
         self.banks_per_group = config.organisation.banks_per_group
         self.data = "0x" + "00" * config.organisation.burst_bytes
         self.files: list[AtomicFile] = []
@@ -96,7 +97,7 @@ class CommandCsv:
         code, ch, rk, bg, ba = log[:, 1], log[:, 2], log[:, 3], log[:, 4], log[:, 5]
         fields = np.stack(
             (
-                log[:, 0] // self.ticks,
+                self.clock.cycle_at(log[:, 0]),
                 rk,
                 bg,
                 bg * self.banks_per_group + ba,

@@ -38,11 +38,11 @@ active standby). ``pimsim compare`` ranks in-DRAM and CPU work by it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pimsim.clock import Clock
 from pimsim.config import Config
-from pimsim.device import Device
+from pimsim.counters import Counters
 from pimsim.errors import ConfigError, PimsimError
 
 
@@ -141,9 +141,9 @@ ACT_PRE_KEYS += ("power.IPP2N", "power.IPP3N", "timing.nRAS", "timing.nRP", "tim
 def _datasheet_act_pre(config: Config) -> tuple[float, float]:
     """DRAMPower's ACT and PRE energies (nJ per rank) from the datasheet currents; a pair
     that costs no energy is a ConfigError."""
-    p, t, tck = config.power, config.timing, config.tCK_ns
+    p, t, clock = config.power, config.timing, Clock(config.tCK_ns)
     devices = config.organisation.devices_per_rank
-    t_ras, t_rp = t["nRAS"] * tck, t["nRP"] * tck
+    t_ras, t_rp = clock.cycles_to_ns(t["nRAS"]), clock.cycles_to_ns(t["nRP"])
     vpp, ipp0, ipp3n = p.get("VPP", 0.0), p.get("IPP0", 0.0), p.get("IPP3N", 0.0)
     ipp2n = p.get("IPP2N", ipp3n)
     act = ((p["IDD0"] - p["IDD3N"]) * p["VDD"] + (ipp0 - ipp3n) * vpp) * t_ras * devices / 1000
@@ -164,11 +164,11 @@ def energy_table(config: Config, profile: str = DEFAULT_PROFILE) -> EnergyTable:
     """The per-command energies of ``config`` under ``profile``."""
     prof = get_profile(profile)
     p, t, org = config.power, config.timing, config.organisation
-    tck = config.tCK_ns
+    clock = Clock(config.tCK_ns)
     devices = org.devices_per_rank
     vpp, ipp3n = p.get("VPP", 0.0), p.get("IPP3N", 0.0)
     ipp2n = p.get("IPP2N", ipp3n)
-    t_burst = t["nBL"] * tck
+    t_burst, t_rfc = clock.cycles_to_ns(t["nBL"]), clock.cycles_to_ns(t["nRFC"])
     burst_bits = org.burst_bytes * 8
     row_kib = org.row_bytes / 1024
 
@@ -198,12 +198,12 @@ def energy_table(config: Config, profile: str = DEFAULT_PROFILE) -> EnergyTable:
         extra_row_nj=config.pim.extra_row_energy_factor * activation,
         rd_nj=rd,
         wr_nj=wr,
-        ref_nj=rank_nj((p["IDD5"] - p["IDD3N"]) * t["nRFC"] * tck * p["VDD"]),
+        ref_nj=rank_nj((p["IDD5"] - p["IDD3N"]) * t_rfc * p["VDD"]),
         transfer_nj=rd,
         rbm_nj=config.pim.rbm_energy_nj * org.row_bytes / 8192,
         active_standby_w=rank_nj(p["IDD3N"] * p["VDD"] + ipp3n * vpp) if standby else 0.0,
         precharge_standby_w=rank_nj(p["IDD2N"] * p["VDD"] + ipp2n * vpp) if standby else 0.0,
-        refresh_ns=t["nRFC"] * tck,
+        refresh_ns=t_rfc,
         io_rd_nj_per_bit=io_rd,
         io_wr_nj_per_bit=io_wr,
         burst_bits=burst_bits,
@@ -215,22 +215,27 @@ def activation_nj(table: EnergyTable, rows: int) -> float:
     return table.act_nj + table.extra_row_nj * (rows - 1)
 
 
-def energy_breakdown(
-    table: EnergyTable,
-    counts: Mapping[str, int],
-    rows_raised: int,
-    banks_precharged: int,
-    open_ns: Sequence[float],
-    time_ns: float,
+def energy_of(
+    counters: Counters, config: Config, profile: str = DEFAULT_PROFILE
 ) -> dict[str, float]:
+    """Energy in nJ of a run from its counters (pimsim.counters), under ``config``'s
+    per-command energies and ``profile``: see :func:`energy_breakdown`."""
+    return energy_breakdown(energy_table(config, profile), counters)
+
+
+def energy_breakdown(table: EnergyTable, counters: Counters) -> dict[str, float]:
     """Energy in nJ of a run: per-command terms, background and channel I/O, their
     ``total``, and ``above_idle`` (total less idle standby and refresh; see the module).
 
-    ``counts`` are commands by name; ``rows_raised`` the wordlines every ACT/AACT raised;
-    ``banks_precharged`` the banks closed (PRE, RDA/WRA, PREA per open bank, PREE); ``open_ns``
-    per rank the time it had a bank open, within the run's ``time_ns``. Each REF keeps its
-    rank in active standby for ``table.refresh_ns`` (at most the time all ranks were closed).
+    Every ACT/AACT raises ``counters.rows_raised`` wordlines in all; a bank closed (PRE,
+    RDA/WRA, PREA per open bank, PREE) costs a precharge; each rank spends its open time in
+    active standby, the rest of the run in precharge standby. Each REF keeps its rank in
+    active standby for ``table.refresh_ns`` (at most the time all ranks were closed).
     """
+    counts = counters.command_counts()
+    rows_raised = int(counters.rows_raised.sum())
+    banks_precharged = int(counters.banks_precharged.sum())
+    open_ns, time_ns = counters.open_ns(), counters.time_ns
     activations = counts.get("ACT", 0) + counts.get("AACT", 0)
     reads = counts.get("RD", 0) + counts.get("RDA", 0)
     writes = counts.get("WR", 0) + counts.get("WRA", 0)
@@ -256,17 +261,3 @@ def energy_breakdown(
     total = sum(parts.values())
     idle = table.precharge_standby_w * len(open_ns) * time_ns + parts["ref"] + refresh_standby
     return {**parts, "total": total, "above_idle": total - idle}
-
-
-def device_energy(device: Device, end_tick: int, profile: str = DEFAULT_PROFILE) -> dict:
-    """Energy breakdown (nJ) of everything ``device`` did from tick 0 to ``end_tick``."""
-    activity = device.activity(end_tick)
-    tick_ns = device.config.tCK_ns / device.ticks_per_cycle
-    return energy_breakdown(
-        energy_table(device.config, profile),
-        device.command_counts(),
-        int(activity["rows_raised"].sum()),
-        int(activity["banks_precharged"].sum()),
-        [t * tick_ns for t in activity["open_ticks"].ravel().tolist()],
-        end_tick * tick_ns,
-    )

@@ -39,7 +39,7 @@ from pimsim.controller import (
 )
 from pimsim.device import Device
 from pimsim.drampower import CommandCsv
-from pimsim.energy import DEFAULT_PROFILE, device_energy, energy_table, get_profile
+from pimsim.energy import DEFAULT_PROFILE, energy_of, energy_table, get_profile
 from pimsim.errors import PimsimError, TraceError
 from pimsim.programs.parse import builtin
 from pimsim.stats import Latencies, add_op, add_pim, build_stats, pim_summary
@@ -96,12 +96,12 @@ class Replay:
         energy_table(config, self.energy_profile)  # a datasheet it refuses fails before the run
         self.device = Device(config)
         self.mapper = AddressMapper.for_config(config)
-        self.tick = self.device.ticks_per_cycle
+        self.clock = self.device.clock
         self.with_data = with_data
         self.engine = engine_of(self.device, with_data)
         self.export: CommandCsv | None = None
         if drampower is not None:
-            self.export = CommandCsv(drampower, config, self.tick)
+            self.export = CommandCsv(drampower, config, self.clock)
             self.device.start_command_log()
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
@@ -142,15 +142,15 @@ class Replay:
                 + (" with --drampower, which lists every REF" if self.export else "")
                 + f" ({self.last_cycle:,})",
             )
-        return cycle * self.tick
+        return self.clock.cycles_to_ticks(cycle)
 
     @property
     def last_cycle(self) -> int:
         """The latest trace cycle a request may enter at."""
-        last = MAX_TICK // self.tick
+        last = self.clock.cycle_at(MAX_TICK)
         refresh = self.device.timing_ticks["nREFI"] if self.config.controller.refresh else 0
         if self.export and refresh:
-            last = min(last, EXPORT_REFRESH_LIMIT * refresh // self.tick)
+            last = min(last, self.clock.cycle_at(EXPORT_REFRESH_LIMIT * refresh))
         return last
 
     def _advance(self, final: bool, until: int = END_OF_TIME):
@@ -277,7 +277,7 @@ class Replay:
                 "cpu_bytes": line.size,
                 "cpu_ops": 1,
                 "fallback_reasons": {reason: 1},
-                "time_ns": round((self.engine.now - start) * self.config.tCK_ns / self.tick, 3),
+                "time_ns": round(self.clock.ticks_to_ns(self.engine.now - start), 3),
                 "commands": {c: after[c] - before[c] for c in after if after[c] - before[c]},
             },
         )
@@ -333,20 +333,20 @@ class Replay:
     def _in_cycles(self, chan: dict) -> dict:
         """Channel stats with ticks turned into cycles (rounded up); the read latencies as
         one pimsim.stats.Latencies."""
-        k = self.tick
+        cycles = self.clock.ticks_to_cycles
         hist = chan["latency_histogram"]
-        cycles_hist = np.zeros(-(-len(hist) // k) + 1, dtype=np.int64)
-        np.add.at(cycles_hist, -(-np.arange(len(hist)) // k), hist)
+        cycles_hist = np.zeros(cycles(len(hist)) + 1, dtype=np.int64)
+        np.add.at(cycles_hist, cycles(np.arange(len(hist))), hist)
         tail = chan["latency_tail"]
         used = np.nonzero(tail)[0]
         latencies = Latencies(
             exact=cycles_hist,
-            tail_high=-(-LATENCY_TAIL_HIGH[used] // k),
+            tail_high=cycles(LATENCY_TAIL_HIGH[used]),
             tail_count=tail[used],
-            maximum=-(-chan["latency_max"] // k),
+            maximum=cycles(chan["latency_max"]),
             total=chan["latency_sum"],
         )
-        return {**chan, "last_event": -(-chan["last_event"] // k), "latency": latencies}
+        return {**chan, "last_event": cycles(chan["last_event"]), "latency": latencies}
 
     def stats(self) -> dict:
         """The stats document of what ran so far."""
@@ -356,19 +356,17 @@ class Replay:
         ]
         cycles = max(c["last_event"] for c in chans) + 1
         if self.pim["ops"]:
-            cycles = max(cycles, -(-self.engine.now // self.tick))
-        end_tick = max(cycles * self.tick, self.engine.now)
-        activity = self.device.activity(end_tick)
+            cycles = max(cycles, self.clock.ticks_to_cycles(self.engine.now))
+        end_tick = max(self.clock.cycles_to_ticks(cycles), self.engine.now)
+        counters = self.device.snapshot(end_tick)
         doc = build_stats(
             self.config,
-            self.device.command_counts_per_channel(),
+            counters,
             chans,
-            activity["rows_raised"],
             cycles,
             trace=str(self.trace),
             interrupted=self.interrupted,
         )
-        doc["max_row_activations"] = self.device.max_row_activations()
         if self.pim["ops"]:
             add_pim(doc, copy.deepcopy(self.pim))
             doc["max_row_activations"] = max(
@@ -376,8 +374,7 @@ class Replay:
             )
         doc["energy_profile"] = self.energy_profile
         doc["energy_nj"] = {
-            k: round(v, 3)
-            for k, v in device_energy(self.device, end_tick, self.energy_profile).items()
+            k: round(v, 3) for k, v in energy_of(counters, self.config, self.energy_profile).items()
         }
         return doc
 

@@ -1,7 +1,9 @@
 """The stats document: one schema for every run (see DESIGN.md, "Contracts").
 
 Keys carry their units: ``cycles`` (memory cycles), ``time_ns``, ``latency_ns``,
-``bandwidth_gbps`` (GB/s = 1e9 bytes per second, of data moved over the channels).
+``bandwidth_gbps`` (GB/s = 1e9 bytes per second, of data moved over the channels). The
+document is a pure function of the run's counters snapshot (pimsim.counters), the
+controllers' per-channel stats and the config.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pimsim.clock import Clock
 from pimsim.config import Config
+from pimsim.counters import Counters
 from pimsim.energy import BREAKDOWN
-from pimsim.standards import COMMANDS
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Latencies:
             total=float(sum(p.total for p in parts)),
         )
 
-    def summary(self, tck_ns: float) -> dict:
+    def summary(self, clock: Clock) -> dict:
         """Mean, median, 99th percentile and maximum, in ns.
 
         A percentile is the smallest latency whose cumulative count reaches the fraction
@@ -78,76 +81,79 @@ class Latencies:
         cumulative = np.cumsum(counts)
 
         def pick(fraction: float) -> float:
-            return float(values[np.searchsorted(cumulative, fraction * total)]) * tck_ns
+            return clock.cycles_to_ns(float(values[np.searchsorted(cumulative, fraction * total)]))
 
         return {
-            "mean": round(self.total / total * tck_ns, 3),
+            "mean": round(clock.cycles_to_ns(self.total / total), 3),
             "p50": round(pick(0.5), 3),
             "p99": round(pick(0.99), 3),
-            "max": round(float(self.maximum) * tck_ns, 3),
+            "max": round(clock.cycles_to_ns(float(self.maximum)), 3),
         }
 
 
-def latency_summary(histogram: np.ndarray, tck_ns: float) -> dict:
+def latency_summary(histogram: np.ndarray, clock: Clock) -> dict:
     """Mean, median, 99th percentile and maximum, in ns, of a latency histogram
     (``histogram[c]`` counts reads that took ``c`` cycles); see Latencies.summary."""
-    return Latencies.of_histogram(histogram).summary(tck_ns)
+    return Latencies.of_histogram(histogram).summary(clock)
 
 
 def _section(
-    counts: np.ndarray, chans: Sequence[dict], rows_raised: int, cycles: int, config: Config
+    counters: Counters,
+    channel: int | None,
+    chans: Sequence[dict],
+    cycles: int,
+    config: Config,
 ) -> dict:
-    """The per-run keys, summed over the channels given (engine channel_stats dicts, in
-    cycles, with their read latencies as a ``latency`` Latencies)."""
+    """The per-run keys of one channel of ``counters`` (None: all), with the controllers'
+    stats of the channels given (engine channel_stats dicts, in cycles, with their read
+    latencies as a ``latency`` Latencies)."""
 
     def total(key: str) -> int:
         return int(sum(c[key] for c in chans))
 
-    time_ns = cycles * config.tCK_ns
+    clock = counters.clock
+    time_ns = clock.cycles_to_ns(cycles)
     moved = (total("reads") + total("writes")) * config.organisation.burst_bytes
-    commands = {name: int(counts[..., code].sum()) for code, name in enumerate(COMMANDS)}
+    raised = counters.rows_raised if channel is None else counters.rows_raised[channel]
     return {
         "requests": {
             "reads": total("reads"),
             "writes": total("writes"),
             "forwarded_reads": total("forwarded_reads"),
         },
-        "commands": commands,
-        "rows_raised": rows_raised,
+        "commands": counters.command_counts(channel),
+        "rows_raised": int(raised.sum()),
         "row_buffer": {
             "hits": total("row_hits"),
             "misses": total("row_misses"),
             "conflicts": total("row_conflicts"),
         },
-        "latency_ns": Latencies.merge([c["latency"] for c in chans]).summary(config.tCK_ns),
+        "latency_ns": Latencies.merge([c["latency"] for c in chans]).summary(clock),
         "bandwidth_gbps": round(moved / time_ns, 4) if time_ns else 0.0,
     }
 
 
 def build_stats(
     config: Config,
-    counts_per_channel: np.ndarray,
+    counters: Counters,
     channel_stats: Sequence[dict],
-    rows_raised: np.ndarray,
     cycles: int,
     **extra,
 ) -> dict:
-    """The stats document of a run; ``rows_raised`` per channel counts every wordline an
-    ACT/AACT raised; ``extra`` keys (trace, interrupted, ...) go on top."""
+    """The stats document of a run of ``cycles`` cycles from its counters and the controllers'
+    stats per channel; ``extra`` keys (trace, interrupted, ...) go on top."""
     doc = {
         "config": {"name": config.name, "differences": config.differences()},
         **extra,
         "cycles": cycles,
-        "time_ns": round(cycles * config.tCK_ns, 3),
-        **_section(counts_per_channel, channel_stats, int(rows_raised.sum()), cycles, config),
+        "time_ns": round(counters.clock.cycles_to_ns(cycles), 3),
+        **_section(counters, None, channel_stats, cycles, config),
     }
     doc["channels"] = [
-        {
-            "channel": ch,
-            **_section(counts_per_channel[ch], [s], int(rows_raised[ch]), cycles, config),
-        }
+        {"channel": ch, **_section(counters, ch, [s], cycles, config)}
         for ch, s in enumerate(channel_stats)
     ]
+    doc["max_row_activations"] = counters.max_row_activations
     return doc
 
 

@@ -26,7 +26,7 @@ from pimsim.ambit.layout import SubarrayLayout
 from pimsim.compare import BITWISE_OPS, SideResult, compare, run_on_cpu
 from pimsim.config import load_config
 from pimsim.device import Device
-from pimsim.energy import device_energy
+from pimsim.energy import energy_of
 
 AMBIT_ENERGY = {"not": 59.5, "and": 43.9, "or": 43.9, "nand": 35.1, "nor": 35.1}
 AMBIT_ENERGY |= {"xor": 25.1, "xnor": 25.1}
@@ -64,7 +64,7 @@ def _copy_to(config, dst_row) -> SideResult:
     engine = BulkEngine(device)
     src = Vector(((0, 0, 0, 0, 0),), engine.row_bytes)
     report = engine.bbop("copy", Vector((dst_row,), engine.row_bytes), src)
-    energy = device_energy(device, report.span.end_tick)
+    energy = energy_of(device.snapshot(report.span.end_tick), config)
     return SideResult(report.time_ns, energy, {}, 0)
 
 

@@ -374,5 +374,5 @@ class ReferenceReplay:
         return ReferenceResult(
             cycles=max(s.last_event for s in stats) + 1,
             channels=[s.as_dict() for s in stats],
-            command_counts=self.device.command_counts_per_channel().copy(),
+            command_counts=self.device.snapshot(0).commands.copy(),
         )

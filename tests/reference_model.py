@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pimsim.ambit.layout import SubarrayLayout
-from pimsim.device import tick_timings, ticks_per_cycle
+from pimsim.clock import Clock, tick_timings
 from pimsim.errors import IllegalCommandError, TimingViolationError
 from pimsim.standards import COMMANDS, LEVELS, SCOPE, STANDARDS, Standard, evaluate_latency
 
@@ -109,8 +109,8 @@ class ReferenceDevice:
             rows=SubarrayLayout.from_params(config.pim).physical_rows_per_bank(org.rows),
             columns=org.columns,
             burst_length=org.burst_length,
-            timing=tick_timings(config, ticks_per_cycle(config)),
-            ticks_per_cycle=ticks_per_cycle(config),
+            timing=tick_timings(config, Clock.of(config)),
+            ticks_per_cycle=Clock.of(config).ticks_per_cycle,
         )
 
     # --- legality ------------------------------------------------------------------------

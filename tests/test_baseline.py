@@ -58,7 +58,7 @@ def test_more_misses_in_flight_overlap_reads_and_finish_sooner():
 def test_a_write_waits_for_its_reads_and_the_compute():
     # 0.64 GB/s: 100 ns to compute one line
     dev, mapper, dst, srcs, end, log = host_run("ddr3-1600", 2048, 2, "host.compute_gbps=0.64")
-    t, tick_ns = dev.timing_ticks, dev.config.tCK_ns / dev.ticks_per_cycle
+    t, tick_ns = dev.timing_ticks, dev.config.tCK_ns / dev.clock.ticks_per_cycle
     back = np.maximum(*(issue_ticks(log, mapper, RD, s, 32) for s in srcs)) + t["nCL"] + t["nBL"]
     writes = issue_ticks(log, mapper, WR, dst, 32)
     assert (writes >= back + 100 / tick_ns).all()
@@ -67,7 +67,7 @@ def test_a_write_waits_for_its_reads_and_the_compute():
 
 def test_a_slow_core_is_compute_bound():
     dev, *_, end, _ = host_run("ddr3-1600", 64 * 50, 1, "host.compute_gbps=0.064")  # 1 us/line
-    ns = end * dev.config.tCK_ns / dev.ticks_per_cycle
+    ns = end * dev.config.tCK_ns / dev.clock.ticks_per_cycle
     assert 50_000 <= ns <= 50_000 * 1.02
 
 
@@ -81,7 +81,7 @@ def test_zeroing_only_writes():
 def test_rowclone_baseline_copy_of_4kib_on_ddr3_1066():
     """RowClone's baseline: 4 KB over the channel in 1046 ns (REFERENCE.md); within 15%."""
     dev, *_, end, _ = host_run("ddr3-1066", 4096, 1)
-    ns = end * dev.config.tCK_ns / dev.ticks_per_cycle
+    ns = end * dev.config.tCK_ns / dev.clock.ticks_per_cycle
     assert ns == pytest.approx(1046, rel=0.15)
 
 

@@ -146,7 +146,7 @@ def test_tfaw_can_count_raised_rows_instead_of_activations():
 
 def test_a_triple_activation_takes_three_of_the_four_tfaw_slots():
     dev = Device(load_config("ddr3-1600", ["pim.faw_counts_raised_rows=true"]))
-    k, nfaw, nrrd = dev.ticks_per_cycle, dev.timing_ticks["nFAW"], dev.timing_ticks["nRRD"]
+    k, nfaw, nrrd = dev.clock.ticks_per_cycle, dev.timing_ticks["nFAW"], dev.timing_ticks["nRRD"]
     dev.core.set_activation_rows(3, True)
     dev.issue_tick("ACT", 0, bank=0, row=1)  # e.g. B12: T0, T1, T2
     dev.core.set_activation_rows(1)
@@ -170,7 +170,7 @@ def test_refresh_interleaves_with_a_long_bulk_op():
     assert len(refs) == report.span.end_tick // interval >= 5
     slots = interval * np.arange(1, len(refs) + 1)
     late = refs - slots
-    assert (late >= 0).all() and (late < 300 * dev.ticks_per_cycle).all()  # < 375 ns late
+    assert (late >= 0).all() and (late < 300 * dev.clock.ticks_per_cycle).all()  # < 375 ns late
     # nothing activates the rank between a slot and its REF
     acts = log[log[:, 1] == COMMANDS.index("ACT"), 0]
     for slot, ref in zip(slots, refs, strict=True):

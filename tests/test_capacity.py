@@ -160,7 +160,7 @@ def test_max_row_activations_counts_data_rows_only():
     for cycle, row in enumerate([7, 7, layout.data_rows, layout.data_rows, layout.data_rows]):
         device.issue("ACT", 100 * cycle, 0, 0, 0, 0, row)
         device.issue("PRE", 100 * cycle + 50, 0, 0, 0, 0)
-    assert device.max_row_activations() == 2  # C0's three activations are not counted
+    assert device.snapshot(0).max_row_activations == 2  # C0's three activations are not counted
 
 
 def _limit_address_space():

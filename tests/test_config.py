@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pimsim.clock import Clock
 from pimsim.config import (
     ADDRESS_SCHEMES,
     ROW_POLICIES,
@@ -19,7 +20,6 @@ from pimsim.config import (
     FrozenMap,
     list_presets,
     load_config,
-    ns_to_cycles,
     preset_path,
 )
 from pimsim.errors import ConfigError
@@ -106,10 +106,10 @@ def test_address_schemes_match_the_address_mapper():
 
 
 def test_jedec_rounding():
-    assert ns_to_cycles(32, 0.833) == 39
-    assert ns_to_cycles(14.16, 0.833) == 17
-    assert ns_to_cycles(13.32, 0.833) == 16
-    assert ns_to_cycles(35, 1.25) == 28
+    assert Clock(0.833).ns_to_cycles(32) == 39
+    assert Clock(0.833).ns_to_cycles(14.16) == 17
+    assert Clock(0.833).ns_to_cycles(13.32) == 16
+    assert Clock(1.25).ns_to_cycles(35) == 28
 
 
 def test_tras_in_ns_gives_the_preset_cycles():

@@ -82,7 +82,7 @@ def test_no_four_activates_to_a_rank_fall_inside_nfaw(tmp_path):
     run.run()
     log = run.device.command_log()
     acts = log[log[:, 1] == 0]
-    nfaw, gaps = cfg.timing["nFAW"] * run.device.ticks_per_cycle, []  # the log is in ticks
+    nfaw, gaps = cfg.timing["nFAW"] * run.device.clock.ticks_per_cycle, []  # the log is in ticks
     for rank in range(cfg.organisation.ranks):
         t = acts[acts[:, 3] == rank, 0]
         gaps.append(t[4:] - t[:-4])

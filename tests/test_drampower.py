@@ -119,7 +119,7 @@ def drampower_core_nj(path: Path, config) -> dict[str, float]:
 
 
 def export(dev, path: Path, end_cycle: int, interrupted: bool = False) -> None:
-    out = CommandCsv(path, dev.config, dev.ticks_per_cycle)
+    out = CommandCsv(path, dev.config, dev.clock)
     out.write(dev.command_log())
     out.finish(end_cycle, interrupted)
 
@@ -156,9 +156,9 @@ def test_a_hand_computed_trace_on_ddr3(tmp_path):
 
 
 def energy_of(dev, cycle: int) -> dict[str, float]:
-    from pimsim.energy import device_energy
+    from pimsim.energy import energy_of
 
-    return device_energy(dev, cycle * dev.ticks_per_cycle)
+    return energy_of(dev.snapshot(cycle * dev.clock.ticks_per_cycle), dev.config)
 
 
 def test_bank_groups_give_the_bank_within_the_rank_on_ddr4(tmp_path):

@@ -14,7 +14,7 @@ from pimsim.config import load_config
 from pimsim.energy import (
     EnergyProfileError,
     activation_nj,
-    device_energy,
+    energy_of,
     energy_table,
 )
 from pimsim.errors import ConfigError
@@ -37,7 +37,7 @@ def dev():
 
 
 def energy_at(dev, cycle, profile="datasheet"):
-    return device_energy(dev, cycle * dev.ticks_per_cycle, profile)
+    return energy_of(dev.snapshot(cycle * dev.clock.ticks_per_cycle), dev.config, profile)
 
 
 def test_one_activation_and_precharge(dev):
@@ -78,9 +78,9 @@ def test_prea_precharges_every_open_bank_and_ends_the_open_time(dev):
     dev.issue("ACT", 0, bank=0, row=1)
     dev.issue("ACT", 10, bank=1, row=1)
     dev.issue("PREA", 60)
-    act = dev.activity(200 * dev.ticks_per_cycle)
-    assert act["banks_precharged"].tolist() == [2]
-    assert act["open_ticks"].tolist() == [[60 * dev.ticks_per_cycle]]
+    counters = dev.snapshot(200 * dev.clock.ticks_per_cycle)
+    assert counters.banks_precharged.tolist() == [2]
+    assert counters.open_ticks.tolist() == [[60 * dev.clock.ticks_per_cycle]]
     e = energy_at(dev, 200)
     assert e["pre"] == pytest.approx(2 * PRE_NJ)
     assert e["background"] == pytest.approx(ACTIVE_W * 60 * TCK + PRECHARGED_W * 140 * TCK)
@@ -88,27 +88,26 @@ def test_prea_precharges_every_open_bank_and_ends_the_open_time(dev):
 
 def test_open_time_is_per_rank_while_any_bank_is_open():
     dev = make_device("ddr3-1600", "organisation.ranks=2")
-    tick = dev.ticks_per_cycle
+    tick = dev.clock.ticks_per_cycle
     dev.issue("ACT", 0, rank=0, bank=0, row=1)
     dev.issue("ACT", 10, rank=0, bank=1, row=1)
     dev.issue("PRE", 30, rank=0, bank=0)  # bank 1 still open: the rank stays open
     dev.issue("PRE", 50, rank=0, bank=1)
     dev.issue("ACT", 60, rank=1, bank=2, row=3)
-    act = dev.activity(100 * tick)
-    assert act["open_ticks"].tolist() == [[50 * tick, 40 * tick]]
+    assert dev.snapshot(100 * tick).open_ticks.tolist() == [[50 * tick, 40 * tick]]
 
 
 def test_auto_precharge_counts_as_a_precharge(dev):
     dev.issue("ACT", 0, row=7)
     dev.issue("RDA", 10, row=7, column=0)
-    assert dev.activity(100 * dev.ticks_per_cycle)["banks_precharged"].tolist() == [1]
+    assert dev.snapshot(100 * dev.clock.ticks_per_cycle).banks_precharged.tolist() == [1]
 
 
 def test_triple_row_activation_costs_the_surcharge_per_extra_row(dev):
     dev.core.set_activation_rows(3)
     dev.issue("ACT", 0, row=7)
     dev.core.set_activation_rows(1)
-    assert dev.activity(0)["rows_raised"].tolist() == [3]
+    assert dev.snapshot(0).rows_raised.tolist() == [3]
     e = energy_at(dev, 28)
     assert e["act"] == pytest.approx(ACT_NJ + 2 * EXTRA_ROW_NJ)
     table = energy_table(dev.config)

@@ -117,4 +117,4 @@ def test_pree_counts_as_a_precharge_and_keeps_the_bank_open():
     t = dev.earliest("PREE", 0, 0, 0, 0, 7)
     dev.issue("PREE", t, 0, 0, 0, 0, 7)
     assert dev.open_row(0, 0, 0, 0) == 7
-    assert int(dev.activity(t * dev.ticks_per_cycle + 1)["banks_precharged"].sum()) == 1
+    assert int(dev.snapshot(t * dev.clock.ticks_per_cycle + 1).banks_precharged.sum()) == 1

@@ -5,7 +5,7 @@ pimsim.device.Device for all timing; the engine skips idle cycles and talks to t
 For the same trace and configuration both must agree exactly on: ``cycles``, every per-channel
 counter (reads, writes, forwarded reads, row hits/misses/conflicts, refreshes, last event), the
 read-latency histogram of every channel and the command counts of every channel (the engine
-counts in the core's ticks, ``Device.ticks_per_cycle`` per cycle where that exists: its
+counts in the core's ticks, ``Device.clock.ticks_per_cycle`` per cycle: its
 events must fall on cycle edges and are compared in cycles), and the stats document's
 ``cycles`` and latency summary.
 
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from pimsim import sim
 from pimsim.addrmap import AddressMapper
+from pimsim.clock import Clock
 from pimsim.config import load_config
 from pimsim.sim import Replay
 from pimsim.stats import latency_summary
@@ -50,7 +51,7 @@ COUNTERS = (
 
 def ticks_per_cycle(replay: Replay) -> int:
     """Engine time units per clock cycle (the core may split a cycle into ticks)."""
-    return getattr(replay.device, "ticks_per_cycle", 1)
+    return replay.device.clock.ticks_per_cycle
 
 
 class BoundedReplay(Replay):
@@ -89,7 +90,8 @@ def compare(tmp_path: Path, preset: str, overrides: list[str], trace, with_data=
     replay.max_cycles = 2 * ref.cycles + (1 << 16)
     doc = replay.run()
     assert doc["cycles"] == ref.cycles
-    np.testing.assert_array_equal(replay.device.command_counts_per_channel(), ref.command_counts)
+    commands = replay.device.snapshot(replay.engine.now).commands
+    np.testing.assert_array_equal(commands, ref.command_counts)
     for ch, want in enumerate(ref.channels):
         got = engine_channel(replay, ch)
         assert {k: got[k] for k in COUNTERS} == {k: want[k] for k in COUNTERS}, f"channel {ch}"
@@ -99,7 +101,7 @@ def compare(tmp_path: Path, preset: str, overrides: list[str], trace, with_data=
     merged = np.zeros(max(len(c["latency_histogram"]) for c in ref.channels), dtype=np.int64)
     for c in ref.channels:
         merged[: len(c["latency_histogram"])] += c["latency_histogram"]
-    assert doc["latency_ns"] == latency_summary(merged, config.tCK_ns)
+    assert doc["latency_ns"] == latency_summary(merged, Clock(config.tCK_ns))
     # every request was served exactly once
     reads = sum(1 for _, w, _ in trace if not w)
     assert doc["requests"]["reads"] == reads

@@ -220,13 +220,13 @@ SPLIT_CONFIGS = [
 
 
 def test_split_decoder_counts_five_ticks_per_cycle():
-    from pimsim.device import tick_timings, ticks_per_cycle
+    from pimsim.clock import Clock, tick_timings
 
     dev = make_device(PRESET)
     assert dev.config.pim.split_decoder
     assert (dev.config.tCK_ns, dev.config.pim.tWLOV_ns) == (1.25, 4.0)
-    assert ticks_per_cycle(dev.config) == dev.ticks_per_cycle == K
-    ticks = tick_timings(dev.config, K)
+    assert Clock.of(dev.config) == dev.clock == Clock(dev.config.tCK_ns, K)
+    ticks = tick_timings(dev.config, dev.clock)
     assert (ticks["nCK"], ticks["nAAP"], ticks["nRAS"], ticks["nRRD"]) == (K, nAAP, nRAS * K, 25)
 
 
@@ -260,7 +260,7 @@ def test_aact_to_pre_respects_nras_in_ticks(overrides):
 @pytest.fixture
 def ddr3_1066():
     dev = make_device("ddr3-1066")
-    assert not dev.config.pim.split_decoder and dev.ticks_per_cycle == 1
+    assert not dev.config.pim.split_decoder and dev.clock.ticks_per_cycle == 1
     assert (dev.config.timing["nRAS"], dev.config.timing["nRRD"]) == (20, 4)
     return dev
 

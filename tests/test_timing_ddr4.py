@@ -238,13 +238,13 @@ SPLIT_CONFIGS = [
 
 
 def test_split_decoder_counts_five_ticks_per_cycle():
-    from pimsim.device import tick_timings, ticks_per_cycle
+    from pimsim.clock import Clock, tick_timings
 
     dev = make_device(PRESET)
     assert dev.config.pim.split_decoder
     assert (dev.config.tCK_ns, dev.config.pim.tWLOV_ns) == (0.833, 4.0)
-    assert ticks_per_cycle(dev.config) == dev.ticks_per_cycle == K
-    ticks = tick_timings(dev.config, K)
+    assert Clock.of(dev.config) == dev.clock == Clock(dev.config.tCK_ns, K)
+    ticks = tick_timings(dev.config, dev.clock)
     assert (ticks["nCK"], ticks["nAAP"], ticks["nRAS"]) == (K, nAAP, nRAS * K)
 
 
@@ -259,7 +259,7 @@ def test_act_to_aact_respects_twlov_in_ticks(overrides):
 
 def test_without_split_decoder_act_to_aact_respects_nras():
     dev = make_device(PRESET, "pim.split_decoder=false")
-    assert dev.ticks_per_cycle == 1
+    assert dev.clock.ticks_per_cycle == 1
     dev.issue("ACT", T, row=5)
     assert_tight(dev, "AACT", T + nRAS, row=7)
     assert dev.open_row(0, 0, 0, 0) == 5

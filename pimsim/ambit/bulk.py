@@ -373,7 +373,7 @@ class BulkEngine:
             cpu_rows=plan.cpu_rows,
             psm_rows=plan.psm_rows,
             fallback_reasons=plan.fallback_reasons,
-            time_ns=self.pim.ns(span.end_tick - span.first_tick),
+            time_ns=self.device.clock.ticks_to_ns(span.end_tick - span.first_tick),
             commands={c: plan.job.issued[c] for c in COMMANDS if plan.job.issued.get(c)},
             aap=counts["AAP"] * in_dram,
             ap=counts["AP"] * in_dram,
@@ -381,7 +381,9 @@ class BulkEngine:
             lisa_moves=plan.job.issued.get("PREE", 0),  # one per LISA-RISC copy
             rows_raised=counters.rows_raised,
             max_row_activations=counters.max_row_activations,
-            bank_busy_ns={str(b): self.pim.ns(t) for b, t in counters.busy_ticks.items()},
+            bank_busy_ns={
+                str(b): self.device.clock.ticks_to_ns(t) for b, t in counters.busy_ticks.items()
+            },
             span=span,
             row_bytes=self.row_bytes,
         )

@@ -372,7 +372,3 @@ class PimDevice:
         return run_streams(
             self.device, [self.bind(program, bank, subarray, rows).commands()], not_before
         )
-
-    def ns(self, ticks: int) -> float:
-        """Nanoseconds of a number of ticks."""
-        return ticks * self.device.config.tCK_ns / self.device.ticks_per_cycle

@@ -136,7 +136,7 @@ def _so_far(engine: BulkEngine) -> dict:
     counts = engine.device.command_counts()
     return {
         "interrupted": True,
-        "time_ns": round(engine.pim.ns(engine_of(engine.device).now), 3),
+        "time_ns": round(engine.device.clock.ticks_to_ns(engine_of(engine.device).now), 3),
         "commands": {name: int(n) for name, n in counts.items() if n},
     }
 

@@ -42,7 +42,6 @@ from pimsim.config.model import (
     HostParams,
     Organisation,
     PimParams,
-    ns_to_cycles,
 )
 from pimsim.config.schema import ADDRESS_SCHEMES, ROW_POLICIES, SCHEDULERS
 
@@ -60,6 +59,5 @@ __all__ = [
     "PimParams",
     "list_presets",
     "load_config",
-    "ns_to_cycles",
     "preset_path",
 ]

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pimsim.clock import Clock, tick_timings
 from pimsim.config.model import Config
 from pimsim.config.schema import (
     ADDRESS_SCHEMES,
@@ -208,10 +209,9 @@ def check_runnable(config: Config, std: Standard, merged: Mapping[str, Entry]) -
     # imported here: these modules import pimsim.config themselves
     from pimsim.addrmap import AddressMapper
     from pimsim.ambit.layout import SubarrayLayout
-    from pimsim.device import tick_timings, ticks_per_cycle
     from pimsim.energy import energy_table
 
-    compile_tables(std, tick_timings(config, ticks_per_cycle(config)))
+    compile_tables(std, tick_timings(config, Clock.of(config)))
     SubarrayLayout.from_params(config.pim)
     AddressMapper.for_config(config)
     try:

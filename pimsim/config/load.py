@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pimsim.clock import Clock
 from pimsim.config.checks import check_consistency, check_runnable
 from pimsim.config.model import (
     Config,
@@ -16,7 +17,6 @@ from pimsim.config.model import (
     HostParams,
     Organisation,
     PimParams,
-    ns_to_cycles,
 )
 from pimsim.config.read import parse_value, parse_yaml, read_file
 from pimsim.config.schema import (
@@ -237,7 +237,8 @@ def load_config(spec: str | None = None, overrides: Sequence[Override] = ()) -> 
     values = _resolve(merged, standard, shown_path(source))
     base = layers[0]
     base_tck = base["timing.tCK"].value if "timing.tCK" in base else values["timing.tCK"]
-    before = {k: ns_to_cycles(e.value, base_tck) if e.in_ns else e.value for k, e in base.items()}
+    base_clock = Clock(base_tck)
+    before = {k: base_clock.ns_to_cycles(e.value) if e.in_ns else e.value for k, e in base.items()}
     changed = tuple(
         (k, " ".join(v) if isinstance(v, tuple) else v)
         for k, v in values.items()
@@ -290,8 +291,9 @@ def _cycles(entry: Entry, tck: float) -> Any:
         return entry.value
     name = "n" + entry.given.partition(".")[2][1:]
     low, high = timing_range(name)
-    ratio = entry.value / tck
-    cycles = ns_to_cycles(entry.value, tck) if ratio <= high + 1 else None
+    clock = Clock(tck)
+    ratio = clock.ns_in_cycles(entry.value)
+    cycles = clock.ns_to_cycles(entry.value) if ratio <= high + 1 else None
     if cycles is None or not low <= cycles <= high:
         shown_cycles = f"{cycles}" if cycles is not None else f"{ratio:,.0f}"
         message = (

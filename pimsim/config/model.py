@@ -1,8 +1,7 @@
-"""The resolved configuration as frozen dataclasses, and the ns-to-cycles rounding."""
+"""The resolved configuration as frozen dataclasses."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -188,8 +187,3 @@ class Config:
     def differences(self) -> dict[str, Any]:
         """Dotted key -> value for every parameter that differs from the base preset."""
         return dict(self.overrides)
-
-
-def ns_to_cycles(t_ns: float, tCK_ns: float) -> int:
-    """A time in ns as whole cycles of ``tCK_ns``, rounded up the JEDEC way (0.025 guard)."""
-    return math.ceil(t_ns / tCK_ns - 0.025)
