@@ -21,17 +21,9 @@ from libc.string cimport memcpy, memset
 
 cnp.import_array()
 
-#: Command codes (the C_* enum of _core.pxd); pimsim.standards.COMMANDS must list the same
-#: names in the same order.
-COMMAND_NAMES = (
-    "ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "AACT", "TRANSFER", "RBM", "PREE"
-)
-
-cdef enum:
-    L_CHANNEL = 0
-    L_RANK = 1
-    L_BANKGROUP = 2
-    L_BANK = 3
+#: LEVEL_NAMES and COMMAND_NAMES: the names of the codes this module was compiled with
+#: (generated from pimsim.standards; pimsim.device checks them against it, for a stale build).
+include "_code_names.pxi"
 
 # Status codes returned by the C functions (earliest() returns minus the code).
 cdef enum:
@@ -82,14 +74,14 @@ cdef class Core:
         cdef int64_t nodes_at, offset
         (self.n_channels, self.n_ranks, self.n_bankgroups, self.n_banks,
          self.n_rows, self.n_columns, self.burst_words) = organisation
-        self.n_cmds = len(COMMAND_NAMES)
-        self.level_count[0] = self.n_channels
-        self.level_count[1] = self.n_ranks
-        self.level_count[2] = self.n_bankgroups
-        self.level_count[3] = self.n_banks
+        self.n_cmds = N_COMMANDS
+        self.level_count[L_CHANNEL] = self.n_channels
+        self.level_count[L_RANK] = self.n_ranks
+        self.level_count[L_BANKGROUP] = self.n_bankgroups
+        self.level_count[L_BANK] = self.n_banks
         nodes_at = 1
         offset = 0
-        for level in range(4):
+        for level in range(N_LEVELS):
             nodes_at *= self.level_count[level]
             self.level_offset[level] = offset
             offset += nodes_at
@@ -99,16 +91,16 @@ cdef class Core:
         self.lat = np.ascontiguousarray(latency, dtype=np.int64)
         self.sib = np.ascontiguousarray(sibling, dtype=np.int64)
         self.scope = np.ascontiguousarray(scope, dtype=np.int32)
-        if self.lat.shape[0] != 4 or self.lat.shape[1] != self.n_cmds:
+        if self.lat.shape[0] != N_LEVELS or self.lat.shape[1] != self.n_cmds:
             raise ValueError("timing tables do not match the core's levels and commands")
-        self.has_sib = np.zeros((4, self.n_cmds), dtype=np.uint8)
-        self.upd_n = np.zeros(4 * self.n_cmds, dtype=np.int32)
-        self.sib_n = np.zeros(4 * self.n_cmds, dtype=np.int32)
-        self.upd_f = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int32)
-        self.sib_f = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int32)
-        self.upd_v = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int64)
-        self.sib_v = np.zeros(4 * self.n_cmds * self.n_cmds, dtype=np.int64)
-        for level in range(4):
+        self.has_sib = np.zeros((N_LEVELS, self.n_cmds), dtype=np.uint8)
+        self.upd_n = np.zeros(N_LEVELS * self.n_cmds, dtype=np.int32)
+        self.sib_n = np.zeros(N_LEVELS * self.n_cmds, dtype=np.int32)
+        self.upd_f = np.zeros(N_LEVELS * self.n_cmds * self.n_cmds, dtype=np.int32)
+        self.sib_f = np.zeros(N_LEVELS * self.n_cmds * self.n_cmds, dtype=np.int32)
+        self.upd_v = np.zeros(N_LEVELS * self.n_cmds * self.n_cmds, dtype=np.int64)
+        self.sib_v = np.zeros(N_LEVELS * self.n_cmds * self.n_cmds, dtype=np.int64)
+        for level in range(N_LEVELS):
             for cmd in range(self.n_cmds):
                 w = level * self.n_cmds + cmd
                 for f in range(self.n_cmds):
@@ -205,7 +197,7 @@ cdef class Core:
     cdef int64_t c_earliest(self, int cmd, int ch, int rk, int bg, int ba, int row,
                             int col) noexcept nogil:
         """Earliest legal issue cycle of ``cmd`` at that address, or minus a status code."""
-        cdef int nodes[4]
+        cdef int nodes[N_LEVELS]
         return self.check(cmd, ch, rk, bg, ba, row, col, nodes)
 
     cdef int64_t check(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
@@ -279,7 +271,7 @@ cdef class Core:
     cdef int c_issue(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                      int64_t cycle) noexcept nogil:
         """Issue ``cmd`` at ``cycle``: update timing, bank state and counters, or refuse."""
-        cdef int nodes[4]
+        cdef int nodes[N_LEVELS]
         cdef int64_t when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
         if when < 0:
             return <int>(-when)
@@ -292,7 +284,7 @@ cdef class Core:
                               int64_t not_before, int64_t align) noexcept nogil:
         """Issue ``cmd`` at max(not_before, earliest) rounded up to a multiple of ``align``:
         the tick used, or minus a status."""
-        cdef int nodes[4]
+        cdef int nodes[N_LEVELS]
         cdef int64_t when = self.check(cmd, ch, rk, bg, ba, row, col, nodes)
         if when < 0:
             return when

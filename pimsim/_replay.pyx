@@ -30,7 +30,7 @@ from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 
 from pimsim._core cimport (C_AACT, C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_WR, C_WRA,
-                           Core)
+                           L_BANK, Core)
 
 cnp.import_array()
 
@@ -46,8 +46,6 @@ cdef enum:  # run() results
     JOB_DONE = 3
 
 RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE}
-
-cdef int BANK_LEVEL = 3  # pimsim.standards.BANK: the scope of commands that name a bank
 
 cdef enum:  # columns of a job's command table (load_job)
     J_CMD = 0
@@ -502,7 +500,7 @@ cdef class Engine:
                 continue
             cmd, rk, bg, ba = t[i, J_CMD], t[i, J_RK], t[i, J_BG], t[i, J_BA]
             close = 0
-            if self.core.scope[cmd] == BANK_LEVEL:
+            if self.core.scope[cmd] == L_BANK:
                 bank = ((<int64_t>ch * self.ranks + rk) * self.bankgroups + bg) * self.banks + ba
                 if self._older_pending(ch, bank):
                     continue
@@ -622,7 +620,7 @@ cdef class Engine:
             self.j_next[s] = stream_end[s - 1] if s else 0
         memset(self.j_bank, 0, self.n_channels * self.ranks * self.bankgroups * self.banks)
         for i in range(n):
-            if self.core.scope[commands[i, J_CMD]] == BANK_LEVEL:
+            if self.core.scope[commands[i, J_CMD]] == L_BANK:
                 self.j_bank[((commands[i, J_CH] * self.ranks + commands[i, J_RK])
                              * self.bankgroups + commands[i, J_BG]) * self.banks
                             + commands[i, J_BA]] = 1

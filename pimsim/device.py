@@ -29,10 +29,21 @@ from pimsim.clock import Clock, tick_timings
 from pimsim.config import Config
 from pimsim.counters import Counters
 from pimsim.errors import IllegalCommandError, TimingViolationError
-from pimsim.standards import CMD, COMMANDS, SCOPE, STANDARDS, Standard, compile_tables
+from pimsim.standards import (
+    CMD,
+    COMMANDS,
+    LEVELS,
+    SCOPE,
+    STANDARDS,
+    Standard,
+    compile_tables,
+)
 
-if tuple(_core.COMMAND_NAMES) != COMMANDS:
-    raise ImportError("pimsim._core and pimsim.standards disagree on the command codes")
+if (_core.LEVEL_NAMES, _core.COMMAND_NAMES) != (LEVELS, COMMANDS):
+    raise ImportError(
+        "pimsim._core was compiled from another list of levels or commands than "
+        "pimsim.standards declares: rebuild it (pip install -e .)"
+    )
 
 RowAddress = tuple[int, int, int, int, int]
 """(channel, rank, bankgroup, bank, row) of one rank-wide row."""

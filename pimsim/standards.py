@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Levels of the hierarchy that hold timing state, outermost first.
+#: Levels of the hierarchy that hold timing state, outermost first. LEVELS and COMMANDS are
+#: the one declaration of the level and command codes: setup.py reads these two literals and
+#: generates the compiled core's C enums from them (L_CHANNEL.., C_ACT..; pimsim/_codes.pxi).
 LEVELS: tuple[str, ...] = ("channel", "rank", "bankgroup", "bank")
-CHANNEL, RANK, BANKGROUP, BANK = range(4)
+CHANNEL, RANK, BANKGROUP, BANK = range(len(LEVELS))
 
 #: Commands, in the order of their integer codes (the core and the tables use these codes).
 #: AACT is processing-in-memory's second activation of an already open bank (the second ACT
