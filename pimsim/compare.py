@@ -7,8 +7,8 @@ the result lines through the memory controller; its operands are contiguous arra
 after another. Each side runs on a fresh, idle DRAM system of the same configuration.
 
 Times are from the first command to the end of the last one; throughput is GB/s of result;
-energy is pimsim.energy's ``above_idle`` -- what the operation costs beyond an idle memory
--- under the chosen profile, with the full breakdown beside it.
+energy is pimsim.results.energy's ``above_idle`` -- what the operation costs beyond an idle
+memory -- under the chosen profile, with the full breakdown beside it.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import BulkEngine, bulk_result
 from pimsim.baseline import run_host_op
 from pimsim.config import Config
-from pimsim.counters import Counters
 from pimsim.device import Device
-from pimsim.energy import energy_of, get_profile
 from pimsim.errors import PimsimError
 from pimsim.programs.parse import builtin, echo
+from pimsim.results.counters import Counters
+from pimsim.results.energy import energy_of, get_profile
 from pimsim.sim import Replay
 
 logger = logging.getLogger("pimsim")

@@ -27,8 +27,8 @@ from pimsim import _core
 from pimsim.ambit.layout import SubarrayLayout
 from pimsim.clock import Clock, tick_timings
 from pimsim.config import Config
-from pimsim.counters import Counters
 from pimsim.errors import IllegalCommandError, TimingViolationError
+from pimsim.results.counters import Counters
 from pimsim.standards import (
     CMD,
     COMMANDS,
@@ -215,7 +215,7 @@ class Device:
 
     def snapshot(self, end_tick: int) -> Counters:
         """The counters of everything issued from tick 0 to ``end_tick`` (the end of the run),
-        taken once (see pimsim.counters). ``max_row_activations`` leaves out the extra
+        taken once (see pimsim.results.counters). ``max_row_activations`` leaves out the extra
         wordlines of a subarray (constant, compute, temporary rows): they are raised through
         reserved addresses, which the PIM layer counts itself."""
         activity = self._core.activity(end_tick)

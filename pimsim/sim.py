@@ -38,11 +38,11 @@ from pimsim.controller import (
     engine_of,
 )
 from pimsim.device import Device
-from pimsim.drampower import CommandCsv
-from pimsim.energy import DEFAULT_PROFILE, energy_of, energy_table, get_profile
 from pimsim.errors import PimsimError, TraceError
 from pimsim.programs.parse import builtin
-from pimsim.stats import Latencies, add_op, add_pim, build_stats, pim_summary
+from pimsim.results.drampower import CommandCsv
+from pimsim.results.energy import DEFAULT_PROFILE, energy_of, energy_table, get_profile
+from pimsim.results.stats import Latencies, add_op, add_pim, build_stats, pim_summary
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
 
 #: Most steps (cycles simulated, or jumps over idle time) the engine takes before SimPy's
@@ -73,8 +73,8 @@ class Replay:
     stores its burst (each 8-byte word holds its own byte address). ``on_progress`` is
     called with the number of requests sent after each trace chunk. Energy is reported
     under ``energy_profile``; ``drampower`` names a CSV file that receives every command
-    issued (pimsim.drampower). ``bulk_in_dram=False`` sends every BBOP/COPY line down the
-    CPU path (the baseline ``pimsim compare --trace`` sets against the in-DRAM run).
+    issued (pimsim.results.drampower). ``bulk_in_dram=False`` sends every BBOP/COPY line down
+    the CPU path (the baseline ``pimsim compare --trace`` sets against the in-DRAM run).
     """
 
     def __init__(
@@ -332,7 +332,7 @@ class Replay:
 
     def _in_cycles(self, chan: dict) -> dict:
         """Channel stats with ticks turned into cycles (rounded up); the read latencies as
-        one pimsim.stats.Latencies."""
+        one pimsim.results.stats.Latencies."""
         cycles = self.clock.ticks_to_cycles
         hist = chan["latency_histogram"]
         cycles_hist = np.zeros(cycles(len(hist)) + 1, dtype=np.int64)

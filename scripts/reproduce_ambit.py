@@ -26,7 +26,7 @@ from pimsim.ambit.layout import SubarrayLayout
 from pimsim.compare import BITWISE_OPS, SideResult, compare, run_on_cpu
 from pimsim.config import load_config
 from pimsim.device import Device
-from pimsim.energy import energy_of
+from pimsim.results.energy import energy_of
 
 AMBIT_ENERGY = {"not": 59.5, "and": 43.9, "or": 43.9, "nand": 35.1, "nor": 35.1}
 AMBIT_ENERGY |= {"xor": 25.1, "xnor": 25.1}

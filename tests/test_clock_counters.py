@@ -22,10 +22,10 @@ from timing_helpers import make_device
 from pimsim import _core
 from pimsim.clock import MAX_TICKS_PER_CYCLE, Clock, tick_timings
 from pimsim.config import load_config
-from pimsim.counters import Counters
-from pimsim.energy import energy_of
+from pimsim.results.counters import Counters
+from pimsim.results.energy import energy_of
+from pimsim.results.stats import build_stats
 from pimsim.standards import CMD, COMMANDS, LEVELS
-from pimsim.stats import build_stats
 
 PIMSIM = Path(__file__).parent.parent / "pimsim"
 
@@ -273,7 +273,7 @@ def test_stats_of_a_hand_made_snapshot():
 
 
 def _no_latency():
-    from pimsim.stats import Latencies
+    from pimsim.results.stats import Latencies
 
     return Latencies.of_histogram(np.zeros(1, dtype=np.int64))
 
@@ -332,9 +332,9 @@ def reachable(name: str) -> set[str]:
 @pytest.mark.parametrize(
     ("module", "imported"),
     [
-        ("pimsim.energy", "pimsim.config"),
-        ("pimsim.stats", "pimsim.energy"),
-        ("pimsim.counters", "pimsim.clock"),
+        ("pimsim.results.energy", "pimsim.config"),
+        ("pimsim.results.stats", "pimsim.results.energy"),
+        ("pimsim.results.counters", "pimsim.clock"),
         ("pimsim.clock", None),
     ],
 )

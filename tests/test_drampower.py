@@ -6,7 +6,7 @@ unsigned (timestamps in clock cycles, ``bank`` the bank within the rank), RD/WR/
 hex data field, a name it does not know read as NOP, the energy window ending at the last line.
 :func:`drampower_core_nj` below evaluates such a file with DRAMPower's DDR4 core equations
 (factor rho 1, IBeta = IDD0), written here from the published formulas and independent of
-pimsim.energy, and the tests set it against hand-computed figures and against pimsim's own
+pimsim.results.energy, and the tests set it against hand-computed figures and against pimsim's own
 energy report.
 """
 
@@ -29,9 +29,9 @@ from timing_helpers import make_device
 
 from pimsim.cli.main import cli
 from pimsim.config import load_config
-from pimsim.drampower import CommandCsv, read_command_counts
 from pimsim.errors import PimsimError
 from pimsim.outputs import OutputError
+from pimsim.results.drampower import CommandCsv, read_command_counts
 from pimsim.sim import Replay
 from pimsim.workloads import write_trace
 
@@ -156,7 +156,7 @@ def test_a_hand_computed_trace_on_ddr3(tmp_path):
 
 
 def energy_of(dev, cycle: int) -> dict[str, float]:
-    from pimsim.energy import energy_of
+    from pimsim.results.energy import energy_of
 
     return energy_of(dev.snapshot(cycle * dev.clock.ticks_per_cycle), dev.config)
 

@@ -11,13 +11,13 @@ import pytest
 from timing_helpers import make_device
 
 from pimsim.config import load_config
-from pimsim.energy import (
+from pimsim.errors import ConfigError
+from pimsim.results.energy import (
     EnergyProfileError,
     activation_nj,
     energy_of,
     energy_table,
 )
-from pimsim.errors import ConfigError
 
 DEVICES = 8
 TCK = 1.25

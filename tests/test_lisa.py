@@ -6,8 +6,8 @@ import pytest
 from pimsim.ambit.bulk import BulkEngine, Vector
 from pimsim.config import load_config
 from pimsim.device import Device
-from pimsim.energy import energy_table
 from pimsim.errors import IllegalCommandError
+from pimsim.results.energy import energy_table
 
 #: LISA's DDR3-1600 (11-11-11: tRCD = tRP = 13.75 ns, tRAS 35 ns) with its links on.
 LISA_DDR3 = ("timing.nRP=11", "timing.nRCD=11", "timing.nRC=39", "pim.lisa=true")

@@ -28,8 +28,8 @@ from pimsim import sim
 from pimsim.addrmap import AddressMapper
 from pimsim.clock import Clock
 from pimsim.config import load_config
+from pimsim.results.stats import latency_summary
 from pimsim.sim import Replay
-from pimsim.stats import latency_summary
 
 try:
     from reference_controller import ReferenceReplay, Stalled

@@ -101,7 +101,7 @@ class Vector:
 
 @dataclass
 class OpReport:
-    """What one bulk operation did; times in ns, energy left to pimsim.energy."""
+    """What one bulk operation did; times in ns, energy left to pimsim.results.energy."""
 
     op: str
     rows: int

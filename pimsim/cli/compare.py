@@ -25,7 +25,7 @@ from pimsim.cli.options import (
 from pimsim.compare import compare as run_compare
 from pimsim.compare import compare_trace, parse_ops
 from pimsim.config.schema import value_range
-from pimsim.report import format_table, plot, plot_format, write_csv
+from pimsim.results.report import format_table, plot, plot_format, write_csv
 
 
 def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:

@@ -23,10 +23,10 @@ import click
 from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
 from pimsim.config import Config, Override, list_presets, load_config
-from pimsim.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
 from pimsim.programs.parse import ProgramError, echo
+from pimsim.results.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
 from pimsim.sim import TraceRangeError
 from pimsim.tracefile import TraceFileError
 
@@ -212,7 +212,7 @@ def param_option(func: F) -> F:
 
 
 def energy_profile_option(func: F) -> F:
-    """Add ``--energy-profile NAME`` (pimsim.energy.PROFILES)."""
+    """Add ``--energy-profile NAME`` (pimsim.results.energy.PROFILES)."""
     return click.option(
         "--energy-profile",
         "energy_profile",

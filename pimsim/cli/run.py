@@ -22,8 +22,8 @@ from pimsim.cli.options import (
     write_outputs,
 )
 from pimsim.outputs import check_output_path
+from pimsim.results.stats import format_summary
 from pimsim.sim import Replay
-from pimsim.stats import format_summary
 from pimsim.tracefile import FORMATS, resolve_format
 
 

@@ -209,7 +209,7 @@ def check_runnable(config: Config, std: Standard, merged: Mapping[str, Entry]) -
     # imported here: these modules import pimsim.config themselves
     from pimsim.addrmap import AddressMapper
     from pimsim.ambit.layout import SubarrayLayout
-    from pimsim.energy import energy_table
+    from pimsim.results.energy import energy_table
 
     compile_tables(std, tick_timings(config, Clock.of(config)))
     SubarrayLayout.from_params(config.pim)

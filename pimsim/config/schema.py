@@ -97,7 +97,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     "host": {"misses_in_flight": "int", "compute_gbps": "num"},
 }
 VPP_KEYS = ("power.VPP", "power.IPP0", "power.IPP3N")  # optional, all three or none
-# power.IPP2N: optional with the VPP keys (pimsim.energy takes IPP3N when it is not given)
+# power.IPP2N: optional with the VPP keys (pimsim.results.energy takes IPP3N when not given)
 OPTIONAL = {"description": "", **dict.fromkeys((*VPP_KEYS, "power.IPP2N"))}
 #: Timings that must be at least one cycle; the others may be 0 ("no gap", e.g. nFAW=0).
 POSITIVE_TIMINGS = {"nBL", "nCL", "nCWL", "nRCD", "nRP", "nRAS", "nRC", "nRFC", "nREFI"}

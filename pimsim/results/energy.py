@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 from pimsim.clock import Clock
 from pimsim.config import Config
-from pimsim.counters import Counters
 from pimsim.errors import ConfigError, PimsimError
+from pimsim.results.counters import Counters
 
 
 class EnergyProfileError(PimsimError):
@@ -218,7 +218,7 @@ def activation_nj(table: EnergyTable, rows: int) -> float:
 def energy_of(
     counters: Counters, config: Config, profile: str = DEFAULT_PROFILE
 ) -> dict[str, float]:
-    """Energy in nJ of a run from its counters (pimsim.counters), under ``config``'s
+    """Energy in nJ of a run from its counters (pimsim.results.counters), under ``config``'s
     per-command energies and ``profile``: see :func:`energy_breakdown`."""
     return energy_breakdown(energy_table(config, profile), counters)
 

@@ -2,7 +2,7 @@
 
 Keys carry their units: ``cycles`` (memory cycles), ``time_ns``, ``latency_ns``,
 ``bandwidth_gbps`` (GB/s = 1e9 bytes per second, of data moved over the channels). The
-document is a pure function of the run's counters snapshot (pimsim.counters), the
+document is a pure function of the run's counters snapshot (pimsim.results.counters), the
 controllers' per-channel stats and the config.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 
 from pimsim.clock import Clock
 from pimsim.config import Config
-from pimsim.counters import Counters
-from pimsim.energy import BREAKDOWN
+from pimsim.results.counters import Counters
+from pimsim.results.energy import BREAKDOWN
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The counters of a run: one frozen snapshot taken from the core when the run ends.
 
 :meth:`pimsim.device.Device.snapshot` takes it once; after that nothing reads the device
-again: the stats document (pimsim.stats) and the energy (pimsim.energy) are pure functions
-of the snapshot, the config and the energy profile. The arrays are copies, read-only.
+again: the stats document (pimsim.results.stats) and the energy (pimsim.results.energy) are
+pure functions of the snapshot, the config and the energy profile. The arrays are copies,
+read-only.
 """
 
 from __future__ import annotations
