@@ -4,7 +4,7 @@
 Everything here runs per command or per word and touches no Python object in its loops.
 Inputs are checked once at the boundary; errors come back as status codes (see STATUS_TEXT)
 that pimsim.device turns into exceptions. Time is an integer count of ticks (a clock cycle
-is nCK ticks, 1 unless a sub-cycle PIM timing needs more; see pimsim.device).
+is nCK ticks, 1 unless a sub-cycle PIM timing needs more; see pimsim.clock).
 
 Timing follows Ramulator 2's node model: every channel, rank, bank group and bank node keeps
 "earliest cycle each command may issue here"; issuing a command raises those values along its

@@ -15,7 +15,7 @@ counts comparable with it):
   refresh) and never issues in the cycle it arrived;
 - a read whose burst sits in the write queue is answered from it the next cycle.
 
-Time is in the core's ticks (``tick`` of them make a cycle; see pimsim.device): trace cycles,
+Time is in the core's ticks (``tick`` of them make a cycle; see pimsim.clock): trace cycles,
 "the next cycle" and the arrival rule are multiples of it. Cycles where nothing can happen
 are skipped: after a cycle in which nothing acted the engine
 jumps to the earliest cycle any queued command becomes ready, a read returns, a refresh is

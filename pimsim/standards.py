@@ -56,7 +56,7 @@ CMD = {name: code for code, name in enumerate(COMMANDS)}
 ACT, PRE, PREA, RD, WR, RDA, WRA, REF, AACT, TRANSFER, RBM, PREE = range(len(COMMANDS))
 
 #: Timings every standard has besides its own, computed by the device from the config:
-#: nCK is one clock cycle in ticks (see pimsim.device), nAAP the gap from an ACT to the AACT
+#: nCK is one clock cycle in ticks (see pimsim.clock), nAAP the gap from an ACT to the AACT
 #: that follows it (pim.tWLOV with Ambit's split row decoder, nRAS without), nTRANSFER the
 #: internal-bus time of one TRANSFER (pim.transfer_cycles), nRBM one row-buffer movement
 #: (pim.tRBM).
