@@ -141,7 +141,7 @@ def _blocks(engine: BulkEngine, count: int, size: int, seed: int):
     for first in range(0, size // engine.row_bytes, max(1, BLOCK_BYTES // engine.row_bytes)):
         n = _block_rows(engine, size, first) * per_row
         rng = np.random.default_rng((seed, first))
-        yield first, [rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(count)]
+        yield first, [rng.bit_generator.random_raw(n) for _ in range(count)]
 
 
 def run_on_cpu(config: Config, op: str, size: int, profile: str) -> SideResult:

@@ -157,7 +157,7 @@ def _input_blocks(engine: BulkEngine, count: int, rows: int, seed: int):
     for first in range(0, rows, block):
         n = min(block, rows - first) * per_row
         rng = np.random.default_rng((seed, first))
-        yield first, [rng.integers(0, 2**64, n, dtype=np.uint64) for _ in range(count)]
+        yield first, [rng.bit_generator.random_raw(n) for _ in range(count)]
 
 
 def _block_rows(engine: BulkEngine) -> int:
