@@ -676,3 +676,34 @@ cdef class Core:
         with nogil:
             for k in range(self.n_columns):
                 dst[k] = ~(src[k] if src != NULL else 0)
+
+    def gather_rows(self, const int64_t[::1] row_ids, uint64_t[:, ::1] out):
+        """Copy rows ``row_ids`` into ``out`` (n x n_columns; an untouched row reads as
+        zeros)."""
+        cdef Py_ssize_t i, n = row_ids.shape[0]
+        cdef uint64_t* src
+        if out.shape[0] != n or out.shape[1] != self.n_columns:
+            raise ValueError(f"gather_rows needs a ({n}, {self.n_columns}) array")
+        for i in range(n):
+            self.check_id(row_ids[i])
+        with nogil:
+            for i in range(n):
+                src = self.row_ptr(row_ids[i])
+                if src == NULL:
+                    memset(&out[i, 0], 0, self.n_columns * sizeof(uint64_t))
+                else:
+                    memcpy(&out[i, 0], src, self.n_columns * sizeof(uint64_t))
+
+    def scatter_rows(self, const int64_t[::1] row_ids, const uint64_t[:, ::1] data):
+        """Overwrite rows ``row_ids`` with the rows of ``data`` (n x n_columns), in order:
+        the last write wins on a repeated id."""
+        cdef Py_ssize_t i, n = row_ids.shape[0]
+        cdef int64_t slot
+        if data.shape[0] != n or data.shape[1] != self.n_columns:
+            raise ValueError(f"scatter_rows needs a ({n}, {self.n_columns}) array")
+        for i in range(n):
+            self.check_id(row_ids[i])
+        for i in range(n):
+            slot = self.ensure_row(row_ids[i])
+            memcpy(self.pool + slot * self.n_columns, &data[i, 0],
+                   self.n_columns * sizeof(uint64_t))

@@ -302,6 +302,28 @@ class Device:
         """Write NOT ``src`` into ``dst``."""
         self._core.complement(self.row_id(*src), self.row_id(*dst))
 
+    def row_ids(self, fields: np.ndarray) -> np.ndarray:
+        """Flat ids of rows given as an (n, 5) integer array of (channel, rank, bankgroup,
+        bank, row), computed at once (the core's row_id formula); no range check here:
+        gather_rows and scatter_rows check every id."""
+        org = self.config.organisation
+        f = np.asarray(fields, dtype=np.int64)
+        bank = ((f[:, 0] * org.ranks + f[:, 1]) * org.bankgroups + f[:, 2]) * org.banks_per_group
+        return (bank + f[:, 3]) * self.rows_per_bank + f[:, 4]
+
+    def gather_rows(self, row_ids: np.ndarray) -> np.ndarray:
+        """Rows ``row_ids`` (flat ids, see row_ids) as an (n, columns) uint64 array."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        out = np.empty((len(ids), self.config.organisation.columns), dtype=np.uint64)
+        self._core.gather_rows(ids, out)
+        return out
+
+    def scatter_rows(self, row_ids: np.ndarray, data: np.ndarray) -> None:
+        """Overwrite rows ``row_ids`` with the rows of ``data`` (n x columns uint64), in
+        order: the last write wins on a repeated id."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        self._core.scatter_rows(ids, np.ascontiguousarray(data, dtype=np.uint64))
+
     @property
     def rows_allocated(self) -> int:
         """Rows that hold data; memory used is this times the row size in bytes."""

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pimsim.ambit.bulk import BulkEngine
 from pimsim.compare import run_in_dram, run_on_cpu
 from pimsim.config import load_config
 from pimsim.device import Device
@@ -219,11 +220,59 @@ def bench_compare(config_name: str, size: int) -> dict:
     return out
 
 
+def bench_bulk(config_name: str, size: int, with_data: bool) -> dict:
+    """``and`` over prepared vectors of ``size`` bytes (allocated and filled beforehand,
+    untimed): GB of result simulated per wall second, DRAM commands per second, peak RSS."""
+    device = Device(load_config(config_name))
+    engine = BulkEngine(device, with_data=with_data)
+    sources = [engine.alloc(size) for _ in range(2)]
+    if with_data:
+        rng = np.random.default_rng(0)
+        for vec in sources:
+            engine.write(vec, rng.integers(0, 2**64, size // 8, dtype=np.uint64))
+    out = engine.alloc(size)
+    start = time.perf_counter()
+    report = engine.bbop("and", out, *sources)
+    seconds = time.perf_counter() - start
+    commands = sum(report.commands.values())
+    return {
+        "seconds": seconds,
+        "result_gb_per_s": size / seconds / 1e9,
+        "commands": commands,
+        "commands_per_s": commands / seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set so far (MB)."""
+    with open("/proc/self/status") as fh:
+        hwm = next(line for line in fh if line.startswith("VmHWM"))
+    return int(hwm.split()[1]) / 1024
+
+
+def bench_program(config_name: str, size: str) -> dict:
+    """Whole `pimsim program and --size SIZE` processes, with data and with --no-data:
+    wall seconds, MB of result per wall second, peak RSS."""
+    out = {}
+    for data in (True, False):
+        args = ["program", "and", "--config", config_name, "--size", size]
+        r = run_cli(args + ([] if data else ["--no-data"]))
+        stats = r.pop("stats")
+        out["with data" if data else "--no-data"] = {
+            **r,
+            "result_mb_per_s": stats["size_bytes"] / r["seconds"] / 1e6,
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="ddr4-2400")
     parser.add_argument(
-        "--only", choices=["core", "kernels", "replay", "memory", "compare"], action="append"
+        "--only",
+        choices=["core", "kernels", "replay", "memory", "compare", "bulk", "program"],
+        action="append",
     )
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests per replay trace")
     parser.add_argument(
@@ -234,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--commands", type=int, default=1_200_000)
     parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--bulk-size", type=int, default=256 << 20, help="bytes per vector")
+    parser.add_argument("--program-size", default="1GiB", help="--size of `pimsim program`")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     parts = args.only or ["core", "kernels", "replay", "compare"]
@@ -273,6 +324,23 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['pim']['commands_per_s'] / 1e3:.0f}k commands/s, "
             f"simulated {r['pim']['simulated_gbps']:.1f} GB/s of result"
         )
+    if "bulk" in parts:
+        for data in (True, False):
+            name = "with data" if data else "--no-data"
+            r = results.setdefault("bulk", {})[name] = bench_bulk(args.config, args.bulk_size, data)
+            print(
+                f"bulk and over prepared {args.bulk_size >> 20} MiB vectors ({name}): "
+                f"{r['seconds']:.3f} s = {r['result_gb_per_s']:.2f} GB of result/s, "
+                f"{r['commands_per_s'] / 1e6:.2f} M commands/s, peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
+    if "program" in parts:
+        results["program"] = bench_program(args.config, args.program_size)
+        for name, r in results["program"].items():
+            print(
+                f"pimsim program and --size {args.program_size} ({name}): {r['seconds']:.2f} s "
+                f"= {r['result_mb_per_s']:.0f} MB of result/s (whole process), "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
     if "memory" in parts:
         results["memory"] = bench_replay(args.config, 10 * args.requests, args.workdir)
         for name, r in results["memory"].items():

@@ -220,7 +220,7 @@ def test_blank_and_comment_lines_are_skipped_quickly(tmp_path):
 
 def test_a_bulk_line_too_big_to_simulate_names_its_line(tmp_path):
     """The host-memory bound of a bulk operation said neither file nor line."""
-    path = trace(tmp_path, "0 R 0x0\n# 512 MiB at once\n5 BBOP not 0x20000000 0x0 0x20000000\n")
+    path = trace(tmp_path, "0 R 0x0\n# 4 GiB at once\n5 BBOP not 0x100000000 0x0 0x100000000\n")
     for command in (("run", path), ("compare", "--trace", path)):
         one_error_line(invoke(*command), 2, "t.trace:3: size: not over", "use fewer bytes")
 

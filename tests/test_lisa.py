@@ -52,7 +52,7 @@ def test_each_half_of_the_row_arrives_with_its_own_activation():
     src, dst = (0, 0, 0, 0, 5), (0, 0, 0, 0, rps + 9)
     data = np.arange(eng.row_bytes // 8, dtype=np.uint64)
     eng.device.write_row(*src, data)
-    stream = eng._copy_row(src, dst)
+    stream = eng.mover.copy_row(src, dst)
     seen = []
     for cmd in stream:
         if cmd.action is not None:

@@ -27,26 +27,30 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from pimsim.ambit.copies import RowMover, chain
 from pimsim.ambit.execute import (
-    ActivityCounters,
     Bank,
     Command,
-    Job,
     PimDevice,
     Span,
+    _check_aliases,
     evaluate,
     run_job,
 )
+from pimsim.ambit.jobs import Job, Part, command_part, empty_part
+from pimsim.ambit.lowering import Lowered, command_table, lower, stream_order
+from pimsim.ambit.report import BulkPlan, OpReport
+from pimsim.ambit.rowdata import apply_rows
+from pimsim.ambit.vectors import BulkError, Placement, RowAddress, Vector, bank_index, vectors_at
 from pimsim.device import Device
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.programs.parse import Program, builtin, is_builtin
 from pimsim.standards import COMMANDS
 
-RowAddress = tuple[int, int, int, int, int]  # channel, rank, bankgroup, bank, physical row
+__all__ = ["NUMPY_OPS", "BulkEngine", "BulkError", "BulkPlan", "OpReport", "Vector", "bulk_result"]
 
 #: Numpy twins of the built-in operations, for the CPU path and for checking results.
 NUMPY_OPS = {
@@ -64,12 +68,12 @@ NUMPY_OPS = {
 
 
 #: Host memory a bulk operation may take to simulate (bytes, estimated by
-#: :meth:`BulkEngine.check_footprint`), and what one of its DRAM commands costs there (its
-#: Command object and job table row, bytes).
-MAX_HOST_BYTES = 2 << 30
+#: :meth:`BulkEngine.check_footprint`): its operand rows and its command table (and job log)
+#: at ``_COMMAND_BYTES`` per DRAM command.
+MAX_HOST_BYTES = 6 << 30
+_COMMAND_BYTES = 64
 #: Words of the random test vectors a built-in is checked on before its first use.
 _TEST_WORDS = 4
-_COMMAND_BYTES = 1024
 
 
 def bulk_result(op: str, sources: Sequence[np.ndarray], words: int) -> np.ndarray:
@@ -83,92 +87,17 @@ def bulk_result(op: str, sources: Sequence[np.ndarray], words: int) -> np.ndarra
     return compute(*sources)
 
 
-class BulkError(PimsimError):
-    """A bulk operation cannot be set up (sizes, allocation)."""
-
-
-@dataclass(frozen=True)
-class Vector:
-    """A vector of rank-wide rows (``row_bytes`` each)."""
-
-    rows: tuple[RowAddress, ...]
-    row_bytes: int
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.rows) * self.row_bytes
-
-
-@dataclass
-class OpReport:
-    """What one bulk operation did; times in ns, energy left to pimsim.results.energy."""
-
-    op: str
-    rows: int
-    in_dram_rows: int
-    cpu_rows: int
-    fallback_reasons: dict[str, int]
-    time_ns: float
-    commands: dict[str, int]
-    aap: int
-    ap: int
-    rows_raised: int
-    max_row_activations: int
-    bank_busy_ns: dict[str, float]
-    span: Span = field(repr=False)
-    psm_rows: int = 0  # of in_dram_rows: copies across banks or subarrays (PSM or LISA)
-    staged_rows: int = 0  # of in_dram_rows: sources first copied into the output's subarray
-    lisa_moves: int = 0  # rows moved between subarrays by LISA-RISC (copies and staging)
-
-    @property
-    def throughput_gbps(self) -> float:
-        """Bytes of result per ns (GB/s)."""
-        return self.rows * self.row_bytes / self.time_ns if self.time_ns else 0.0
-
-    row_bytes: int = 0
-
-    def to_dict(self) -> dict:
-        return {
-            "op": self.op,
-            "rows": self.rows,
-            "in_dram_rows": self.in_dram_rows,
-            "cpu_rows": self.cpu_rows,
-            "cpu_bytes": self.cpu_rows * self.row_bytes,
-            "fallback_reasons": dict(self.fallback_reasons),
-            "time_ns": round(self.time_ns, 3),
-            "throughput_gbps": round(self.throughput_gbps, 3),
-            "commands": {**self.commands, "AAP": self.aap, "AP": self.ap},
-            "rows_raised": self.rows_raised,
-            "max_row_activations": self.max_row_activations,
-            "bank_busy_ns": {k: round(v, 3) for k, v in self.bank_busy_ns.items()},
-            "psm_rows": self.psm_rows,
-            "staged_rows": self.staged_rows,
-            "lisa_moves": self.lisa_moves,
-        }
-
-
-@dataclass
-class BulkPlan:
-    """A bulk operation lowered to a controller job (BulkEngine.plan), and what the
-    lowering decided: rows per path and why."""
-
-    program: Program
-    rows: int
-    job: Job
-    cpu_rows: int
-    fallback_reasons: dict[str, int]
-    psm_rows: int
-    staged_rows: int
-
-
 class BulkEngine:
     """Allocates PIM vectors on a device and runs bulk operations on them."""
 
-    def __init__(self, device: Device, banks_per_rank: int | None = None):
+    def __init__(self, device: Device, banks_per_rank: int | None = None, with_data: bool = True):
         """Vectors stripe over every bank, or over the first ``banks_per_rank`` banks of each
-        rank (spread over its bank groups first)."""
+        rank (spread over its bank groups first). ``with_data=False`` simulates the same
+        commands, times and counters without row data."""
         self.device = device
+        self.with_data = with_data
         self.pim = PimDevice(device)
+        self.mover = RowMover(device, self.pim)
         org = device.config.organisation
         use = org.banks_per_rank if banks_per_rank is None else banks_per_rank
         if not 1 <= use <= org.banks_per_rank:
@@ -185,10 +114,8 @@ class BulkEngine:
             for c in range(org.channels)
             if b * org.bankgroups + g < use
         ]
-        self.subarrays = org.rows // self.pim.layout.data_rows
-        self._next_free: dict[tuple[Bank, int], int] = {}
-        self._scratch: dict[tuple[Bank, int], int] = {}  # rows kept at the top for scratch
-        self._placed = 0  # rows placed per bank so far, to continue the subarray rotation
+        self.placement = Placement(org, self.pim.layout, self.banks)
+        self.subarrays = self.placement.subarrays
         self._working: set[str] = set()  # built-ins found to compute their operation here
 
     # -- allocation ----------------------------------------------------------------------------
@@ -199,30 +126,17 @@ class BulkEngine:
             raise BulkError(
                 f"a PIM vector is a whole number of {self.row_bytes}-byte rows, not {nbytes} bytes"
             )
-        rows = []
-        layout = self.pim.layout
-        for i in range(nbytes // self.row_bytes):
-            bank = self.banks[i % len(self.banks)]
-            subarray = (i // len(self.banks)) % self.subarrays
-            offset = self._next_free.get((bank, subarray), 0)
-            if offset >= layout.data_rows - self._scratch.get((bank, subarray), 0):
-                raise BulkError(f"no free data row left in subarray {subarray} of bank {bank}")
-            self._next_free[(bank, subarray)] = offset + 1
-            rows.append((*bank, subarray * layout.physical_rows + offset))
-        return Vector(tuple(rows), self.row_bytes)
+        return Vector(self.placement.alloc(nbytes // self.row_bytes), self.row_bytes)
 
     def scratch_rows(self, bank: Bank, subarray: int, count: int) -> list[int]:
         """Offsets of ``count`` scratch rows in a subarray: the top data rows, kept from the
         allocator from their first use on (and shared by every program there)."""
-        key = (bank, subarray)
-        top = self.pim.layout.data_rows
-        if count > self._scratch.get(key, 0):
-            if top - count < self._next_free.get(key, 0):
-                raise BulkError(
-                    f"no room for {count} scratch row(s) in subarray {subarray} of bank {bank}"
-                )
-            self._scratch[key] = count
-        return list(range(top - count, top))
+        flat = bank_index(np.array([bank], dtype=np.int64), self.device.config.organisation)
+        return self.placement.scratch_rows(flat, np.array([subarray]), count).tolist()
+
+    def temp_row(self, subarray: int) -> int:
+        """Physical row of ``subarray``'s temporary row (see RowMover.temp_row)."""
+        return self.mover.temp_row(subarray)
 
     def check_program(self, program: Program) -> None:
         """ProgramError if ``program`` breaks a hardware rule on this subarray. A built-in must
@@ -251,11 +165,9 @@ class BulkEngine:
 
     def check_footprint(self, program: Program, rows: int) -> None:
         """BulkError if running ``program`` over ``rows`` rows would take more than
-        MAX_HOST_BYTES of host memory: the rows it touches in each subarray (operands,
-        compute and constant rows) and its commands."""
-        touched = len(program.operands) + len(self.pim.layout.compute_rows) + 2
+        MAX_HOST_BYTES of host memory: its operand rows and its commands."""
         commands = sum(3 if step.dst else 2 for step in program.steps)
-        need = rows * (touched * self.row_bytes + commands * _COMMAND_BYTES)
+        need = rows * (len(program.operands) * self.row_bytes + commands * _COMMAND_BYTES)
         if need > MAX_HOST_BYTES:
             raise BulkError(
                 f"{program.name} over {rows:,} rows takes about {need / (1 << 30):.1f} GiB of "
@@ -285,16 +197,22 @@ class BulkEngine:
             values.append(words)
         return vectors, values
 
-    def write(self, vector: Vector, words: np.ndarray) -> None:
-        """Fill a vector's rows from a flat uint64 array (host-side, untimed)."""
+    def write(self, vector: Vector, words: np.ndarray, first_row: int = 0) -> None:
+        """Fill a vector's rows from ``first_row`` on from a flat uint64 array (host-side,
+        untimed)."""
         per_row = self.row_bytes // 8
-        data = np.asarray(words, dtype=np.uint64).reshape(len(vector.rows), per_row)
-        for row, chunk in zip(vector.rows, data, strict=True):
-            self.device.write_row(*row, chunk)
+        data = np.asarray(words, dtype=np.uint64).reshape(-1, per_row)
+        rows = vector.fields[first_row : first_row + len(data)]
+        if len(rows) != len(data):
+            raise BulkError(f"{len(data)} rows of data for {len(rows)} rows of the vector")
+        self.device.scatter_rows(self.device.row_ids(rows), data)
 
-    def read(self, vector: Vector) -> np.ndarray:
-        """A vector's contents as a flat uint64 array (host-side, untimed)."""
-        return np.concatenate([self.device.read_row(*row) for row in vector.rows])
+    def read(self, vector: Vector, first_row: int = 0, rows: int | None = None) -> np.ndarray:
+        """A vector's contents (``rows`` rows from ``first_row``; all by default) as a flat
+        uint64 array (host-side, untimed)."""
+        last = len(vector) if rows is None else first_row + rows
+        ids = self.device.row_ids(vector.fields[first_row:last])
+        return self.device.gather_rows(ids).reshape(-1)
 
     # -- operations ------------------------------------------------------------------------------
 
@@ -314,58 +232,125 @@ class BulkEngine:
         collide with the programs), then the CPU path."""
         program = builtin(op) if isinstance(op, str) else op
         self.check_program(program)
-        self.check_footprint(program, len(dst.rows))
+        self.check_footprint(program, len(dst))
         is_copy = is_builtin(program) and program.name == "copy"
         if len(sources) != len(program.inputs):
             raise BulkError(
                 f"{program.name} takes {len(program.inputs)} source vector(s), got {len(sources)}"
             )
-        if any(len(v.rows) != len(dst.rows) for v in sources):
+        if any(len(v) != len(dst) for v in sources):
             raise BulkError(f"{program.name}: vectors differ in length")
-        streams: dict[Bank, list[Iterator[Command]]] = {}
-        fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
+        reasons = self._why_not(dst, sources)
+        in_dram = np.flatnonzero(reasons == 0)
         psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: copies, staging
+        fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
         staged_rows = 0
-        for i, out_row in enumerate(dst.rows):
+        for i in np.flatnonzero(reasons).tolist():
+            out_row = dst.rows[i]
             in_rows = [v.rows[i] for v in sources]
-            reason = self._why_not_in_dram([*in_rows, out_row])
-            if reason and is_copy and in_rows[0][:2] == out_row[:2]:
-                psm.setdefault(out_row[:2], []).append(self._copy_row(in_rows[0], out_row))
+            reason = _REASONS[reasons[i]]
+            if is_copy and in_rows[0][:2] == out_row[:2]:
+                psm.setdefault(out_row[:2], []).append(self.mover.copy_row(in_rows[0], out_row))
                 continue
-            staged = self._staged(program, in_rows, out_row) if reason else None
+            staged = self._staged(program, in_rows, out_row)
             if staged is not None:
                 psm.setdefault(out_row[:2], []).append(staged)
                 staged_rows += 1
                 continue
-            if reason:
-                fallback.append((out_row, in_rows, reason))
-                continue
-            base = out_row[4] - out_row[4] % self.pim.layout.physical_rows
-            places = [r[4] - base for r in in_rows]
-            streams.setdefault(out_row[:4], []).append(self._program(program, places, out_row))
-        phases = [
-            [_chain(s) for s in streams.values()],
-            [_chain(s) for s in psm.values()],
-            [self._cpu_path(program, fallback)] if fallback else [],
+            fallback.append((out_row, in_rows, reason))
+        parts = [
+            self._program_part(program, dst, sources, in_dram),
+            command_part(self.device, [chain(s) for s in psm.values()]) if psm else empty_part(),
+            command_part(self.device, [self._cpu_path(program, fallback)])
+            if fallback
+            else empty_part(),
         ]
-        reasons: dict[str, int] = {}
+        counted: dict[str, int] = {}
         for *_, reason in fallback:
-            reasons[reason] = reasons.get(reason, 0) + 1
+            counted[reason] = counted.get(reason, 0) + 1
         return BulkPlan(
             program=program,
-            rows=len(dst.rows),
-            job=Job(self.device, phases, not_before, ActivityCounters()),
+            rows=len(dst),
+            job=Job(self.device, parts, not_before, self.with_data),
             cpu_rows=len(fallback),
-            fallback_reasons=reasons,
+            fallback_reasons=counted,
             psm_rows=sum(len(s) for s in psm.values()) - staged_rows,
             staged_rows=staged_rows,
         )
+
+    def _why_not(self, dst: Vector, sources: Sequence[Vector]) -> np.ndarray:
+        """Per row: 0 if its operands meet in one subarray (the in-DRAM path), else the
+        index in _REASONS of why not."""
+        org = self.device.config.organisation
+        rps, data_rows = self.pim.layout.physical_rows, self.pim.layout.data_rows
+        bank, row = bank_index(dst.fields, org), dst.fields[:, 4]
+        other_bank = np.zeros(len(dst), dtype=bool)
+        other_sub = np.zeros(len(dst), dtype=bool)
+        reserved = row % rps >= data_rows
+        for v in sources:
+            other_bank |= bank_index(v.fields, org) != bank
+            other_sub |= v.fields[:, 4] // rps != row // rps
+            reserved |= v.fields[:, 4] % rps >= data_rows
+        return np.select([other_bank, other_sub, reserved], [1, 2, 3], 0).astype(np.int8)
+
+    def _program_part(
+        self, program: Program, dst: Vector, sources: Sequence[Vector], rows: np.ndarray
+    ) -> Part:
+        """The in-DRAM rows ``rows`` (indices): the lowered program's command table, one
+        stream per bank, its data applied block by block, and the rows it activates."""
+        if not len(rows):
+            return empty_part()
+        layout, org = self.pim.layout, self.device.config.organisation
+        low = lower(program, layout)
+        rps = layout.physical_rows
+        out = dst.fields[rows]
+        bank = bank_index(out, org)
+        base = out[:, 4] - out[:, 4] % rps
+        offsets = np.empty((len(rows), low.operands), dtype=np.int64)
+        for k, v in enumerate(sources):
+            offsets[:, k] = v.fields[rows, 4] - base
+        offsets[:, len(sources)] = out[:, 4] - base
+        self._bind_checks(program, offsets, bank, base // rps)
+        order, per_stream = stream_order(bank)
+        table = command_table(low, out[order, :4], base[order], offsets[order])
+        ids = (bank * self.device.rows_per_bank + base)[:, None] + offsets
+        activated, weights = _activations(low, ids, bank * self.device.rows_per_bank + base)
+        n_inputs = len(sources)
+
+        def apply(_order: np.ndarray) -> None:
+            apply_rows(self.device, low, layout, n_inputs, ids)
+
+        return Part(table, np.cumsum(per_stream) * low.commands, apply, activated, weights)
+
+    def _bind_checks(
+        self, program: Program, offsets: np.ndarray, bank: np.ndarray, sub: np.ndarray
+    ) -> None:
+        """The scratch rows of the subarrays (kept from the allocator, written into
+        ``offsets``), and the rules a Binding checks on every row: no operand in the
+        scratch rows, an output sharing an input's row written after its last read."""
+        n_in = len(program.inputs)
+        if program.scratch:
+            _, first = np.unique(bank * self.subarrays + sub, return_index=True)
+            scratch = self.placement.scratch_rows(bank[first], sub[first], len(program.scratch))
+            if np.isin(offsets[:, : n_in + 1], scratch).any():
+                raise BulkError(f"{program.name}: an operand lies in the subarray's scratch rows")
+            offsets[:, n_in + 1 :] = scratch
+        same = offsets[:, :n_in] == offsets[:, n_in : n_in + 1]
+        for pattern in np.unique(same, axis=0) if same.size else ():
+            bound = {name: -1 - k for k, name in enumerate(program.operands)}
+            for k in np.flatnonzero(pattern):
+                bound[program.outputs[0]] = bound[program.inputs[k]]
+            try:
+                _check_aliases(program, bound)
+            except ValueError as error:
+                raise BulkError(str(error)) from None
 
     def report(self, plan: BulkPlan, span: Span) -> OpReport:
         """What a finished plan did (its job's span, counters and commands)."""
         counts = plan.program.counts()
         in_dram = plan.rows - plan.cpu_rows - plan.psm_rows
         counters = plan.job.counters
+        issued = counters.issued
         return OpReport(
             op=plan.program.name,
             rows=plan.rows,
@@ -374,11 +359,11 @@ class BulkEngine:
             psm_rows=plan.psm_rows,
             fallback_reasons=plan.fallback_reasons,
             time_ns=self.device.clock.ticks_to_ns(span.end_tick - span.first_tick),
-            commands={c: plan.job.issued[c] for c in COMMANDS if plan.job.issued.get(c)},
+            commands={c: issued[c] for c in COMMANDS if issued.get(c)},
             aap=counts["AAP"] * in_dram,
             ap=counts["AP"] * in_dram,
             staged_rows=plan.staged_rows,
-            lisa_moves=plan.job.issued.get("PREE", 0),  # one per LISA-RISC copy
+            lisa_moves=issued.get("PREE", 0),  # one per LISA-RISC copy
             rows_raised=counters.rows_raised,
             max_row_activations=counters.max_row_activations,
             bank_busy_ns={
@@ -386,6 +371,7 @@ class BulkEngine:
             },
             span=span,
             row_bytes=self.row_bytes,
+            with_data=self.with_data,
         )
 
     def vectors_at(
@@ -395,26 +381,10 @@ class BulkEngine:
         they are not whole rows (not row-aligned, or the mapping spreads a row's bytes).
         With ``program``, rows too many to run it over are a BulkError before any mapping
         (see :meth:`check_footprint`)."""
-        if size % self.row_bytes:
-            return [], "size is not a multiple of the row size"
-        if any(a % self.row_bytes for a in addresses):
-            return [], "address not row-aligned"
-        if program is not None:
+        if program is not None and size % self.row_bytes == 0:
             self.check_footprint(program, size // self.row_bytes)
-        last_col = (
-            self.device.config.organisation.columns - self.device.config.organisation.burst_length
-        )
-        vectors = []
-        for base in addresses:
-            rows = []
-            for offset in range(0, size, self.row_bytes):
-                first = mapper.decode(base + offset)
-                last = mapper.decode(base + offset + self.row_bytes - 64)
-                if first[:5] != last[:5] or first[5] != 0 or last[5] != last_col:
-                    return [], "the address mapping spreads a row's bytes over banks"
-                rows.append(first[:5])
-            vectors.append(Vector(tuple(rows), self.row_bytes))
-        return vectors, ""
+        org = self.device.config.organisation
+        return vectors_at(mapper, org, addresses, size, self.row_bytes)
 
     def _program(
         self, program: Program, places: Sequence[int | str], out_row: RowAddress
@@ -458,8 +428,8 @@ class BulkEngine:
                 continue
         else:
             return None
-        moves = [self._copy_row(in_rows[k], *self._target(out_row, places[k])) for k in away]
-        return _chain([*moves, commands])
+        moves = [self.mover.copy_row(in_rows[k], *self._target(out_row, places[k])) for k in away]
+        return chain([*moves, commands])
 
     @property
     def _staging_addresses(self) -> list[str]:
@@ -479,80 +449,23 @@ class BulkEngine:
         slot = layout.wordlines(place)[0].slot
         return (*out_row[:4], base + slot), base + layout.address_slot(place)
 
-    def _copy_row(
-        self, src: RowAddress, dst: RowAddress, dst_address: int | None = None
-    ) -> Iterator[Command]:
-        """Copy row ``src`` to physical row ``dst`` of the same rank without the channel
-        (``dst_address``: the row address to activate when it is not ``dst``'s own).
-
-        Another bank: RowClone PSM. The same bank, another subarray: LISA-RISC when
-        ``pim.lisa`` is on, else PSM twice through the temporary row of a neighbouring bank
-        (in the source's subarray)."""
-        if dst_address is None:
-            dst_address = dst[4]
-        if src[:4] != dst[:4]:
-            return self._transfer(src, dst, dst_address)
-        if self.device.config.pim.lisa:
-            return self._lisa_copy(src, dst, dst_address)
-        org = self.device.config.organisation
-        ch, rk, bg, ba = src[:4]
-        ba_tmp, bg_tmp = (ba + 1) % org.banks_per_group, bg
-        if org.banks_per_group == 1:
-            bg_tmp = (bg + 1) % org.bankgroups
-        tmp = (ch, rk, bg_tmp, ba_tmp, self.temp_row(src[4] // self.pim.layout.physical_rows))
-        return _chain([self._transfer(src, tmp, tmp[4]), self._transfer(tmp, dst, dst_address)])
-
-    def _lisa_copy(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
-        """LISA-RISC: ACT the source; per half of the row buffer (open bitlines: a row's
-        halves sit in the row buffers above and below its subarray; here, alternate words)
-        RBM it hop by hop to the destination subarray, AACT the destination row to store it;
-        PREE between the halves keeps the source's second half; PRE."""
-        pim = self.device.config.pim
-        rps = self.pim.layout.physical_rows
-        hops = abs(dst[4] // rps - src[4] // rps)
-        bank = src[:4]
-        yield Command("ACT", bank, src[4], raised=(src[4],))
-        for half in (0, 1):
-            if half:
-                yield Command("PREE", bank, src[4])
-            for _ in range(-(-hops // pim.rbm_subarrays)):
-                yield Command("RBM", bank, dst_address)
-            yield Command(
-                "AACT",
-                bank,
-                dst_address,
-                lambda h=half: self._store_half(src, dst, h),
-                (dst[4],),
-            )
-        yield Command("PRE", bank, 0)
-
-    def _store_half(self, src: RowAddress, dst: RowAddress, half: int) -> None:
-        row = self.device.read_row(*dst)
-        row[half::2] = self.device.read_row(*src)[half::2]
-        self.device.write_row(*dst, row)
-
-    def temp_row(self, subarray: int) -> int:
-        """Physical row of ``subarray``'s temporary row, the middle stop of RowClone's
-        inter-subarray copies (an extra wordline: no host address or vector reaches it)."""
+    @property
+    def _staging_addresses(self) -> list[str]:
+        """Reserved addresses that raise one compute row alone (B0..B4 in Ambit's table)."""
         layout = self.pim.layout
-        return subarray * layout.physical_rows + layout.temp_slot
+        found = (layout.plain_address(row) for row in layout.compute_rows)
+        return [a for a in found if a is not None]
 
-    def _transfer(self, src: RowAddress, dst: RowAddress, dst_address: int) -> Iterator[Command]:
-        org = self.device.config.organisation
-        rank = (*src[:2], 0, 0)
-        yield Command("ACT", src[:4], src[4], raised=(src[4],))
-        yield Command("ACT", dst[:4], dst_address, raised=(dst[4],))
-        bursts = org.columns // org.burst_length
-        for k in range(bursts):
-            last = k == bursts - 1
-            yield Command(
-                "TRANSFER",
-                rank,
-                0,
-                (lambda: self.device.write_row(*dst, self.device.read_row(*src))) if last else None,
-            )
-        yield Command("PRE", src[:4], 0)
-        yield Command("PRE", dst[:4], 0)
+    def _target(self, out_row: RowAddress, place: int | str) -> tuple[RowAddress, int]:
+        """Where a staged source goes in the output row's subarray: the physical row, and the
+        row address to activate (a data row offset is both; a staging address raises the
+        compute row stored elsewhere)."""
+        layout = self.pim.layout
+        base = out_row[4] - out_row[4] % layout.physical_rows
+        if isinstance(place, int):
+            return (*out_row[:4], base + place), base + place
+        slot = layout.wordlines(place)[0].slot
+        return (*out_row[:4], base + slot), base + layout.address_slot(place)
 
     def _compute_on_host(
         self, program: Program, out_row: RowAddress, in_rows: Sequence[RowAddress], words: int
@@ -593,13 +506,30 @@ class BulkEngine:
             yield Command("PRE", out_row[:4], 0)
 
 
+#: Why a row cannot run in DRAM as it lies (index 0: it can).
+_REASONS = (
+    "",
+    "operands in different banks",
+    "operands in different subarrays",
+    "operand in a reserved row",
+)
+
+
+def _activations(low: Lowered, ids: np.ndarray, base_ids: np.ndarray):
+    """Row ids the program's runs activate and how often: each operand row and each fixed
+    row (compute, constant) of every run's subarray."""
+    parts = [ids[:, k] for k in range(low.operands) if low.operand_hits[k]]
+    weights = [
+        np.full(len(ids), low.operand_hits[k]) for k in range(low.operands) if low.operand_hits[k]
+    ]
+    for slot, hits in low.slot_hits.items():
+        parts.append(base_ids + slot)
+        weights.append(np.full(len(ids), hits))
+    return np.concatenate(parts), np.concatenate(weights)
+
+
 def _row_access(row: RowAddress, cmd: str, columns: range) -> Iterator[Command]:
     yield Command("ACT", row[:4], row[4], raised=(row[4],))
     for col in columns:
         yield Command(cmd, row[:4], row[4], column=col)
     yield Command("PRE", row[:4], 0)
-
-
-def _chain(iterators: list[Iterator[Command]]) -> Iterator[Command]:
-    for it in iterators:
-        yield from it

@@ -14,16 +14,16 @@ standard limits it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from pimsim.ambit.jobs import Job, Span, command_part
 from pimsim.ambit.layout import C0, C1, SubarrayLayout, Wordline
 from pimsim.controller import END_OF_TIME, JOB_DONE, engine_of
 from pimsim.device import Device
 from pimsim.programs.check import check
 from pimsim.programs.parse import Program
-from pimsim.standards import CMD
 
 Bank = tuple[int, int, int, int]  # channel, rank, bankgroup, bank
 ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
@@ -39,45 +39,6 @@ class Command:
     action: Callable[[], None] | None = None
     raised: tuple[int, ...] = ()  # physical rows an ACT/AACT raises (its wordlines)
     column: int = 0  # RD/WR
-
-
-@dataclass
-class ActivityCounters:
-    """What in-DRAM work did to the rows: kept by :func:`run_streams` when given one.
-
-    ``rows_raised`` counts every raised wordline; ``activations`` counts activations per
-    (bank, physical row) -- the most any row got is its RowHammer exposure;
-    ``busy_ticks`` per bank is the time from each ACT to its PRE plus tRP.
-    """
-
-    rows_raised: int = 0
-    activations: dict[tuple[Bank, int], int] = field(default_factory=dict)
-    busy_ticks: dict[Bank, int] = field(default_factory=dict)
-    opened_at: dict[Bank, int] = field(default_factory=dict)
-
-    def record(self, cmd: Command, tick: int, nrp: int) -> None:
-        if cmd.name in ("ACT", "AACT"):
-            self.rows_raised += len(cmd.raised)
-            for row in cmd.raised:
-                key = (cmd.bank, row)
-                self.activations[key] = self.activations.get(key, 0) + 1
-            if cmd.name == "ACT":
-                self.opened_at[cmd.bank] = tick
-        elif cmd.name == "PRE":
-            start = self.opened_at.pop(cmd.bank, tick)
-            self.busy_ticks[cmd.bank] = self.busy_ticks.get(cmd.bank, 0) + tick + nrp - start
-
-    @property
-    def max_row_activations(self) -> int:
-        return max(self.activations.values(), default=0)
-
-
-@dataclass(frozen=True)
-class Span:
-    """Ticks of the first command and of the end of the last one (its PRE plus tRP)."""
-
-    first_tick: int
-    end_tick: int
 
 
 class Subarray:
@@ -250,68 +211,6 @@ class Binding:
         return tuple(self.subarray.base + wl.slot for wl in wordlines)
 
 
-class Job:
-    """Command streams given to the device's controller as one in-DRAM job
-    (``Engine.load_job``): phases one after the other, each stream in order, every command as
-    soon as the timing allows -- greedy list scheduling in C, the stream whose next command
-    can issue first going next, which is what a controller with one queue per bank does.
-    Requests of the host share the banks and the command bus with it; refresh keeps the
-    controller's nREFI grid (a rank whose REF is due starts no new activation; its REF
-    issues once the job's banks there close). The data actions run in issue order when the
-    controller reports the job done (:meth:`finish`)."""
-
-    def __init__(
-        self,
-        device: Device,
-        phases: Iterable[Iterable[Iterable[Command]]],
-        not_before: int = 0,
-        counters: ActivityCounters | None = None,
-    ):
-        self.device, self.not_before, self.counters = device, not_before, counters
-        self.commands: list[Command] = []
-        rows, stream_end, phase_end = [], [], []
-        for phase in phases:
-            for stream in phase:
-                for cmd in stream:
-                    self.commands.append(cmd)
-                    raised = len(cmd.raised) or 1
-                    rows.append((CMD[cmd.name], *cmd.bank, cmd.row, cmd.column, raised))
-                stream_end.append(len(self.commands))
-            phase_end.append(len(stream_end))
-        self.table = np.array(rows, dtype=np.int32).reshape(-1, 8)
-        self.stream_end = np.array(stream_end, dtype=np.int32)
-        self.phase_end = np.array(phase_end or [0], dtype=np.int32)
-        self.issued: dict[str, int] = {}
-
-    def submit(self, engine) -> None:
-        """Hand the streams to the controller (it schedules them from its next step)."""
-        engine.load_job(
-            self.table,
-            self.stream_end,
-            self.phase_end,
-            self.not_before,
-            self.device.timing_ticks["nRP"],
-            self.device.config.pim.faw_counts_raised_rows,
-        )
-
-    def finish(self, engine) -> Span:
-        """After JOB_DONE: run the data actions in issue order, count, return the span."""
-        order, when, first, last_pre, closes = engine.job_log()
-        nrp = self.device.timing_ticks["nRP"]
-        issued: dict[str, int] = {"PRE": closes} if closes else {}
-        for i in order.tolist():
-            cmd = self.commands[i]
-            if cmd.action is not None:
-                cmd.action()
-            if self.counters is not None:
-                self.counters.record(cmd, int(when[i]), nrp)
-            issued[cmd.name] = issued.get(cmd.name, 0) + 1
-        self.issued = issued
-        if first < 0:
-            return Span(self.not_before, self.not_before)
-        return Span(int(first), int(last_pre) + nrp if last_pre >= 0 else int(first))
-
-
 def run_job(device: Device, job: Job) -> Span:
     """Run ``job`` on the device's controller to its end (refreshes due by then included)."""
     engine = engine_of(device)
@@ -323,15 +222,10 @@ def run_job(device: Device, job: Job) -> Span:
     return span
 
 
-def run_streams(
-    device: Device,
-    streams: Iterable[Iterable[Command]],
-    not_before: int = 0,
-    counters: ActivityCounters | None = None,
-) -> Span:
-    """Run command streams as one :class:`Job`; returns the span from the first command to
-    the last PRE plus tRP."""
-    return run_job(device, Job(device, [streams], not_before, counters))
+def run_streams(device: Device, streams: Iterable[Iterable[Command]], not_before: int = 0) -> Span:
+    """Run command streams as one job (pimsim.ambit.jobs); returns the span from the first
+    command to the last PRE plus tRP."""
+    return run_job(device, Job(device, [command_part(device, streams)], not_before))
 
 
 class PimDevice:

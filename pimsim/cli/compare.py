@@ -77,6 +77,12 @@ MAX_BANKS = int(
     help="Plot throughput and energy (the extension picks the format: png, pdf, svg, ...).",
 )
 @click.option(
+    "--no-data",
+    is_flag=True,
+    help="Timing only: the in-DRAM side without row data (same commands, times, energy; "
+    "the result is not checked).",
+)
+@click.option(
     "--measure-host", is_flag=True, help="Also time each operation with numpy on this machine."
 )
 @click.option(
@@ -99,6 +105,7 @@ def compare(
     json_path: str | None,
     csv_path: str | None,
     plot_path: str | None,
+    no_data: bool,
     measure_host: bool,
     trace: str | None,
 ) -> None:
@@ -114,6 +121,7 @@ def compare(
       pimsim compare --config ddr3-1600 --banks 8 --energy-profile ambit-micro17
       pimsim compare --config ddr3-1066 --ops copy,zero --size 4KiB --banks 1
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
+      pimsim compare --ops all --size 1GiB --no-data
       pimsim compare --trace traces/sample-pim.trace
     """
     distinct_files(
@@ -123,7 +131,7 @@ def compare(
     overrides = (*params, ("--ranks", f"organisation.ranks={ranks}")) if ranks else params
     cfg = load_config_or_fail(config, overrides)
     if trace:
-        _only_with_ops(("ops", "size", "banks", "measure_host", "csv_path", "plot_path"))
+        _only_with_ops(("ops", "size", "banks", "no_data", "measure_host", "csv_path", "plot_path"))
         with reported_errors():
             doc = compare_trace(cfg, trace, energy_profile)
         write_outputs(doc, format_table(doc), json_path)
@@ -140,7 +148,7 @@ def compare(
             bar.set_postfix_str(op, refresh=False)
             bar.update(1)
 
-        doc = run_compare(cfg, ops, size, banks, energy_profile, measure_host, advance)
+        doc = run_compare(cfg, ops, size, banks, energy_profile, measure_host, advance, not no_data)
     write_outputs(doc, format_table(doc), json_path)
     with reported_errors():
         if csv_path:
@@ -161,7 +169,7 @@ def _only_with_ops(names: tuple[str, ...]) -> None:
 
 def _exit_status(doc: dict) -> None:
     """1 if a result differs from its reference, 130 if Ctrl-C cut the comparison short."""
-    wrong = [name for name, entry in doc["ops"].items() if not entry["correct"]]
+    wrong = [name for name, entry in doc["ops"].items() if entry["correct"] is False]
     if wrong:  # ClickException: one "Error:" line, exit 1
         raise click.ClickException(
             f"{', '.join(wrong)}: the in-DRAM result differs from its reference (correct: NO)"

@@ -60,7 +60,7 @@ def format_table(doc: dict) -> str:
             f"{cpu['energy_nj_per_kb']:.2f}",
             f"{e['speedup']:.1f}x",
             f"{e['energy_reduction']:.1f}x",
-            "yes" if e["correct"] else "NO",
+            "-" if e["correct"] is None else "yes" if e["correct"] else "NO",
         ]
         if measured:
             row.append(f"{e['host_measured']['throughput_gbps']:.2f}")

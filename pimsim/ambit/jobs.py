@@ -1,0 +1,173 @@
+"""In-DRAM jobs: command tables handed to the controller, their data and their counters.
+
+A job is a list of parts, run one after the other (``Engine.load_job``'s phases): each part
+is an int32 command table cut into streams, each stream issued in order, every command as
+soon as the timing allows -- greedy list scheduling in C, the stream whose next command can
+issue first going next, which is what a controller with one queue per bank does. Requests of
+the host share the banks and the command bus with it; refresh keeps the controller's nREFI
+grid. When the controller reports the job done (:meth:`Job.finish`) each part applies its
+data effect (parts in order: a part starts after the one before has ended) and the counters
+are taken from the table and the job log with numpy: commands per kind, rows raised, the
+most activations of one row, per-bank busy time (each ACT to its PRE plus tRP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pimsim.ambit.lowering import JOB_FIELDS
+from pimsim.device import Device
+from pimsim.standards import CMD, COMMANDS
+
+Bank = tuple[int, int, int, int]  # channel, rank, bankgroup, bank
+
+
+@dataclass(frozen=True)
+class Span:
+    """Ticks of the first command and of the end of the last one (its PRE plus tRP)."""
+
+    first_tick: int
+    end_tick: int
+
+
+@dataclass
+class Part:
+    """One phase of a job: its commands, streams, data effect and activated rows."""
+
+    table: np.ndarray  # (n, 8) int32: command, channel, rank, bankgroup, bank, row, column, raised
+    stream_end: np.ndarray  # (streams,) int64: end of each stream in the table (cumulative)
+    apply: Callable[[np.ndarray], None] | None = None  # data, given the part's issue order
+    activated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per id
+
+
+def empty_part() -> Part:
+    return Part(np.zeros((0, JOB_FIELDS), dtype=np.int32), np.zeros(0, dtype=np.int64))
+
+
+@dataclass
+class JobCounters:
+    """What a finished job did (ticks for times)."""
+
+    issued: dict[str, int]  # commands per kind (PREs closing the host's rows included)
+    rows_raised: int  # wordlines raised by ACT/AACT
+    max_row_activations: int  # the most activations any one row got (RowHammer exposure)
+    busy_ticks: dict[Bank, int]  # per bank: from each ACT to its PRE plus tRP
+
+
+class Job:
+    """Parts given to the device's controller as one in-DRAM job (see the module
+    docstring); ``with_data=False`` keeps the timing and counters and skips the data."""
+
+    def __init__(
+        self, device: Device, parts: Sequence[Part], not_before: int = 0, with_data: bool = True
+    ):
+        self.device, self.not_before, self.with_data = device, not_before, with_data
+        self.parts = list(parts)
+        tables = [p.table for p in self.parts]
+        self.table = np.ascontiguousarray(
+            np.concatenate(tables) if tables else np.zeros((0, JOB_FIELDS), dtype=np.int32)
+        )
+        starts = np.cumsum([0] + [len(t) for t in tables])
+        self.starts = starts
+        ends = [p.stream_end + s for p, s in zip(self.parts, starts, strict=False)]
+        self.stream_end = np.concatenate(ends).astype(np.int32) if ends else np.zeros(0, np.int32)
+        self.phase_end = np.cumsum([len(p.stream_end) for p in self.parts] or [0]).astype(np.int32)
+        self.counters: JobCounters | None = None
+
+    @property
+    def issued(self) -> dict[str, int]:
+        return self.counters.issued if self.counters else {}
+
+    def submit(self, engine) -> None:
+        """Hand the streams to the controller (it schedules them from its next step)."""
+        engine.load_job(
+            self.table,
+            self.stream_end,
+            self.phase_end,
+            self.not_before,
+            self.device.timing_ticks["nRP"],
+            self.device.config.pim.faw_counts_raised_rows,
+        )
+
+    def finish(self, engine) -> Span:
+        """After JOB_DONE: apply the data, take the counters, return the span."""
+        order, when, first, last_pre, closes = engine.job_log()
+        nrp = self.device.timing_ticks["nRP"]
+        if self.with_data:
+            for part, start in zip(self.parts, self.starts, strict=False):
+                if part.apply is not None:
+                    mine = order[(order >= start) & (order < start + len(part.table))]
+                    part.apply(mine - start)
+        self.counters = self._count(when, closes, nrp)
+        if first < 0:
+            return Span(self.not_before, self.not_before)
+        return Span(int(first), int(last_pre) + nrp if last_pre >= 0 else int(first))
+
+    def _count(self, when: np.ndarray, closes: int, nrp: int) -> JobCounters:
+        t = self.table
+        per_kind = np.bincount(t[:, 0], minlength=len(COMMANDS))
+        per_kind[CMD["PRE"]] += closes
+        issued = {name: int(per_kind[c]) for c, name in enumerate(COMMANDS) if per_kind[c]}
+        acts = (t[:, 0] == CMD["ACT"]) | (t[:, 0] == CMD["AACT"])
+        ids = np.concatenate([p.activated for p in self.parts])
+        weights = np.concatenate([p.weights for p in self.parts])
+        most = 0
+        if len(ids):
+            _, inverse = np.unique(ids, return_inverse=True)
+            most = int(np.bincount(inverse, weights=weights).max())
+        return JobCounters(
+            issued=issued,
+            rows_raised=int(t[acts, 7].sum()),
+            max_row_activations=most,
+            busy_ticks=self._busy(when, nrp),
+        )
+
+    def _busy(self, when: np.ndarray, nrp: int) -> dict[Bank, int]:
+        """Per bank: the sum of (PRE + tRP) minus the sum of ACT ticks."""
+        t = self.table
+        act, pre = t[:, 0] == CMD["ACT"], t[:, 0] == CMD["PRE"]
+        pick = act | pre
+        if not pick.any():
+            return {}
+        fields = t[pick, 1:5].astype(np.int64)
+        ticks = np.where(pre[pick], when[pick] + nrp, -when[pick])
+        org = self.device.config.organisation
+        flat = ((fields[:, 0] * org.ranks + fields[:, 1]) * org.bankgroups + fields[:, 2]) * (
+            org.banks_per_group
+        ) + fields[:, 3]
+        banks, inverse = np.unique(flat, return_inverse=True)
+        by_bank = np.argsort(inverse, kind="stable")
+        starts = np.searchsorted(flat[by_bank], banks)  # each bank's first entry
+        sums = np.add.reduceat(ticks[by_bank], starts)
+        keys = fields[by_bank][starts].tolist()
+        return {tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)}
+
+
+def command_part(device: Device, streams: Iterable[Iterable]) -> Part:
+    """A part from streams of pimsim.ambit.execute.Command objects (one Python object per
+    command: the slow path the RowClone/LISA copies, staging and the slow twin still use);
+    its data actions run in issue order."""
+    commands, rows, stream_end, activated = [], [], [], []
+    for stream in streams:
+        for cmd in stream:
+            commands.append(cmd)
+            rows.append((CMD[cmd.name], *cmd.bank, cmd.row, cmd.column, len(cmd.raised) or 1))
+            if cmd.name in ("ACT", "AACT"):
+                activated += [(*cmd.bank, r) for r in cmd.raised]
+        stream_end.append(len(commands))
+    table = np.array(rows, dtype=np.int32).reshape(-1, JOB_FIELDS)
+    ids = device.row_ids(np.array(activated, dtype=np.int64).reshape(-1, 5))
+
+    def apply(order: np.ndarray) -> None:
+        for i in order.tolist():
+            action = commands[i].action
+            if action is not None:
+                action()
+
+    return Part(
+        table, np.array(stream_end, dtype=np.int64), apply, ids, np.ones(len(ids), np.int64)
+    )
