@@ -2,10 +2,23 @@
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
-# Row ids per chunk of the per-row tables (slot in the pool, activation count).
+# Row ids per chunk of the per-row tables (row data, activation count).
 cdef enum:
     CHUNK_BITS = 12
     CHUNK_ROWS = 4096
+
+
+ctypedef struct RowTable:            # the per-row state of CHUNK_ROWS consecutive row ids
+    uint64_t* blocks[CHUNK_ROWS]     # the row's data block (see RowHead), NULL: holds no data
+    int32_t acts[CHUNK_ROWS]         # ACT/AACT commands the row received
+
+
+# A row's data block: this header (one uint64 word), map_words bitmap words (bit b: burst b
+# is held), then the bursts held, in column order.
+ctypedef struct RowHead:
+    int32_t held      # bursts held (n_bursts: the whole row, each burst at its column)
+    int32_t cap       # bursts the block has room for
+
 
 # Command codes, shared by every compiled module (pimsim.standards.COMMANDS, same order).
 cdef enum:
@@ -82,17 +95,18 @@ cdef class Core:
     cdef int64_t log_cap              # rows allocated
 
     # --- per-row state, allocated in chunks of CHUNK_ROWS row ids on first touch ------------
-    # chunks[row_id >> CHUNK_BITS]: NULL while no row of it was touched, else 2 * CHUNK_ROWS
-    # int32: [k] = the row's slot in the pool plus 1 (0 = untouched), [CHUNK_ROWS + k] = its
-    # ACT/AACT count, k = row_id & (CHUNK_ROWS - 1)
-    cdef int32_t** chunks
+    # chunks[row_id >> CHUNK_BITS]: NULL while no row of it was touched, else the RowTable of
+    # its rows, at k = row_id & (CHUNK_ROWS - 1). Host bursts are kept as written (a block
+    # holds only them); a whole-row operation materializes the row.
+    cdef RowTable** chunks
     cdef int64_t n_chunks
     cdef bint counts_lost             # a chunk could not be allocated to count an ACT
-
-    # --- row data, allocated on first touch --------------------------------------------------
-    cdef uint64_t* pool               # slot-major rows of n_columns words
-    cdef int64_t pool_rows            # slots in use
-    cdef int64_t pool_cap             # slots allocated
+    cdef int n_bursts                 # bursts per row (n_columns / burst_words)
+    cdef int map_words                # bitmap words in a block
+    cdef int head_words               # words before a block's bursts (header and bitmap)
+    cdef int64_t rows_used            # rows holding data
+    cdef int64_t rows_whole_n         # rows holding every burst (a materialized row)
+    cdef int64_t block_bytes          # bytes of all blocks
 
     cdef int path(self, int cmd, int ch, int rk, int bg, int ba, int row, int col,
                   int* nodes) noexcept nogil
@@ -110,7 +124,14 @@ cdef class Core:
                     int64_t cycle) noexcept nogil
     cdef void record(self, int cmd, int ch, int row, int col, const int* nodes,
                      int64_t cycle) noexcept nogil
-    cdef int32_t* chunk(self, int64_t row_id) noexcept nogil
+    cdef RowTable* chunk(self, int64_t row_id) noexcept nogil
     cdef int check_id(self, int64_t row_id) except -1
-    cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil
-    cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil
+    cdef int check_ids(self, const int64_t[::1] row_ids, Py_ssize_t n, str what) except -1
+    cdef uint64_t* block_of(self, int64_t row_id) noexcept nogil
+    cdef uint64_t** block_slot(self, int64_t row_id) except NULL nogil
+    cdef uint64_t* grow(self, uint64_t** slot, int32_t cap) except NULL nogil
+    cdef void fill_map(self, uint64_t* block) noexcept nogil
+    cdef uint64_t* held_burst(self, int64_t row_id, int col) noexcept nogil
+    cdef uint64_t* burst_ptr(self, int64_t row_id, int col) except NULL nogil
+    cdef uint64_t* whole_row(self, int64_t row_id) except NULL nogil
+    cdef void assemble(self, int64_t row_id, uint64_t* out) noexcept nogil
