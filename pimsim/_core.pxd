@@ -134,4 +134,5 @@ cdef class Core:
     cdef uint64_t* held_burst(self, int64_t row_id, int col) noexcept nogil
     cdef uint64_t* burst_ptr(self, int64_t row_id, int col) except NULL nogil
     cdef uint64_t* whole_row(self, int64_t row_id) except NULL nogil
+    cdef uint64_t* whole_or_null(self, int64_t row_id) noexcept nogil
     cdef void assemble(self, int64_t row_id, uint64_t* out) noexcept nogil

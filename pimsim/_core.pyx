@@ -682,6 +682,13 @@ cdef class Core:
             self.fill_map(block)
         return block + self.head_words
 
+    cdef uint64_t* whole_or_null(self, int64_t row_id) noexcept nogil:
+        """Words of ``row_id`` when it is held whole, else NULL (see assemble)."""
+        cdef uint64_t* block = self.block_of(row_id)
+        if block == NULL or (<RowHead*>block).held < self.n_bursts:
+            return NULL
+        return block + self.head_words
+
     cdef void assemble(self, int64_t row_id, uint64_t* out) noexcept nogil:
         """Copy the contents of ``row_id`` (n_columns words) into ``out``, without
         materializing it."""
@@ -824,8 +831,10 @@ cdef class Core:
         self.check_id(src_id)
         self.check_id(dst_id)
         cdef uint64_t* dst = self.whole_row(dst_id)
-        if src_id != dst_id:
+        cdef const uint64_t* src = self.whole_or_null(src_id)
+        if src == NULL:  # a row of bursts (or none): assembled into dst, then inverted there
             self.assemble(src_id, dst)
+            src = dst
         with nogil:
             for k in range(self.n_columns):
-                dst[k] = ~dst[k]
+                dst[k] = ~src[k]
