@@ -773,6 +773,25 @@ cdef class Core:
                 memcpy(self.whole_row(row_ids[i]), &data[i, 0],
                        self.n_columns * sizeof(uint64_t))
 
+    def drop_rows(self, const int64_t[::1] row_ids):
+        """Forget the data of these rows and free it: they read as zeros again (for rows that
+        hold data only while an operation runs). ValueError for an id out of range."""
+        cdef Py_ssize_t i
+        cdef RowTable* table
+        cdef uint64_t* block
+        self.check_ids(row_ids, row_ids.shape[0], "row_ids")
+        for i in range(row_ids.shape[0]):
+            table = self.chunks[row_ids[i] >> CHUNK_BITS]
+            block = NULL if table == NULL else table.blocks[row_ids[i] & (CHUNK_ROWS - 1)]
+            if block == NULL:
+                continue
+            self.block_bytes -= (self.head_words + <int64_t>(<RowHead*>block).cap
+                                 * self.burst_words) * <int64_t>sizeof(uint64_t)
+            self.rows_used -= 1
+            self.rows_whole_n -= (<RowHead*>block).held == self.n_bursts
+            free(block)
+            table.blocks[row_ids[i] & (CHUNK_ROWS - 1)] = NULL
+
     def read_burst(self, int64_t row_id, int col, uint64_t[::1] out):
         """Copy the burst at column ``col`` (burst_words words) into ``out``."""
         self._check_burst(row_id, col, out.shape[0])

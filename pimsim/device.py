@@ -367,6 +367,14 @@ class Device:
             )
         self._core.scatter_rows(ids, words)
 
+    def drop_rows(self, row_ids: np.ndarray) -> None:
+        """Forget the data of these rows and free its memory (they read as zeros again);
+        ValueError for an id out of range."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        if ids.ndim != 1:
+            raise ValueError(f"row ids must be one-dimensional, got shape {ids.shape}")
+        self._core.drop_rows(ids)
+
     @property
     def rows_allocated(self) -> int:
         """Rows that hold data: some bursts written by the host, or the whole row."""
