@@ -17,7 +17,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, realloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memmove, memset
 
 cnp.import_array()
 
@@ -55,6 +55,18 @@ cdef enum:
 
 cdef int64_t NEVER = -(1 << 62)   # window history slot not filled yet
 
+cdef extern from *:
+    int popcount64 "__builtin_popcountll"(unsigned long long bits) nogil
+    int ctz64 "__builtin_ctzll"(unsigned long long bits) nogil
+
+
+cdef inline int rank(const uint64_t* block, int b) noexcept nogil:
+    """Bursts a row's block holds below burst ``b``: the place of ``b`` among them."""
+    cdef int k, pos = popcount64(block[1 + (b >> 6)] & (((<uint64_t>1) << (b & 63)) - 1))
+    for k in range(b >> 6):
+        pos += popcount64(block[1 + k])
+    return pos
+
 
 cdef class Core:
     """Timing and bank state of every channel, plus the row data, of one DRAM system.
@@ -64,7 +76,6 @@ cdef class Core:
     """
 
     def __cinit__(self):
-        self.pool = NULL
         self.log = NULL
         self.chunks = NULL
 
@@ -141,20 +152,26 @@ cdef class Core:
         self.open_ticks = np.zeros(self.n_channels * self.n_ranks, dtype=np.int64)
 
         self.n_chunks = (self.n_bank_nodes * self.n_rows + CHUNK_ROWS - 1) >> CHUNK_BITS
-        self.chunks = <int32_t**>calloc(self.n_chunks, sizeof(int32_t*))
+        self.chunks = <RowTable**>calloc(self.n_chunks, sizeof(RowTable*))
         if self.chunks == NULL:
             raise MemoryError(f"cannot allocate the row tables of {self.n_bank_nodes} banks")
         self.counts_lost = False
-        self.pool_rows = 0
-        self.pool_cap = 0
+        if self.burst_words < 1 or self.n_columns % self.burst_words:
+            raise ValueError(f"a row of {self.n_columns} columns is not a whole number of "
+                             f"bursts of {self.burst_words}")
+        self.n_bursts = self.n_columns // self.burst_words
+        self.map_words = (self.n_bursts + 63) >> 6
+        self.head_words = 1 + self.map_words
 
     def __dealloc__(self):
-        cdef int64_t k
-        free(self.pool)
+        cdef int64_t c, k
         free(self.log)
         if self.chunks != NULL:
-            for k in range(self.n_chunks):
-                free(self.chunks[k])
+            for c in range(self.n_chunks):
+                if self.chunks[c] != NULL:
+                    for k in range(CHUNK_ROWS):
+                        free(self.chunks[c].blocks[k])
+                    free(self.chunks[c])
             free(self.chunks)
 
     def _nodes_at_level(self, int level):
@@ -300,7 +317,7 @@ cdef class Core:
         cdef int level, top, f, w, node, first, k, sibling_node, rank, j, n, base
         cdef int64_t bank, v, row_id
         cdef int64_t* fut
-        cdef int32_t* block
+        cdef RowTable* table
         top = self.scope[cmd]
         for level in range(top + 1):
             w = level * self.n_cmds + cmd
@@ -339,11 +356,11 @@ cdef class Core:
         rank = nodes[1] - self.level_offset[1]
         if cmd == C_ACT or cmd == C_AACT:
             row_id = bank * self.n_rows + row
-            block = self.chunk(row_id)
-            if block == NULL:
+            table = self.chunk(row_id)
+            if table == NULL:
                 self.counts_lost = True
             else:
-                block[CHUNK_ROWS + (row_id & (CHUNK_ROWS - 1))] += 1
+                table.acts[row_id & (CHUNK_ROWS - 1)] += 1
             self.raised[ch] += self.act_rows
         if cmd == C_ACT:
             self.open_rows[bank] = row
@@ -476,7 +493,7 @@ cdef class Core:
         for c in range(self.n_chunks):
             if self.chunks[c] == NULL:
                 continue
-            counts = self.chunks[c] + CHUNK_ROWS
+            counts = self.chunks[c].acts
             for k in range(CHUNK_ROWS):
                 row_id = (c << CHUNK_BITS) + k
                 if counts[k] > best and row_id < limit and (
@@ -505,7 +522,10 @@ cdef class Core:
         }
 
     # ------------------------------------------------------------------------------------
-    # Row data: rank-wide rows of n_columns uint64 words, allocated on first touch
+    # Row data: rank-wide rows of n_columns uint64 words. A row holds nothing until written;
+    # host bursts are kept as written (a bitmap and the bursts, in column order), and a row is
+    # materialized whole (the bursts spread out, zeros between) when a whole-row operation
+    # needs it. Data never written reads as zero.
     # ------------------------------------------------------------------------------------
 
     def row_id(self, int ch, int rk, int bg, int ba, int row):
@@ -519,55 +539,170 @@ cdef class Core:
 
     @property
     def rows_allocated(self):
-        """Rows that hold data (touched at least once); each costs n_columns * 8 bytes."""
-        return self.pool_rows
+        """Rows that hold data (some bursts, or the whole row)."""
+        return self.rows_used
 
-    cdef int32_t* chunk(self, int64_t row_id) noexcept nogil:
+    @property
+    def rows_whole(self):
+        """Rows held whole (materialized, or every burst written)."""
+        return self.rows_whole_n
+
+    @property
+    def data_bytes(self):
+        """Bytes allocated for row data: every row's block, a header and burst bitmap plus
+        room for the bursts it holds (n_columns * 8 for a whole row)."""
+        return self.block_bytes
+
+    cdef RowTable* chunk(self, int64_t row_id) noexcept nogil:
         """The per-row tables of the chunk holding ``row_id`` (see chunks), allocated zeroed
         on first touch; NULL when it cannot be allocated."""
-        cdef int32_t* block = self.chunks[row_id >> CHUNK_BITS]
-        if block == NULL:
-            block = <int32_t*>calloc(2 * CHUNK_ROWS, sizeof(int32_t))
-            self.chunks[row_id >> CHUNK_BITS] = block
-        return block
+        cdef RowTable* table = self.chunks[row_id >> CHUNK_BITS]
+        if table == NULL:
+            table = <RowTable*>calloc(1, sizeof(RowTable))
+            self.chunks[row_id >> CHUNK_BITS] = table
+        return table
 
-    cdef int64_t ensure_row(self, int64_t row_id) except -1 nogil:
-        """Slot of ``row_id`` in the pool, allocating a zeroed row on first touch."""
-        cdef int32_t* block = self.chunk(row_id)
-        cdef int row = row_id & (CHUNK_ROWS - 1)
-        cdef int64_t slot
-        cdef int64_t new_cap
-        cdef uint64_t* grown
-        if block == NULL:
+    cdef uint64_t* block_of(self, int64_t row_id) noexcept nogil:
+        """The data block of ``row_id``, or NULL while it holds no data."""
+        cdef RowTable* table = self.chunks[row_id >> CHUNK_BITS]
+        if table == NULL:
+            return NULL
+        return table.blocks[row_id & (CHUNK_ROWS - 1)]
+
+    cdef uint64_t** block_slot(self, int64_t row_id) except NULL nogil:
+        """Where the block pointer of ``row_id`` is kept (allocating its chunk's tables)."""
+        cdef RowTable* table = self.chunk(row_id)
+        if table == NULL:
             with gil:
                 raise MemoryError("cannot allocate a row table")
-        slot = block[row] - 1
-        if slot >= 0:
-            return slot
-        if self.pool_rows == self.pool_cap:
-            new_cap = 64 if self.pool_cap == 0 else self.pool_cap * 2
-            grown = <uint64_t*>realloc(self.pool, new_cap * self.n_columns * sizeof(uint64_t))
-            if grown == NULL:
-                with gil:
-                    raise MemoryError("cannot grow the row data pool")
-            self.pool = grown
-            self.pool_cap = new_cap
-        slot = self.pool_rows
-        self.pool_rows += 1
-        memset(self.pool + slot * self.n_columns, 0, self.n_columns * sizeof(uint64_t))
-        block[row] = <int32_t>(slot + 1)
-        return slot
+        return &table.blocks[row_id & (CHUNK_ROWS - 1)]
 
-    cdef uint64_t* row_ptr(self, int64_t row_id) noexcept nogil:
-        """Words of ``row_id``, or NULL for a row never touched (it reads as zeros)."""
-        cdef int32_t* block = self.chunks[row_id >> CHUNK_BITS]
-        cdef int32_t slot1
+    cdef uint64_t* grow(self, uint64_t** slot, int32_t cap) except NULL nogil:
+        """Give the block at ``slot`` room for ``cap`` bursts; a new block holds none."""
+        cdef size_t size = (self.head_words + <size_t>cap * self.burst_words) * sizeof(uint64_t)
+        cdef uint64_t* block = <uint64_t*>realloc(slot[0], size)
+        cdef RowHead* head = <RowHead*>block
+        if block == NULL:
+            with gil:
+                raise MemoryError("cannot grow a row's data")
+        if slot[0] == NULL:
+            memset(block, 0, self.head_words * sizeof(uint64_t))
+            self.rows_used += 1
+        else:
+            self.block_bytes -= (self.head_words + <int64_t>head.cap * self.burst_words) \
+                * <int64_t>sizeof(uint64_t)
+        self.block_bytes += size
+        head.cap = cap
+        slot[0] = block
+        return block
+
+    cdef void fill_map(self, uint64_t* block) noexcept nogil:
+        """Mark every burst of the block's row held."""
+        cdef int w
+        for w in range(1, self.head_words):
+            block[w] = ~(<uint64_t>0)
+        if self.n_bursts & 63:
+            block[self.map_words] = ((<uint64_t>1) << (self.n_bursts & 63)) - 1
+        (<RowHead*>block).held = self.n_bursts
+        self.rows_whole_n += 1
+
+    cdef uint64_t* held_burst(self, int64_t row_id, int col) noexcept nogil:
+        """Words of the burst at column ``col`` (a burst start), or NULL when the row holds
+        none there (it reads as zeros)."""
+        cdef uint64_t* block = self.block_of(row_id)
+        cdef int b = col // self.burst_words
         if block == NULL:
             return NULL
-        slot1 = block[row_id & (CHUNK_ROWS - 1)]
-        if slot1 == 0:
+        if (<RowHead*>block).held == self.n_bursts:
+            return block + self.head_words + col
+        if not (block[1 + (b >> 6)] >> (b & 63)) & 1:
             return NULL
-        return self.pool + (slot1 - 1) * <int64_t>self.n_columns
+        return block + self.head_words + rank(block, b) * self.burst_words
+
+    cdef uint64_t* burst_ptr(self, int64_t row_id, int col) except NULL nogil:
+        """Words of the burst at column ``col`` (a burst start) to write, adding it (zeroed)
+        to the row when it holds none there."""
+        cdef uint64_t** slot = self.block_slot(row_id)
+        cdef uint64_t* block = slot[0]
+        cdef RowHead* head
+        cdef int b = col // self.burst_words, bw = self.burst_words, pos
+        cdef uint64_t* data
+        if block == NULL:
+            block = self.grow(slot, 1)
+        head = <RowHead*>block
+        if head.held == self.n_bursts:
+            return block + self.head_words + col
+        pos = rank(block, b)
+        if (block[1 + (b >> 6)] >> (b & 63)) & 1:
+            return block + self.head_words + pos * bw
+        if head.held == head.cap:  # grow by 1/16 (at least 2 bursts): little slack, few copies
+            block = self.grow(slot, min(self.n_bursts, head.held + 2 + head.held // 16))
+            head = <RowHead*>block
+        data = block + self.head_words
+        memmove(data + (pos + 1) * bw, data + pos * bw,
+                (head.held - pos) * bw * sizeof(uint64_t))
+        memset(data + pos * bw, 0, bw * sizeof(uint64_t))
+        block[1 + (b >> 6)] |= (<uint64_t>1) << (b & 63)
+        head.held += 1
+        if head.held == self.n_bursts:
+            self.rows_whole_n += 1
+        return data + pos * bw
+
+    cdef uint64_t* whole_row(self, int64_t row_id) except NULL nogil:
+        """Words of ``row_id`` as a whole row, materializing it: its bursts spread out to
+        their columns and zeros where none was written."""
+        cdef uint64_t** slot = self.block_slot(row_id)
+        cdef uint64_t* block = slot[0]
+        cdef uint64_t* data
+        cdef int b, src, bw = self.burst_words
+        if block == NULL:
+            block = self.grow(slot, self.n_bursts)
+            memset(block + self.head_words, 0, self.n_columns * sizeof(uint64_t))
+            self.fill_map(block)
+        elif (<RowHead*>block).held < self.n_bursts:
+            src = (<RowHead*>block).held
+            block = self.grow(slot, self.n_bursts)
+            data = block + self.head_words
+            # from the top down, each held burst moves up (or stays) to its column
+            for b in range(self.n_bursts - 1, -1, -1):
+                if (block[1 + (b >> 6)] >> (b & 63)) & 1:
+                    src -= 1
+                    if src != b:
+                        memmove(data + b * bw, data + src * bw, bw * sizeof(uint64_t))
+                else:
+                    memset(data + b * bw, 0, bw * sizeof(uint64_t))
+            self.fill_map(block)
+        return block + self.head_words
+
+    cdef uint64_t* whole_or_null(self, int64_t row_id) noexcept nogil:
+        """Words of ``row_id`` when it is held whole, else NULL (see assemble)."""
+        cdef uint64_t* block = self.block_of(row_id)
+        if block == NULL or (<RowHead*>block).held < self.n_bursts:
+            return NULL
+        return block + self.head_words
+
+    cdef void assemble(self, int64_t row_id, uint64_t* out) noexcept nogil:
+        """Copy the contents of ``row_id`` (n_columns words) into ``out``, without
+        materializing it."""
+        cdef uint64_t* block = self.block_of(row_id)
+        cdef int w, b, pos = 0, bw = self.burst_words
+        cdef uint64_t bits
+        cdef const uint64_t* data
+        if block == NULL:
+            memset(out, 0, self.n_columns * sizeof(uint64_t))
+            return
+        data = block + self.head_words
+        if (<RowHead*>block).held == self.n_bursts:
+            memcpy(out, data, self.n_columns * sizeof(uint64_t))
+            return
+        memset(out, 0, self.n_columns * sizeof(uint64_t))
+        for w in range(self.map_words):
+            bits = block[1 + w]
+            while bits:
+                b = (w << 6) + ctz64(bits)
+                bits &= bits - 1
+                memcpy(out + b * bw, data + pos * bw, bw * sizeof(uint64_t))
+                pos += 1
 
     cdef int check_id(self, int64_t row_id) except -1:
         """Raise IndexError unless ``row_id`` names a row of this system."""
@@ -576,14 +711,28 @@ cdef class Core:
             raise IndexError(f"row id {row_id} out of range [0, {limit})")
         return 0
 
+    cdef int check_ids(self, const int64_t[::1] row_ids, Py_ssize_t n, str what) except -1:
+        """Raise ValueError unless ``row_ids`` and the ``n`` rows of ``what`` agree and every
+        id names a row of this system."""
+        cdef int64_t limit = self.n_bank_nodes * self.n_rows
+        cdef Py_ssize_t i, bad = -1
+        if row_ids.shape[0] != n:
+            raise ValueError(f"{row_ids.shape[0]} row ids for {n} rows of {what}")
+        with nogil:
+            for i in range(n):
+                if row_ids[i] < 0 or row_ids[i] >= limit:
+                    bad = i
+                    break
+        if bad >= 0:
+            raise ValueError(f"row id {row_ids[bad]} (index {bad}) out of range [0, {limit})")
+        return 0
+
     def read_row(self, int64_t row_id):
-        """A copy of the row's words (zeros for an untouched row)."""
+        """A copy of the row's words (zeros where never written)."""
         self.check_id(row_id)
-        out = np.zeros(self.n_columns, dtype=np.uint64)
+        out = np.empty(self.n_columns, dtype=np.uint64)
         cdef uint64_t[::1] view = out
-        cdef uint64_t* src = self.row_ptr(row_id)
-        if src != NULL:
-            memcpy(&view[0], src, self.n_columns * sizeof(uint64_t))
+        self.assemble(row_id, &view[0])
         return out
 
     def write_row(self, int64_t row_id, const uint64_t[::1] words):
@@ -591,24 +740,63 @@ cdef class Core:
         self.check_id(row_id)
         if words.shape[0] != self.n_columns:
             raise ValueError(f"a row holds {self.n_columns} words, got {words.shape[0]}")
-        cdef int64_t slot = self.ensure_row(row_id)
-        memcpy(self.pool + slot * self.n_columns, &words[0], self.n_columns * sizeof(uint64_t))
+        memcpy(self.whole_row(row_id), &words[0], self.n_columns * sizeof(uint64_t))
+
+    def gather_rows(self, const int64_t[::1] row_ids, uint64_t[:, ::1] out):
+        """``out[i, :]`` = the contents of row ``row_ids[i]`` (zeros where never written);
+        ``out`` is (len(row_ids), n_columns). Rows are read, not materialized."""
+        cdef Py_ssize_t i, n = row_ids.shape[0]
+        if out.shape[1] != self.n_columns:
+            raise ValueError(f"out has {out.shape[1]} columns, a row holds {self.n_columns}")
+        self.check_ids(row_ids, out.shape[0], "out")
+        with nogil:
+            for i in range(n):
+                self.assemble(row_ids[i], &out[i, 0])
+
+    def scatter_rows(self, const int64_t[::1] row_ids, const uint64_t[:, ::1] data):
+        """Row ``row_ids[i]`` := ``data[i, :]``, materialized whole; ``data`` is
+        (len(row_ids), n_columns). With a repeated id the last row of ``data`` wins."""
+        cdef Py_ssize_t i, n = row_ids.shape[0]
+        if data.shape[1] != self.n_columns:
+            raise ValueError(f"data has {data.shape[1]} columns, a row holds {self.n_columns}")
+        self.check_ids(row_ids, data.shape[0], "data")
+        with nogil:
+            for i in range(n):
+                memcpy(self.whole_row(row_ids[i]), &data[i, 0],
+                       self.n_columns * sizeof(uint64_t))
+
+    def drop_rows(self, const int64_t[::1] row_ids):
+        """Forget the data of these rows and free it: they read as zeros again (for rows that
+        hold data only while an operation runs). ValueError for an id out of range."""
+        cdef Py_ssize_t i
+        cdef RowTable* table
+        cdef uint64_t* block
+        self.check_ids(row_ids, row_ids.shape[0], "row_ids")
+        for i in range(row_ids.shape[0]):
+            table = self.chunks[row_ids[i] >> CHUNK_BITS]
+            block = NULL if table == NULL else table.blocks[row_ids[i] & (CHUNK_ROWS - 1)]
+            if block == NULL:
+                continue
+            self.block_bytes -= (self.head_words + <int64_t>(<RowHead*>block).cap
+                                 * self.burst_words) * <int64_t>sizeof(uint64_t)
+            self.rows_used -= 1
+            self.rows_whole_n -= (<RowHead*>block).held == self.n_bursts
+            free(block)
+            table.blocks[row_ids[i] & (CHUNK_ROWS - 1)] = NULL
 
     def read_burst(self, int64_t row_id, int col, uint64_t[::1] out):
         """Copy the burst at column ``col`` (burst_words words) into ``out``."""
         self._check_burst(row_id, col, out.shape[0])
-        cdef uint64_t* src = self.row_ptr(row_id)
+        cdef uint64_t* src = self.held_burst(row_id, col)
         if src == NULL:
             memset(&out[0], 0, self.burst_words * sizeof(uint64_t))
         else:
-            memcpy(&out[0], src + col, self.burst_words * sizeof(uint64_t))
+            memcpy(&out[0], src, self.burst_words * sizeof(uint64_t))
 
     def write_burst(self, int64_t row_id, int col, const uint64_t[::1] words):
         """Write ``words`` (burst_words uint64) at column ``col``."""
         self._check_burst(row_id, col, words.shape[0])
-        cdef int64_t slot = self.ensure_row(row_id)
-        memcpy(self.pool + slot * self.n_columns + col, &words[0],
-               self.burst_words * sizeof(uint64_t))
+        memcpy(self.burst_ptr(row_id, col), &words[0], self.burst_words * sizeof(uint64_t))
 
     def _check_burst(self, int64_t row_id, int col, Py_ssize_t n_words):
         self.check_id(row_id)
@@ -618,41 +806,26 @@ cdef class Core:
             raise ValueError(f"a burst is {self.burst_words} words, got {n_words}")
 
     def copy_rows(self, int64_t src_id, const int64_t[::1] dst_ids):
-        """Copy one row into every row of ``dst_ids`` (RowClone / AAP semantics)."""
+        """Copy one row into every row of ``dst_ids`` (RowClone / AAP semantics); the copies
+        are whole rows."""
         cdef Py_ssize_t i
-        cdef uint64_t* src
-        cdef uint64_t* dst
         self.check_id(src_id)
         for i in range(dst_ids.shape[0]):
             self.check_id(dst_ids[i])
         for i in range(dst_ids.shape[0]):
-            self.ensure_row(dst_ids[i])
-        src = self.row_ptr(src_id)
-        for i in range(dst_ids.shape[0]):
-            if dst_ids[i] == src_id:
-                continue
-            dst = self.row_ptr(dst_ids[i])
-            if src == NULL:
-                memset(dst, 0, self.n_columns * sizeof(uint64_t))
-            else:
-                memcpy(dst, src, self.n_columns * sizeof(uint64_t))
+            if dst_ids[i] != src_id:
+                self.assemble(src_id, self.whole_row(dst_ids[i]))
 
     def majority3(self, int64_t a_id, int64_t b_id, int64_t c_id):
         """Bitwise majority of three rows, written back into all three (triple activation)."""
         cdef Py_ssize_t k
         cdef uint64_t x, y, z, m
-        cdef uint64_t* a
-        cdef uint64_t* b
-        cdef uint64_t* c
         self.check_id(a_id)
         self.check_id(b_id)
         self.check_id(c_id)
-        self.ensure_row(a_id)
-        self.ensure_row(b_id)
-        self.ensure_row(c_id)
-        a = self.row_ptr(a_id)
-        b = self.row_ptr(b_id)
-        c = self.row_ptr(c_id)
+        cdef uint64_t* a = self.whole_row(a_id)
+        cdef uint64_t* b = self.whole_row(b_id)
+        cdef uint64_t* c = self.whole_row(c_id)
         with nogil:
             for k in range(self.n_columns):
                 x = a[k]
@@ -666,44 +839,13 @@ cdef class Core:
     def complement(self, int64_t src_id, int64_t dst_id):
         """Write the bitwise complement of ``src`` into ``dst`` (a dual-contact cell)."""
         cdef Py_ssize_t k
-        cdef uint64_t* src
-        cdef uint64_t* dst
         self.check_id(src_id)
         self.check_id(dst_id)
-        self.ensure_row(dst_id)
-        src = self.row_ptr(src_id)
-        dst = self.row_ptr(dst_id)
+        cdef uint64_t* dst = self.whole_row(dst_id)
+        cdef const uint64_t* src = self.whole_or_null(src_id)
+        if src == NULL:  # a row of bursts (or none): assembled into dst, then inverted there
+            self.assemble(src_id, dst)
+            src = dst
         with nogil:
             for k in range(self.n_columns):
-                dst[k] = ~(src[k] if src != NULL else 0)
-
-    def gather_rows(self, const int64_t[::1] row_ids, uint64_t[:, ::1] out):
-        """Copy rows ``row_ids`` into ``out`` (n x n_columns; an untouched row reads as
-        zeros)."""
-        cdef Py_ssize_t i, n = row_ids.shape[0]
-        cdef uint64_t* src
-        if out.shape[0] != n or out.shape[1] != self.n_columns:
-            raise ValueError(f"gather_rows needs a ({n}, {self.n_columns}) array")
-        for i in range(n):
-            self.check_id(row_ids[i])
-        with nogil:
-            for i in range(n):
-                src = self.row_ptr(row_ids[i])
-                if src == NULL:
-                    memset(&out[i, 0], 0, self.n_columns * sizeof(uint64_t))
-                else:
-                    memcpy(&out[i, 0], src, self.n_columns * sizeof(uint64_t))
-
-    def scatter_rows(self, const int64_t[::1] row_ids, const uint64_t[:, ::1] data):
-        """Overwrite rows ``row_ids`` with the rows of ``data`` (n x n_columns), in order:
-        the last write wins on a repeated id."""
-        cdef Py_ssize_t i, n = row_ids.shape[0]
-        cdef int64_t slot
-        if data.shape[0] != n or data.shape[1] != self.n_columns:
-            raise ValueError(f"scatter_rows needs a ({n}, {self.n_columns}) array")
-        for i in range(n):
-            self.check_id(row_ids[i])
-        for i in range(n):
-            slot = self.ensure_row(row_ids[i])
-            memcpy(self.pool + slot * self.n_columns, &data[i, 0],
-                   self.n_columns * sizeof(uint64_t))
+                dst[k] = ~src[k]

@@ -439,8 +439,7 @@ cdef class Engine:
 
     cdef int _store(self, int ch, Req* r) except -1 nogil:
         """Write the request's burst into the row: each word holds its own byte address."""
-        cdef int64_t slot = self.core.ensure_row(r.bank_flat * self.rows + r.row)
-        cdef uint64_t* words = self.core.pool + slot * self.columns + r.col
+        cdef uint64_t* words = self.core.burst_ptr(r.bank_flat * self.rows + r.row, r.col)
         cdef int k
         for k in range(self.burst):
             words[k] = (r.addr & LINE_MASK) + 8 * k

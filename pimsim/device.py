@@ -302,32 +302,70 @@ class Device:
         """Write NOT ``src`` into ``dst``."""
         self._core.complement(self.row_id(*src), self.row_id(*dst))
 
-    def row_ids(self, fields: np.ndarray) -> np.ndarray:
-        """Flat ids of rows given as an (n, 5) integer array of (channel, rank, bankgroup,
-        bank, row), computed at once (the core's row_id formula); no range check here:
-        gather_rows and scatter_rows check every id."""
-        org = self.config.organisation
-        f = np.asarray(fields, dtype=np.int64)
-        bank = ((f[:, 0] * org.ranks + f[:, 1]) * org.bankgroups + f[:, 2]) * org.banks_per_group
-        return (bank + f[:, 3]) * self.rows_per_bank + f[:, 4]
+    def row_ids(
+        self,
+        channel: np.ndarray | int,
+        rank: np.ndarray | int,
+        bankgroup: np.ndarray | int,
+        bank: np.ndarray | int,
+        row: np.ndarray | int,
+    ) -> np.ndarray:
+        """Flat ids (int64 array, the fields broadcast together) of many rows, as row_id
+        gives one; IllegalCommandError naming the first row out of range."""
+        core = self._core
+        fields = np.broadcast_arrays(
+            *(np.asarray(x, dtype=np.int64) for x in (channel, rank, bankgroup, bank, row))
+        )
+        limits = (core.n_channels, core.n_ranks, core.n_bankgroups, core.n_banks, core.n_rows)
+        bad = np.zeros(fields[0].shape, dtype=bool)
+        ids = np.zeros(fields[0].shape, dtype=np.int64)
+        for field, limit in zip(fields, limits, strict=True):
+            bad |= (field < 0) | (field >= limit)
+            ids = ids * limit + field
+        if bad.any():
+            first = np.argwhere(bad)[0]
+            self.row_id(*(int(field[tuple(first)]) for field in fields))  # raises
+        return ids
 
     def gather_rows(self, row_ids: np.ndarray) -> np.ndarray:
-        """Rows ``row_ids`` (flat ids, see row_ids) as an (n, columns) uint64 array."""
+        """The contents of many rows, an (n, columns) uint64 array (zeros where never
+        written); ValueError for an id out of range. The rows stay as they are stored."""
         ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        if ids.ndim != 1:
+            raise ValueError(f"row ids must be one-dimensional, got shape {ids.shape}")
         out = np.empty((len(ids), self.config.organisation.columns), dtype=np.uint64)
         self._core.gather_rows(ids, out)
         return out
 
     def scatter_rows(self, row_ids: np.ndarray, data: np.ndarray) -> None:
-        """Overwrite rows ``row_ids`` with the rows of ``data`` (n x columns uint64), in
-        order: the last write wins on a repeated id."""
+        """Overwrite many whole rows: row ``row_ids[i]`` := ``data[i]`` (columns uint64
+        words each; with a repeated id the last wins); ValueError for bad shapes or ids."""
         ids = np.ascontiguousarray(row_ids, dtype=np.int64)
-        self._core.scatter_rows(ids, np.ascontiguousarray(data, dtype=np.uint64))
+        words = np.ascontiguousarray(data, dtype=np.uint64)
+        if ids.ndim != 1 or words.ndim != 2:
+            raise ValueError(
+                f"scatter_rows needs 1-D row ids and 2-D data, got shapes {ids.shape} "
+                f"and {words.shape}"
+            )
+        self._core.scatter_rows(ids, words)
+
+    def drop_rows(self, row_ids: np.ndarray) -> None:
+        """Forget the data of these rows and free its memory (they read as zeros again);
+        ValueError for an id out of range."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        if ids.ndim != 1:
+            raise ValueError(f"row ids must be one-dimensional, got shape {ids.shape}")
+        self._core.drop_rows(ids)
 
     @property
     def rows_allocated(self) -> int:
-        """Rows that hold data; memory used is this times the row size in bytes."""
+        """Rows that hold data: some bursts written by the host, or the whole row."""
         return self._core.rows_allocated
+
+    @property
+    def data_bytes(self) -> int:
+        """Bytes allocated for row data (a row holding only bursts costs about those)."""
+        return self._core.data_bytes
 
     # -- helpers ------------------------------------------------------------------------------
 

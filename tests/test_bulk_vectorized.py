@@ -97,13 +97,13 @@ def test_gather_and_scatter_rows_match_row_reads_and_writes():
     device = _device()
     columns = CONFIG.organisation.columns
     fields = np.array([[0, 0, 0, 1, 7], [0, 0, 0, 5, 100], [0, 0, 0, 1, 7]])
-    ids = device.row_ids(fields)
+    ids = device.row_ids(*fields.T)
     assert ids.tolist() == [device.row_id(*f) for f in fields.tolist()]
     data = np.arange(3 * columns, dtype=np.uint64).reshape(3, columns)
     device.scatter_rows(ids, data)
     assert np.array_equal(device.read_row(0, 0, 0, 1, 7), data[2])  # the last write wins
     assert np.array_equal(device.gather_rows(ids)[1], data[1])
-    assert not device.gather_rows(device.row_ids(np.array([[0, 0, 0, 6, 1]]))).any()
+    assert not device.gather_rows(device.row_ids(0, 0, 0, 6, 1).reshape(1)).any()
 
 
 @pytest.mark.parametrize("op", ["and", "xor", "copy"])

@@ -205,13 +205,13 @@ class BulkEngine:
         rows = vector.fields[first_row : first_row + len(data)]
         if len(rows) != len(data):
             raise BulkError(f"{len(data)} rows of data for {len(rows)} rows of the vector")
-        self.device.scatter_rows(self.device.row_ids(rows), data)
+        self.device.scatter_rows(self.device.row_ids(*np.asarray(rows).T), data)
 
     def read(self, vector: Vector, first_row: int = 0, rows: int | None = None) -> np.ndarray:
         """A vector's contents (``rows`` rows from ``first_row``; all by default) as a flat
         uint64 array (host-side, untimed)."""
         last = len(vector) if rows is None else first_row + rows
-        ids = self.device.row_ids(vector.fields[first_row:last])
+        ids = self.device.row_ids(*vector.fields[first_row:last].T)
         return self.device.gather_rows(ids).reshape(-1)
 
     # -- operations ------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def command_part(device: Device, streams: Iterable[Iterable]) -> Part:
                 activated += [(*cmd.bank, r) for r in cmd.raised]
         stream_end.append(len(commands))
     table = np.array(rows, dtype=np.int32).reshape(-1, JOB_FIELDS)
-    ids = device.row_ids(np.array(activated, dtype=np.int64).reshape(-1, 5))
+    ids = device.row_ids(*np.array(activated, dtype=np.int64).reshape(-1, 5).T)
 
     def apply(order: np.ndarray) -> None:
         for i in order.tolist():
