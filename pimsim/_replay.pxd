@@ -106,10 +106,6 @@ cdef class Engine:
     cdef int64_t j_pick_when           # tick the picked command may issue
     cdef int64_t sent                  # requests sent so far (the next one's seq)
 
-    cdef int job_pick(self, int ch, int64_t* soonest) except -2 nogil
-    cdef int job_issue(self, int ch, int s) except -1 nogil
-    cdef bint _older_pending(self, int ch, int64_t bank) noexcept nogil
-    cdef bint _refresh_pending(self, int ch, int rank) noexcept nogil
     # the current trace chunk
     cdef const int64_t[::1] t_cycle
     cdef const uint8_t[::1] t_write
@@ -138,10 +134,7 @@ cdef class Engine:
     cdef void update_write_mode(self, Channel* c) noexcept nogil
     cdef int step(self, int ch) except -1 nogil
     cdef int64_t next_event(self, int ch) noexcept nogil
-    cdef int send(self) except -1 nogil
-    cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil
     cdef int enqueue(self, int ch, Req* r) except -1 nogil
-    cdef int drain_store(self) except -1 nogil
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil
     cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil
     cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil
@@ -153,5 +146,3 @@ cdef class Engine:
     cdef int64_t skip_sent             # requests sent by then
     cdef int64_t* skip_counts          # core command counts then, [channel * n_cmds + cmd]
     cdef int64_t* skip_refreshes       # controller refresh counts then, [channel]
-    cdef bint _quiet(self, int64_t slot) noexcept nogil
-    cdef void _skip_refreshes(self, int64_t horizon) noexcept nogil

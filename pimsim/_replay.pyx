@@ -99,6 +99,10 @@ include "policies/scheduler_frfcfs.pxi"
 include "policies/scheduler_fcfs.pxi"
 include "policies/rowpolicy_open.pxi"
 include "policies/rowpolicy_closed.pxi"
+include "engine/jobs.pxi"
+include "engine/frontend.pxi"
+include "engine/host.pxi"
+include "engine/refresh.pxi"
 
 SCHEDULER_CODES = {"frfcfs": 0, "fcfs": 1}
 ROW_POLICY_CODES = {"open": 0, "closed": 1}
@@ -322,9 +326,9 @@ cdef class Engine:
         # choose; c.scan_min keeps the soonest any candidate becomes ready if none is now
         c.scan_min = FOREVER
         if self.j_active:
-            r = self.job_pick(ch, &c.scan_min)
+            r = job_pick(self, ch, &c.scan_min)
             if r >= 0:
-                self.job_issue(ch, r)
+                job_issue(self, ch, r)
                 return 1
         i = self.pick(self, &c.active, ch, self.now, &c.scan_min)
         if i >= 0:
@@ -464,130 +468,6 @@ cdef class Engine:
 
     # -- in-DRAM jobs ------------------------------------------------------------------------------
 
-    cdef bint _older_pending(self, int ch, int64_t bank) noexcept nogil:
-        """A request sent before the job still waits for ``bank`` (it goes first there)."""
-        cdef Channel* c = &self.chans[ch]
-        cdef Queue* qs[3]
-        cdef int k, i
-        cdef Req* o
-        qs[0], qs[1], qs[2] = &c.readq, &c.writeq, &c.active
-        for k in range(3):
-            for i in range(qs[k].n):
-                o = &qs[k].items[i]
-                if o.seq < self.j_seq and o.bank_flat == bank and o.kind != K_REFRESH:
-                    return True
-        return False
-
-    cdef bint _refresh_pending(self, int ch, int rank) noexcept nogil:
-        """Rank ``rank`` of ``ch`` has a refresh due: the job starts no activation there."""
-        cdef Channel* c = &self.chans[ch]
-        cdef int i
-        for i in range(c.priority.n):
-            if c.priority.items[i].kind == K_REFRESH and c.priority.items[i].rank == rank:
-                return True
-        return False
-
-    cdef int job_pick(self, int ch, int64_t* soonest) except -2 nogil:
-        """The stream of the current phase whose next command on ``ch`` can issue first, if
-        by ``now`` (ties: the first stream), else -1 with ``soonest`` lowered. A command
-        waits while requests sent before the job still need its bank, and a new activation
-        while its rank's refresh is due; an ACT to a bank the host left open closes it
-        first (j_pick_close)."""
-        cdef int s, i, cmd, rk, bg, ba, close, best = -1, best_close = 0
-        cdef int64_t when, best_when = FOREVER, bank
-        cdef const int32_t[:, ::1] t = self.j_cmd
-        for s in range(self.j_stream0, self.j_phase_end[self.j_phase]):
-            i = self.j_next[s]
-            if i >= self.j_stream_end[s] or t[i, J_CH] != ch:
-                continue
-            cmd, rk, bg, ba = t[i, J_CMD], t[i, J_RK], t[i, J_BG], t[i, J_BA]
-            close = 0
-            if self.core.scope[cmd] == BANK_LEVEL:
-                bank = ((<int64_t>ch * self.ranks + rk) * self.bankgroups + bg) * self.banks + ba
-                if self._older_pending(ch, bank):
-                    continue
-                close = cmd == C_ACT and self.core.open_rows[bank] >= 0
-            if cmd == C_ACT and self.j_hold[s] == 0 and self._refresh_pending(ch, rk):
-                continue
-            if close:
-                when = self.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
-            else:
-                if cmd == C_ACT or cmd == C_AACT:
-                    self.core.act_rows = t[i, J_RAISED]
-                    self.core.act_weight = t[i, J_RAISED] if self.j_by_rows else 1
-                when = self.core.c_earliest(cmd, ch, rk, bg, ba, t[i, J_ROW], t[i, J_COL])
-                self.core.act_rows = self.core.act_weight = 1
-            if when < 0:
-                self.error = -when
-                return -1
-            if when < self.j_from:
-                when = self.j_from
-            if when <= self.now:
-                if when < best_when:
-                    best, best_when, best_close = s, when, close
-            elif when < soonest[0]:
-                soonest[0] = when
-        self.j_pick_when = best_when
-        self.j_pick_close = best_close
-        return best
-
-    cdef int job_issue(self, int ch, int s) except -1 nogil:
-        """Issue the command job_pick chose, at its earliest tick if that lies within this
-        cycle (an overlapped AACT lands tWLOV after its ACT), else now."""
-        cdef int i = self.j_next[s], cmd, rank, p, status
-        cdef const int32_t[:, ::1] t = self.j_cmd
-        cdef int64_t when = self.j_pick_when
-        if when <= self.now - self.tick:
-            when = self.now
-        if self.j_pick_close:
-            status = self.core.c_issue(C_PRE, ch, t[i, J_RK], t[i, J_BG], t[i, J_BA], 0, 0, when)
-            self.j_closes += 1
-            if status:
-                self.error = status
-            return 0
-        cmd = t[i, J_CMD]
-        if cmd == C_ACT or cmd == C_AACT:
-            self.core.act_rows = t[i, J_RAISED]
-            self.core.act_weight = t[i, J_RAISED] if self.j_by_rows else 1
-        status = self.core.c_issue(cmd, ch, t[i, J_RK], t[i, J_BG], t[i, J_BA], t[i, J_ROW],
-                                   t[i, J_COL], when)
-        self.core.act_rows = self.core.act_weight = 1
-        if status:
-            self.error = status
-            return 0
-        self.j_when[i] = when
-        self.j_order[self.j_issued] = i
-        self.j_issued += 1
-        self.j_next[s] += 1
-        if self.j_first < 0:
-            self.j_first = when
-        rank = ch * self.ranks + t[i, J_RK]
-        if cmd == C_ACT:
-            self.j_hold[s] += 1
-            self.j_rank_hold[rank] += 1
-        elif cmd == C_PRE:
-            self.j_hold[s] -= 1
-            self.j_rank_hold[rank] -= 1
-            if when > self.j_last_pre:
-                self.j_last_pre = when
-        # the phase ends when its streams have; the next starts tRP after its last PRE
-        p = self.j_phase
-        for s in range(self.j_stream0, self.j_phase_end[p]):
-            if self.j_next[s] < self.j_stream_end[s]:
-                return 0
-        while True:
-            self.j_stream0 = self.j_phase_end[self.j_phase]
-            self.j_phase += 1
-            if self.j_last_pre >= 0 and self.j_last_pre + self.j_nrp > self.j_from:
-                self.j_from = self.j_last_pre + self.j_nrp
-            if self.j_phase == self.j_phase_end.shape[0]:
-                self.j_active = False
-                self.j_finished = True
-                return 0
-            for s in range(self.j_stream0, self.j_phase_end[self.j_phase]):
-                if self.j_next[s] < self.j_stream_end[s]:
-                    return 0
-
     def load_job(self, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
                  const int32_t[::1] phase_end, int64_t not_before, int64_t nrp,
                  bint by_rows):
@@ -600,52 +480,7 @@ cdef class Engine:
         after it wait for its end; run() returns JOB_DONE when its last command issued
         (job_log() then tells when each did). With ``by_rows`` an activation takes one tFAW
         slot per raised row."""
-        cdef int s, i, n = commands.shape[0]
-        if self.j_active:
-            raise RuntimeError("a job is still running")
-        if commands.shape[1] != J_FIELDS:
-            raise ValueError(f"job commands need {J_FIELDS} fields")
-        if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
-                or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
-            raise ValueError("stream_end/phase_end do not cover the commands")
-        self.j_cmd, self.j_stream_end, self.j_phase_end = commands, stream_end, phase_end
-        self.j_when = np.full(n, -1, dtype=np.int64)
-        self.j_order = np.full(n, -1, dtype=np.int64)
-        self.j_issued = 0
-        free(self.j_next)
-        free(self.j_hold)
-        self.j_next = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
-        self.j_hold = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
-        if self.j_next == NULL or self.j_hold == NULL:
-            raise MemoryError()
-        for s in range(stream_end.shape[0]):
-            self.j_next[s] = stream_end[s - 1] if s else 0
-        memset(self.j_bank, 0, self.n_channels * self.ranks * self.bankgroups * self.banks)
-        for i in range(n):
-            if self.core.scope[commands[i, J_CMD]] == BANK_LEVEL:
-                self.j_bank[((commands[i, J_CH] * self.ranks + commands[i, J_RK])
-                             * self.bankgroups + commands[i, J_BG]) * self.banks
-                            + commands[i, J_BA]] = 1
-        self.j_phase = 0
-        self.j_stream0 = 0
-        self.j_from = not_before
-        self.j_first = self.j_last_pre = -1
-        self.j_seq = self.sent
-        self.j_closes = 0
-        self.j_by_rows = by_rows
-        self.j_nrp = nrp
-        self.j_finished = False
-        self.j_active = True
-        self.stepped = -1  # step the current cycle again: the job may act in it
-        # skip empty phases (a job without commands is done at once)
-        while self.j_phase < phase_end.shape[0]:
-            for s in range(self.j_stream0, phase_end[self.j_phase]):
-                if self.j_next[s] < stream_end[s]:
-                    return
-            self.j_stream0 = phase_end[self.j_phase]
-            self.j_phase += 1
-        self.j_active = False
-        self.j_finished = True
+        job_load(self, commands, stream_end, phase_end, not_before, nrp, by_rows)
 
     def job_log(self):
         """The last job: command indices in issue order, the tick each command issued, its
@@ -659,77 +494,7 @@ cdef class Engine:
         """A job is loaded and has commands left."""
         return self.j_active
 
-    # -- frontend ------------------------------------------------------------------------------
-
-    cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil:
-        """Request ``k`` of the chunk, arriving now."""
-        memset(r, 0, sizeof(Req))
-        r.addr = self.t_addr[k]
-        r.rank = self.t_fields[k, 1]
-        r.bg = self.t_fields[k, 2]
-        r.bank = self.t_fields[k, 3]
-        r.row = self.t_fields[k, 4]
-        r.col = self.t_fields[k, 5]
-        r.kind = K_WRITE if self.t_write[k] else K_READ
-        r.arrive = self.now
-        r.depart = -1
-        r.seen_row = -2
-        r.index = k if self.host_mlp else -1
-        r.seq = self.sent
-        self.sent += 1
-        self.set_nodes(self.t_fields[k, 0], r)
-
-    cdef int send(self) except -1 nogil:
-        """Offer the next trace request at ``now``: 1 if it entered, 0 if it must wait (its
-        queue is full; in host mode, too many reads in flight or the store buffer full)."""
-        cdef Py_ssize_t k = self.t_next
-        cdef Req r
-        if self.host_mlp:
-            if self.t_write[k]:
-                if self.sb_n == self.sb_cap:
-                    return 0
-                self.sb[(self.sb_head + self.sb_n) % self.sb_cap] = k
-                self.sb_n += 1
-                return 1
-            if self.inflight >= self.host_mlp:
-                return 0
-        self.make_req(k, &r)
-        if not self.enqueue(self.t_fields[k, 0], &r):
-            return 0
-        if r.kind == K_READ and self.host_mlp:
-            self.inflight += 1
-        return 1
-
-    cdef int drain_store(self) except -1 nogil:
-        """Host mode: move the store buffer's oldest write into its write queue once its
-        reads are back and its result computed; 1 if one moved."""
-        cdef int64_t k, j, dep = 0
-        cdef Req r
-        if self.sb_n == 0:
-            return 0
-        k = self.sb[self.sb_head]
-        if self.sb_ready < 0:
-            for j in range(k - self.t_deps[k], k):
-                if self.t_done[j] == FOREVER:
-                    return 0
-                if self.t_done[j] > dep:
-                    dep = self.t_done[j]
-            if dep > self.compute_free:
-                self.compute_free = dep
-            self.compute_free += self.compute_ticks
-            self.sb_ready = <int64_t>self.compute_free
-            if self.sb_ready < self.compute_free:
-                self.sb_ready += 1
-            self.sb_ready = (self.sb_ready + self.tick - 1) // self.tick * self.tick
-        if self.sb_ready > self.now:
-            return 0
-        self.make_req(k, &r)
-        if not self.enqueue(self.t_fields[k, 0], &r):
-            return 0
-        self.sb_head = (self.sb_head + 1) % self.sb_cap
-        self.sb_n -= 1
-        self.sb_ready = -1
-        return 1
+    # -- requests entering (the frontend and host model: pimsim/engine/frontend.pxi, host.pxi) --
 
     cdef int enqueue(self, int ch, Req* rp) except -1 nogil:
         """Put a request into channel ``ch``'s queue: 1, or 0 if the queue is full."""
@@ -755,18 +520,7 @@ cdef class Engine:
     def load(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
              const int32_t[:, ::1] fields, const uint64_t[::1] addresses):
         """Make a chunk of trace requests the next ones to send (the previous one is done)."""
-        if self.t_next < self.t_n:
-            raise RuntimeError("the previous chunk has unsent requests")
-        n = cycles.shape[0]
-        if is_write.shape[0] != n or fields.shape[0] != n or addresses.shape[0] != n \
-                or fields.shape[1] != 6:
-            raise ValueError("chunk arrays differ in length")
-        self.t_cycle, self.t_write, self.t_fields, self.t_addr = cycles, is_write, fields, \
-            addresses
-        self.t_n = n
-        self.t_next = 0
-        self.blocked = False
-        self.host_mlp = 0
+        trace_load(self, cycles, is_write, fields, addresses)
 
     def load_host(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
                   const int32_t[:, ::1] fields, const uint64_t[::1] addresses,
@@ -776,29 +530,8 @@ cdef class Engine:
         requests right before it have returned their data and ``compute_ticks`` more ticks
         of its (sequential) compute unit have passed; writes wait in a store buffer of
         ``misses_in_flight`` entries. Needs an idle engine (call after a final run)."""
-        if not self._idle():
-            raise RuntimeError("load_host needs every earlier request served")
-        if misses_in_flight < 1 or compute_ticks < 0:
-            raise ValueError("misses_in_flight must be >= 1 and compute_ticks >= 0")
-        if deps.shape[0] != cycles.shape[0] or is_write.shape[0] != cycles.shape[0]:
-            raise ValueError("chunk arrays differ in length")
-        for k in range(deps.shape[0]):
-            if not 0 <= deps[k] <= k or (deps[k] and not is_write[k]):
-                raise ValueError(f"request {k}: deps must count earlier requests, writes only")
-        self.load(cycles, is_write, fields, addresses)
-        self.t_deps = deps
-        self.t_done = np.full(cycles.shape[0], FOREVER, dtype=np.int64)
-        free(self.sb)
-        self.sb = <int64_t*>malloc(misses_in_flight * sizeof(int64_t))
-        if self.sb == NULL:
-            raise MemoryError()
-        self.sb_cap = misses_in_flight
-        self.sb_head = self.sb_n = 0
-        self.sb_ready = -1
-        self.inflight = 0
-        self.host_mlp = misses_in_flight
-        self.compute_ticks = compute_ticks
-        self.compute_free = 0
+        host_load(self, cycles, is_write, fields, addresses, deps, misses_in_flight,
+                  compute_ticks)
 
     def run(self, int64_t until, bint final, bint hold=False, int64_t budget=-1):
         """Simulate from ``now`` until tick ``until``, the chunk running out, or the end.
@@ -830,11 +563,11 @@ cdef class Engine:
                         result = JOB_DONE
                         break
                 acted = self.acted
-                if self.host_mlp and self.drain_store():
+                if self.host_mlp and drain_store(self):
                     acted = self.acted = 1
                 if self.t_next < self.t_n:
                     if self.t_cycle[self.t_next] * self.tick <= self.now:
-                        if self.send():
+                        if send(self):
                             self.t_next += 1
                             self.blocked = False
                             acted = self.acted = 1
@@ -855,7 +588,7 @@ cdef class Engine:
                     horizon = until
                     if self.t_next < self.t_n and self.t_cycle[self.t_next] * self.tick < horizon:
                         horizon = self.t_cycle[self.t_next] * self.tick
-                    self._skip_refreshes(horizon)
+                    _skip_refreshes(self, horizon)
                 nxt = FOREVER
                 for ch in range(self.n_channels):
                     t = self.next_event(ch)
@@ -883,71 +616,6 @@ cdef class Engine:
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
         return self.sb_n == 0 and not self.j_active
-
-    cdef bint _quiet(self, int64_t slot) noexcept nogil:
-        """Every channel waits for its refresh at ``slot`` with no refresh queued and every
-        bank closed, and no command issued so far holds any command back beyond ``slot``:
-        what happens from ``slot`` on depends on nothing before it (the engine is idle)."""
-        cdef int ch, r, w
-        cdef Py_ssize_t i
-        for ch in range(self.n_channels):
-            if self.chans[ch].next_refresh != slot or self.chans[ch].priority.n:
-                return False
-            for r in range(self.ranks):
-                if self.core.open_banks[ch * self.ranks + r]:
-                    return False
-        for w in range(self.core.n_windows):
-            if self.core.win_prev[w, C_REF] or self.core.win_next[w, C_REF]:
-                return False
-        for i in range(self.core.future.shape[0]):
-            if self.core.future[i] > slot:
-                return False
-        return True
-
-    cdef void _skip_refreshes(self, int64_t horizon) noexcept nogil:
-        """Count idle refresh intervals before ``horizon`` in closed form.
-
-        Called when the engine is idle. An interval that starts quiet (see _quiet), runs
-        nothing but refreshes and ends quiet repeats unchanged (the controller's behaviour
-        does not depend on absolute time) until something else happens. So when the last
-        interval did, every further whole interval before ``horizon`` but the last is not
-        simulated: its commands and refreshes are added to the counters, ``next_refresh``
-        moves on, and the last interval runs normally (its commands set the timing state).
-        """
-        cdef int ch, cmd, n_cmds = self.core.n_cmds
-        cdef int64_t slot = self.chans[0].next_refresh, n, k, delta
-        cdef int64_t interval = self.refresh_interval
-        if slot <= self.now or not self._quiet(slot):
-            self.skip_slot = -1
-            return
-        if self.skip_slot == slot:
-            return
-        n = (horizon - slot) // interval - 1
-        if self.skip_slot == slot - interval and self.skip_sent == self.sent and n > 0:
-            for ch in range(self.n_channels):
-                for cmd in range(n_cmds):
-                    k = ch * n_cmds + cmd
-                    delta = self.core.counts[k] - self.skip_counts[k]
-                    if delta and (cmd != C_REF or delta != self.chans[ch].refreshes
-                                  - self.skip_refreshes[ch]):
-                        n = 0  # the interval ran more than its refreshes
-                    elif delta and n > (FOREVER - self.core.counts[k]) // delta:
-                        n = (FOREVER - self.core.counts[k]) // delta  # counters stay int64
-            if n > 0:
-                for ch in range(self.n_channels):
-                    k = ch * n_cmds + C_REF
-                    self.core.counts[k] += n * (self.core.counts[k] - self.skip_counts[k])
-                    self.chans[ch].refreshes += n * (self.chans[ch].refreshes
-                                                     - self.skip_refreshes[ch])
-                    self.chans[ch].next_refresh += n * interval
-                self.skip_slot = -1
-                return
-        self.skip_slot = slot
-        self.skip_sent = self.sent
-        for ch in range(self.n_channels):
-            self.skip_refreshes[ch] = self.chans[ch].refreshes
-            for cmd in range(n_cmds):
-                self.skip_counts[ch * n_cmds + cmd] = self.core.counts[ch * n_cmds + cmd]
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``
