@@ -23,6 +23,7 @@ cdef struct Req:
     int64_t bank_flat    # the bank's index among all banks of the system
     int64_t index        # host mode: its index in the chunk (-1: not tracked)
     int64_t seq          # order it was sent in: a job's banks serve older requests first
+    int64_t tag          # an agent's request: its id, reported when it completes (0: none)
 
 
 cdef struct Queue:
@@ -106,6 +107,14 @@ cdef class Engine:
     cdef int64_t j_pick_when           # tick the picked command may issue
     cdef int64_t sent                  # requests sent so far (the next one's seq)
 
+    # agents' requests (pimsim/engine/agents.pxi): submitted one at a time, tagged
+    cdef Req* in_items                 # ring of requests waiting to enter, in submit order
+    cdef int64_t in_head, in_n, in_cap
+    cdef int64_t in_sent               # tick the last of them entered (one per cycle)
+    cdef bint in_blocked               # the oldest found its queue full
+    cdef int64_t* done_tags            # tags completed in cycle ``now`` (reads: data back;
+    cdef int64_t done_n, done_cap      # writes: issued), taken by completions()
+
     # the current trace chunk
     cdef const int64_t[::1] t_cycle
     cdef const uint8_t[::1] t_write
@@ -127,17 +136,14 @@ cdef class Engine:
     cdef int64_t sb_head, sb_n, sb_cap
     cdef int64_t sb_ready              # tick the head's data is ready (-1: not known yet)
 
-    cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil
     cdef void set_nodes(self, int ch, Req* r) noexcept nogil
     cdef int prerequisite(self, int ch, Req* r) noexcept nogil
     cdef int64_t ready_at(self, int ch, Req* r) noexcept nogil
     cdef void update_write_mode(self, Channel* c) noexcept nogil
     cdef int step(self, int ch) except -1 nogil
     cdef int64_t next_event(self, int ch) noexcept nogil
-    cdef int enqueue(self, int ch, Req* r) except -1 nogil
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil
     cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil
-    cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil
     cdef int _push_pending(self, Channel* c, Req* r) except -1 nogil
     cdef int _store(self, int ch, Req* r) except -1 nogil
     cdef bint _idle(self) noexcept nogil

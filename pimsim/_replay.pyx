@@ -44,8 +44,10 @@ cdef enum:  # run() results
     REACHED = 1
     DONE = 2
     JOB_DONE = 3
+    COMPLETED = 4
 
-RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE}
+RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE,
+               "completed": COMPLETED}
 
 cdef int BANK_LEVEL = 3  # pimsim.standards.BANK: the scope of commands that name a bank
 
@@ -69,32 +71,9 @@ MAX_TICK = 0x6000000000000000
 #: A tick beyond every event: run(END_OF_TIME, ...) runs until done (or out of budget).
 END_OF_TIME = FOREVER
 
-cdef enum:  # the read-latency histogram (see lat_bucket)
-    LAT_EXACT_BITS = 14   # latencies below 2**14 ticks are counted exactly
-    LAT_SUB_BITS = 6      # above, 2**6 buckets per octave (each at most 1/64 of its low edge)
-    LAT_TAIL = (63 - LAT_EXACT_BITS) << LAT_SUB_BITS
-
-LATENCY_EXACT_TICKS = 1 << LAT_EXACT_BITS
-
-
-cdef inline int64_t lat_bucket(int64_t lat) noexcept nogil:
-    """Tail bucket of a latency of at least 2**LAT_EXACT_BITS ticks: its octave, then the
-    next LAT_SUB_BITS bits below the leading one."""
-    cdef int e = LAT_EXACT_BITS
-    while lat >> (e + 1):
-        e += 1
-    return ((e - LAT_EXACT_BITS) << LAT_SUB_BITS) | ((lat >> (e - LAT_SUB_BITS))
-                                                     & ((1 << LAT_SUB_BITS) - 1))
-
-
-def latency_buckets():
-    """Inclusive (low, high) tick bounds of the histogram's tail buckets, as int64 arrays."""
-    b = np.arange(LAT_TAIL, dtype=np.int64)
-    shift = (b >> LAT_SUB_BITS) + LAT_EXACT_BITS - LAT_SUB_BITS
-    low = ((1 << LAT_SUB_BITS) + (b & ((1 << LAT_SUB_BITS) - 1))) << shift
-    return low, low + (np.int64(1) << shift) - 1
 cdef uint64_t LINE_MASK = ~(<uint64_t>63)
 
+include "engine/latency.pxi"
 include "policies/scheduler_frfcfs.pxi"
 include "policies/scheduler_fcfs.pxi"
 include "policies/rowpolicy_open.pxi"
@@ -103,6 +82,7 @@ include "engine/jobs.pxi"
 include "engine/frontend.pxi"
 include "engine/host.pxi"
 include "engine/refresh.pxi"
+include "engine/agents.pxi"
 
 SCHEDULER_CODES = {"frfcfs": 0, "fcfs": 1}
 ROW_POLICY_CODES = {"open": 0, "closed": 1}
@@ -145,6 +125,8 @@ cdef class Engine:
         self.j_bank = NULL
         self.skip_counts = NULL
         self.skip_refreshes = NULL
+        self.in_items = NULL
+        self.done_tags = NULL
 
     def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
                  double low_watermark, int64_t refresh_interval, int read_latency,
@@ -205,6 +187,7 @@ cdef class Engine:
         self.t_n = 0
         self.t_next = 0
         self.blocked = False
+        self.in_sent = -1
 
     def __dealloc__(self):
         cdef int ch
@@ -226,19 +209,10 @@ cdef class Engine:
         free(self.j_bank)
         free(self.skip_counts)
         free(self.skip_refreshes)
+        free(self.in_items)
+        free(self.done_tags)
 
     # -- helpers ----------------------------------------------------------------------------
-
-    cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil:
-        """Another request of ``q`` targets the same row of the same bank as ``r``."""
-        cdef int i
-        cdef Req* o
-        for i in range(q.n):
-            o = &q.items[i]
-            if o != r and o.kind != K_REFRESH and o.rank == r.rank and o.bg == r.bg \
-                    and o.bank == r.bank and o.row == r.row:
-                return True
-        return False
 
     cdef void set_nodes(self, int ch, Req* r) noexcept nogil:
         """The core's node per level for the request's address."""
@@ -303,7 +277,7 @@ cdef class Engine:
         cdef Queue* q = NULL
         if c.pend_n > 0 and c.pending[c.pend_head].depart <= self.now:
             head = &c.pending[c.pend_head]
-            self._count_latency(c, head.depart - head.arrive)
+            count_latency(self, c, head.depart - head.arrive)
             c.reads += 1
             c.last_event = self.now
             c.pend_head = (c.pend_head + 1) % c.pend_cap
@@ -311,6 +285,8 @@ cdef class Engine:
             if head.index >= 0:
                 self.t_done[head.index] = head.depart
                 self.inflight -= 1
+            if head.tag:
+                push_done(self, head.tag)
             acted = 1
         if 0 <= c.next_refresh <= self.now:
             c.next_refresh += self.refresh_interval
@@ -368,17 +344,6 @@ cdef class Engine:
                 return True
         return False
 
-    cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil:
-        """Add a read latency (ticks) to the histogram: exact below 2**LAT_EXACT_BITS ticks,
-        a log-spaced bucket above, so its memory does not grow with the latency."""
-        if lat < (1 << LAT_EXACT_BITS):
-            c.lat_hist[lat] += 1
-        else:
-            c.lat_tail[lat_bucket(lat)] += 1
-        if lat > c.lat_max:
-            c.lat_max = lat
-        c.lat_sum += (lat + self.tick - 1) // self.tick
-
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil:
         """Issue the chosen request's next command and move the request on."""
         cdef Channel* c = &self.chans[ch]
@@ -413,8 +378,10 @@ cdef class Engine:
             else:
                 c.writes += 1
                 c.last_event = self.now
-                if self.with_data and not self.host_mlp:  # a host program's result is
-                    self._store(ch, r)  # stored by its caller, computed from the sources
+                if self.with_data and r.index < 0:  # a host program's result is stored
+                    self._store(ch, r)  # by its caller, computed from the sources
+                if r.tag:
+                    push_done(self, r.tag)
             queue_remove(q, i)
         elif cmd == C_REF:
             c.refreshes += 1
@@ -494,27 +461,6 @@ cdef class Engine:
         """A job is loaded and has commands left."""
         return self.j_active
 
-    # -- requests entering (the frontend and host model: pimsim/engine/frontend.pxi, host.pxi) --
-
-    cdef int enqueue(self, int ch, Req* rp) except -1 nogil:
-        """Put a request into channel ``ch``'s queue: 1, or 0 if the queue is full."""
-        cdef Channel* c = &self.chans[ch]
-        cdef Queue* q
-        cdef int i
-        if rp.kind == K_READ:
-            for i in range(c.writeq.n):
-                if (c.writeq.items[i].addr & LINE_MASK) == (rp.addr & LINE_MASK):
-                    rp.depart = self.now + self.tick
-                    self._push_pending(c, rp)
-                    c.forwarded += 1
-                    return 1
-        q = &c.readq if rp.kind == K_READ else &c.writeq
-        if q.n >= q.cap:
-            return 0
-        q.items[q.n] = rp[0]
-        q.n += 1
-        return 1
-
     # -- driving -------------------------------------------------------------------------------
 
     def load(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
@@ -533,15 +479,37 @@ cdef class Engine:
         host_load(self, cycles, is_write, fields, addresses, deps, misses_in_flight,
                   compute_ticks)
 
+    def submit(self, int64_t tag, uint64_t addr, int ch, int rank, int bg, int bank, int row,
+               int col, bint write):
+        """An agent's read or write of the burst at ``addr`` (its decoded fields given), made
+        at ``now``: it enters its queue from this cycle on, after the agents' requests
+        submitted before it, at most one of them per cycle. ``tag`` (nonzero) is reported by
+        completions() when the read's data returns or the write issues."""
+        if tag == 0:
+            raise ValueError("an agent's request needs a nonzero tag")
+        agent_submit(self, tag, addr, ch, rank, bg, bank, row, col, write)
+
+    def completions(self):
+        """Tags of the agents' requests completed in cycle ``now`` (run() returned
+        COMPLETED), as an int64 array; the engine forgets them."""
+        tags = np.empty(self.done_n, dtype=np.int64)
+        cdef int64_t[::1] view = tags
+        if self.done_n:
+            memcpy(&view[0], self.done_tags, self.done_n * sizeof(int64_t))
+        self.done_n = 0
+        return tags
+
     def run(self, int64_t until, bint final, bint hold=False, int64_t budget=-1):
         """Simulate from ``now`` until tick ``until``, the chunk running out, or the end.
 
         Returns NEED_INPUT (the chunk is sent; load the next, or call with final=True),
         REACHED (``now`` reached ``until``, or ``budget`` steps were taken: a step is one
         cycle simulated or one jump over idle time, so a call takes bounded work),
-        DONE (final, every request served and no job left) or JOB_DONE (the job's last
-        command issued). With ``hold`` only ``until``, the budget or JOB_DONE stops it
-        (controllers keep refreshing an idle memory). ``budget`` < 0: no limit.
+        DONE (final, every request served and no job left), JOB_DONE (the job's last
+        command issued) or COMPLETED (agents' requests completed in cycle ``now``: take them
+        with completions() before running on). With ``hold`` only ``until``, the budget,
+        JOB_DONE or COMPLETED stops it (controllers keep refreshing an idle memory).
+        ``budget`` < 0: no limit.
         """
         cdef int ch, acted
         cdef int64_t nxt, t, horizon
@@ -558,11 +526,20 @@ cdef class Engine:
                         self.acted |= self.step(ch)
                     if self.error:
                         break
-                    if self.j_finished:
-                        self.j_finished = False
-                        result = JOB_DONE
-                        break
+                if self.j_finished:
+                    self.j_finished = False
+                    result = JOB_DONE
+                    break
+                if self.done_n:
+                    result = COMPLETED
+                    break
                 acted = self.acted
+                if self.in_n and self.in_sent != self.now:
+                    if agent_send(self):
+                        acted = self.acted = 1
+                        self.in_blocked = False
+                    else:
+                        self.in_blocked = True
                 if self.host_mlp and drain_store(self):
                     acted = self.acted = 1
                 if self.t_next < self.t_n:
@@ -600,6 +577,8 @@ cdef class Engine:
                         t = self.now + self.tick
                     if t < nxt:
                         nxt = t
+                if self.in_n and not self.in_blocked and self.now + self.tick < nxt:
+                    nxt = self.now + self.tick
                 if self.sb_n and self.now < self.sb_ready < nxt:
                     nxt = self.sb_ready
                 self.now = nxt if nxt < until else until
@@ -615,27 +594,14 @@ cdef class Engine:
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return self.sb_n == 0 and not self.j_active
+        return self.sb_n == 0 and self.in_n == 0 and not self.j_active
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``
         counts each latency below LATENCY_EXACT_TICKS, ``latency_tail`` the reads per
         latency_buckets() bucket above; ``latency_max`` (ticks) and ``latency_sum`` (cycles,
         each read rounded up) are exact."""
-        cdef Channel* c = &self.chans[ch]
-        hist = np.zeros(1 << LAT_EXACT_BITS, dtype=np.int64)
-        tail = np.zeros(LAT_TAIL, dtype=np.int64)
-        cdef int64_t[::1] view = hist
-        memcpy(&view[0], c.lat_hist, (1 << LAT_EXACT_BITS) * sizeof(int64_t))
-        view = tail
-        memcpy(&view[0], c.lat_tail, LAT_TAIL * sizeof(int64_t))
-        return {
-            "reads": c.reads, "writes": c.writes, "forwarded_reads": c.forwarded,
-            "row_hits": c.hits, "row_misses": c.misses, "row_conflicts": c.conflicts,
-            "refreshes": c.refreshes, "last_event": c.last_event,
-            "latency_histogram": np.trim_zeros(hist, "b"),
-            "latency_tail": tail, "latency_max": c.lat_max, "latency_sum": c.lat_sum,
-        }
+        return channel_counters(self, ch)
 
     @property
     def requests_sent(self):

@@ -4,8 +4,12 @@
 policy hooks, command issue, read returns) and the run loop. The pieces here are module-level
 C functions taking the Engine (as the policies in pimsim/policies are):
 
-- ``frontend.pxi``: the current trace chunk and the request it offers each cycle;
+- ``frontend.pxi``: the current trace chunk and the request it offers each cycle, and the
+  door every request enters its queue by;
+- ``agents.pxi``: single tagged requests of SimPy agents (pimsim.agents), and the tags of
+  those completed;
 - ``host.pxi``: the CPU host model (reads in flight, store buffer, compute rate);
 - ``jobs.pxi``: in-DRAM jobs (command streams in phases scheduled with the requests);
-- ``refresh.pxi``: idle refresh intervals counted in closed form.
+- ``refresh.pxi``: idle refresh intervals counted in closed form;
+- ``latency.pxi``: the read-latency histogram of each channel.
 """

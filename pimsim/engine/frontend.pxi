@@ -1,5 +1,6 @@
 # The trace frontend of the replay engine (included by pimsim/_replay.pyx): the current
-# chunk of trace requests (trace_load) and the request it offers each cycle (send).
+# chunk of trace requests (trace_load), the request it offers each cycle (send), and the
+# door every request (trace, host model, agents) enters its channel's queues by (enqueue).
 
 
 cdef int trace_load(Engine eng, const int64_t[::1] cycles, const uint8_t[::1] is_write,
@@ -55,8 +56,28 @@ cdef int send(Engine eng) except -1 nogil:
         if eng.inflight >= eng.host_mlp:
             return 0
     make_req(eng, k, &r)
-    if not eng.enqueue(eng.t_fields[k, 0], &r):
+    if not enqueue(eng, eng.t_fields[k, 0], &r):
         return 0
     if r.kind == K_READ and eng.host_mlp:
         eng.inflight += 1
+    return 1
+
+
+cdef int enqueue(Engine eng, int ch, Req* rp) except -1 nogil:
+    """Put a request into channel ``ch``'s queue: 1, or 0 if the queue is full."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef Queue* q
+    cdef int i
+    if rp.kind == K_READ:
+        for i in range(c.writeq.n):
+            if (c.writeq.items[i].addr & LINE_MASK) == (rp.addr & LINE_MASK):
+                rp.depart = eng.now + eng.tick
+                eng._push_pending(c, rp)
+                c.forwarded += 1
+                return 1
+    q = &c.readq if rp.kind == K_READ else &c.writeq
+    if q.n >= q.cap:
+        return 0
+    q.items[q.n] = rp[0]
+    q.n += 1
     return 1

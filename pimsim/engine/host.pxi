@@ -59,7 +59,7 @@ cdef int drain_store(Engine eng) except -1 nogil:
     if eng.sb_ready > eng.now:
         return 0
     make_req(eng, k, &r)
-    if not eng.enqueue(eng.t_fields[k, 0], &r):
+    if not enqueue(eng, eng.t_fields[k, 0], &r):
         return 0
     eng.sb_head = (eng.sb_head + 1) % eng.sb_cap
     eng.sb_n -= 1

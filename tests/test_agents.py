@@ -1,0 +1,224 @@
+"""SimPy agents over the compiled engine (pimsim.agents): closed-loop timing, interleaving,
+bulk operations beside requests, and the engine's tagged-request interface."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pimsim.agents import SimulationError, System
+from pimsim.ambit.bulk import BulkError
+from pimsim.config import load_config
+from pimsim.controller import COMPLETED, END_OF_TIME
+
+EXAMPLES = Path(__file__).parent.parent / "examples" / "agents"
+
+#: Closed rows, and a bank that recovers (tRC, and RDA's tRTP + tRP) before a dependent read
+#: can arrive: every read of a chain finds its bank precharged.
+RECOVERING = ["controller.row_policy=closed", "timing.nRAS=20", "timing.nRC=36", "timing.nRTP=4"]
+
+
+def addr(sim: System, bank: int, row: int, bankgroup: int = 0, column: int = 0) -> int:
+    """The byte address of a burst in channel 0, rank 0."""
+    return sim.mapper.encode(0, 0, bankgroup, bank, row, column)
+
+
+def chain(sim: System, addresses, done: list):
+    """A dependent load chain: each read is made when the one before it returned."""
+    for a in addresses:
+        start = sim.now
+        end = yield sim.read(a)
+        done.append((start, end))
+
+
+def test_dependent_chain_of_row_misses_takes_n_row_miss_latencies():
+    config = load_config("ddr4-2400", RECOVERING)
+    t = config.timing
+    # a read enters the controller in the cycle it is made, its ACT issues the next cycle
+    # (never in the arrival cycle), its RD nRCD later, its data is back nCL + nBL after that
+    row_miss = 1 + t["nRCD"] + t["nCL"] + t["nBL"]
+    assert t["nRC"] <= row_miss and t["nRCD"] + t["nRTP"] + t["nRP"] <= row_miss
+    sim = System(config, with_data=False)
+    n, done = 100, []
+    sim.process(chain(sim, [addr(sim, 0, 3 * i + 1) for i in range(n)], done))
+    doc = sim.run()
+    assert sim.now == n * row_miss
+    assert [end - start for start, end in done] == [row_miss] * n
+    assert doc["cycles"] == n * row_miss + 1  # the last event's cycle plus one
+    assert doc["row_buffer"] == {"hits": 0, "misses": n, "conflicts": 0}
+    assert doc["commands"]["ACT"] == doc["commands"]["RDA"] == n
+
+
+def test_dependent_chain_on_open_rows_pays_a_conflict_bounded_by_tras():
+    config = load_config("ddr4-2400")
+    t = config.timing
+    # open rows: the first read is a miss; each later one finds the previous row open and
+    # precharges it once tRAS (from its ACT) and tRTP (from its RD) allow and it has
+    # arrived, so ACTs follow each other every max(arrival + 1, nRAS, nRCD + nRTP) + nRP
+    first = 1 + t["nRCD"] + t["nCL"] + t["nBL"]
+    period = max(first, t["nRAS"], t["nRCD"] + t["nRTP"]) + t["nRP"]
+    sim = System(config, with_data=False)
+    n, done = 50, []
+    sim.process(chain(sim, [addr(sim, 2, 5 * i + 7) for i in range(n)], done))
+    doc = sim.run()
+    assert sim.now == first + (n - 1) * period
+    assert doc["row_buffer"] == {"hits": 0, "misses": 1, "conflicts": n - 1}
+
+
+def test_two_agents_on_one_channel_interleave():
+    sim = System(load_config("ddr4-2400", RECOVERING), with_data=False)
+    n, a_done, b_done = 40, [], []
+    sim.process(chain(sim, [addr(sim, 0, 2 * i + 1) for i in range(n)], a_done))
+    sim.process(chain(sim, [addr(sim, 1, 2 * i + 1) for i in range(n)], b_done))
+    doc = sim.run()
+    alone = System(load_config("ddr4-2400", RECOVERING), with_data=False)
+    solo: list = []
+    alone.process(chain(alone, [addr(alone, 0, 2 * i + 1) for i in range(n)], solo))
+    alone.run()
+    # completions alternate A, B, A, B, ... and the two chains overlap in time: together
+    # they take barely longer than one alone (not twice as long)
+    owners = [o for _, o in sorted([(e, "A") for _, e in a_done] + [(e, "B") for _, e in b_done])]
+    assert owners == ["A", "B"] * n
+    assert all(a[0] < b[1] and b[0] < a[1] for a, b in zip(a_done, b_done, strict=True))
+    assert sim.now < 1.1 * alone.now
+    assert doc["requests"]["reads"] == 2 * n
+
+
+def test_a_read_to_another_bank_is_served_during_a_bulk_operation():
+    sim = System(load_config("ddr4-2400"), with_data=False)
+    row = sim.bulk.row_bytes
+    dst, src = 0x80000, 0x0
+    vectors, reason = sim.bulk.vectors_at(sim.mapper, (dst, src), 4 * row)
+    assert not reason
+    busy = {r[:4] for v in vectors for r in v.rows}
+    free_bank = next(
+        (0, 0, bg, ba) for bg in range(4) for ba in range(4) if (0, 0, bg, ba) not in busy
+    )
+    used_bank = sorted(busy)[0]
+    times = {}
+
+    def cpu(sim):
+        job = sim.bbop("not", dst, src, size=4 * row)
+        other = sim.read(sim.mapper.encode(*free_bank, 9, 0))
+        same = sim.read(sim.mapper.encode(*used_bank, 9, 0))  # made after the job: waits
+        times["other"] = yield other
+        times["same"] = yield same
+        report = yield job
+        times["job"] = sim.now
+        times["report"] = report
+
+    sim.process(cpu(sim))
+    doc = sim.run()
+    assert times["report"].op == "not" and times["report"].in_dram_rows == 4
+    assert times["other"] < times["job"] <= times["same"]
+    assert doc["pim"]["ops"]["not"] == 1 and doc["requests"]["reads"] == 2
+
+
+def test_bbops_wait_for_each_other_and_report_each():
+    sim = System(load_config("ddr4-2400"), with_data=True)
+    row = sim.bulk.row_bytes
+    ends = []
+
+    def issuer(sim, op, dst, *sources):
+        yield sim.bbop(op, dst, *sources, size=row)
+        ends.append(sim.now)
+
+    sim.process(issuer(sim, "not", 0x80000, 0x0))
+    sim.process(issuer(sim, "and", 0x100000, 0x0, 0x80000))
+    doc = sim.run()
+    assert len(ends) == 2 and ends[0] < ends[1]
+    assert doc["pim"]["ops"] == {"not": 1, "and": 1}
+
+
+def test_a_bbop_the_dram_cannot_do_says_why():
+    sim = System(load_config("ddr4-2400"), with_data=False)
+
+    def agent(sim):
+        yield sim.bbop("not", 0x40, 0x0, size=8192)
+
+    sim.process(agent(sim))
+    with pytest.raises(BulkError, match="not row-aligned"):
+        sim.run()
+
+
+def test_writes_complete_when_issued_and_store_their_burst():
+    sim = System(load_config("ddr4-2400"), with_data=True)
+    a = addr(sim, 3, 11, column=8)
+    times = []
+
+    def agent(sim):
+        times.append((yield sim.write(a)))
+        times.append((yield sim.read(a)))
+
+    sim.process(agent(sim))
+    doc = sim.run()
+    t = sim.config.timing
+    assert times[0] == 1 + t["nRCD"]  # ACT at 1, WR nRCD later
+    words = sim.device.read_burst(*sim.mapper.decode(a))
+    assert list(words) == [a + 8 * k for k in range(sim.config.organisation.burst_length)]
+    assert doc["requests"] == {"reads": 1, "writes": 1, "forwarded_reads": 0}
+
+
+def test_timeouts_are_memory_cycles_and_idle_time_costs_nothing():
+    sim = System(load_config("ddr4-2400"), with_data=False)
+    seen = []
+
+    def agent(sim):
+        yield sim.timeout(1_000_000)
+        seen.append(sim.now)
+        seen.append((yield sim.read(0)))
+
+    sim.process(agent(sim))
+    doc = sim.run()
+    t = sim.config.timing
+    assert seen == [1_000_000, 1_000_000 + 1 + t["nRCD"] + t["nCL"] + t["nBL"]]
+    assert doc["commands"]["REF"] >= 1_000_000 // t["nREFI"]
+
+
+def test_an_agent_waiting_for_nothing_is_a_simulation_error():
+    sim = System(load_config("ddr4-2400"), with_data=False)
+
+    def stuck(sim):
+        yield sim.env.event()  # nobody fires it
+
+    sim.process(stuck(sim))
+    with pytest.raises(SimulationError, match="stalled"):
+        sim.run()
+
+
+def test_engine_reports_tags_once_per_completion_cycle():
+    # the C interface under the agents: tags come back in the cycle their request completes
+    sim = System(load_config("ddr4-2400"), with_data=False)
+    engine, tick = sim.engine, sim.tick
+    for tag, bank in ((7, 0), (9, 1)):
+        engine.submit(tag, addr(sim, bank, 1), *sim.mapper.decode(addr(sim, bank, 1)), False)
+    seen = []
+    while len(seen) < 2:
+        assert engine.run(END_OF_TIME, True, True, 1000) == COMPLETED
+        seen += [(int(t), engine.now // tick) for t in engine.completions()]
+    t = sim.config.timing
+    first = 1 + t["nRCD"] + t["nCL"] + t["nBL"]
+    # the second enters a cycle later, and its ACT (same bank group) waits nRRD_L after the
+    # first's
+    assert seen == [(7, first), (9, first + t["nRRD_L"])]
+    with pytest.raises(ValueError, match="nonzero tag"):
+        engine.submit(0, 0, 0, 0, 0, 0, 0, 0, False)
+
+
+@pytest.mark.parametrize("with_data", [False, True])
+def test_example_pointer_chaser_vs_streamer(with_data, capsys):
+    result = runpy.run_path(str(EXAMPLES / "two_cores.py"), run_name="example")
+    summary = result["main"](with_data=with_data)
+    out = capsys.readouterr().out
+    assert "pointer chaser" in out and "streamer" in out
+    chaser, streamer = summary["chaser"], summary["streamer"]
+    t = load_config("ddr4-2400").timing
+    # a dependent chain cannot beat one unloaded row miss per read; the streamer's window
+    # of misses in flight gives it several times the chaser's bandwidth
+    assert chaser["mean_latency_cycles"] >= 1 + t["nRCD"] + t["nCL"] + t["nBL"]
+    assert streamer["reads_per_kcycle"] > 3 * chaser["reads_per_kcycle"]
+    assert summary["doc"]["requests"]["reads"] == chaser["reads"] + streamer["reads"]
+    assert np.isfinite(summary["doc"]["energy_nj"]["total"])
