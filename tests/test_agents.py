@@ -4,15 +4,25 @@ bulk operations beside requests, and the engine's tagged-request interface."""
 from __future__ import annotations
 
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pimsim.agents import SimulationError, System
 from pimsim.ambit.bulk import BulkError
 from pimsim.config import load_config
 from pimsim.controller import COMPLETED, END_OF_TIME
+from pimsim.sim import Replay
+
+try:
+    from test_replay_vs_reference import scenarios, write_trace
+except ModuleNotFoundError:  # tests/ is not on sys.path (e.g. --import-mode=importlib)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_replay_vs_reference import scenarios, write_trace
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "agents"
 
@@ -222,3 +232,29 @@ def test_example_pointer_chaser_vs_streamer(with_data, capsys):
     assert streamer["reads_per_kcycle"] > 3 * chaser["reads_per_kcycle"]
     assert summary["doc"]["requests"]["reads"] == chaser["reads"] + streamer["reads"]
     assert np.isfinite(summary["doc"]["energy_nj"]["total"])
+
+
+def open_loop(sim: System, trace):
+    """Make each request of ``trace`` at its cycle without waiting for it (a trace's way)."""
+    for cycle, is_write, a in trace:
+        if cycle > sim.now:
+            yield sim.timeout(cycle - sim.now)
+        (sim.write if is_write else sim.read)(a)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scenarios(), st.booleans())
+def test_an_open_loop_agent_gives_the_trace_replays_document(tmp_path, scenario, with_data):
+    # the agents' path (tagged requests through the inbox, the SimPy clock) against the trace
+    # path (chunks sent from C), which tests/test_replay_vs_reference.py checks against the
+    # plain-Python reference controller: the same requests give the same document
+    preset, overrides, trace = scenario
+    config = load_config(preset, overrides)
+    want = Replay(config, write_trace(tmp_path / "t.trace", trace), with_data=with_data).run()
+    sim = System(config, with_data=with_data, label=want["trace"])
+    sim.process(open_loop(sim, trace))
+    assert sim.run() == want
