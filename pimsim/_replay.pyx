@@ -68,6 +68,9 @@ cdef int64_t FOREVER = 0x7000000000000000  # "never"; 2**60 below the largest in
 #: the timing values added to it.
 MAX_TICK = 0x6000000000000000
 
+#: In-DRAM jobs the engine runs at once (load_job).
+JOBS_AT_ONCE = MAX_JOBS
+
 #: A tick beyond every event: run(END_OF_TIME, ...) runs until done (or out of budget).
 END_OF_TIME = FOREVER
 
@@ -119,8 +122,6 @@ cdef class Engine:
         self.chans = NULL
         self.row_accesses = NULL
         self.sb = NULL
-        self.j_next = NULL
-        self.j_hold = NULL
         self.j_rank_hold = NULL
         self.j_bank = NULL
         self.skip_counts = NULL
@@ -177,9 +178,8 @@ cdef class Engine:
         if self.skip_counts == NULL or self.skip_refreshes == NULL:
             raise MemoryError()
         self.skip_slot = -1
-        self.j_when = np.empty(0, dtype=np.int64)  # no job yet: job_log() is empty
-        self.j_order = np.empty(0, dtype=np.int64)
-        self.j_first = self.j_last_pre = -1
+        self.job_refs = [None] * MAX_JOBS
+        self.j_reported = self.j_loaded = -1
         self.now = 0
         self.stepped = -1
         self.acted = 0
@@ -190,7 +190,10 @@ cdef class Engine:
         self.in_sent = -1
 
     def __dealloc__(self):
-        cdef int ch
+        cdef int ch, k
+        for k in range(MAX_JOBS):
+            free(self.jobs[k].next)
+            free(self.jobs[k].hold)
         if self.chans != NULL:
             for ch in range(self.n_channels):
                 free(self.chans[ch].readq.items)
@@ -203,8 +206,6 @@ cdef class Engine:
             free(self.chans)
         free(self.row_accesses)
         free(self.sb)
-        free(self.j_next)
-        free(self.j_hold)
         free(self.j_rank_hold)
         free(self.j_bank)
         free(self.skip_counts)
@@ -247,8 +248,8 @@ cdef class Engine:
         """
         cdef int32_t open_row
         cdef int64_t when
-        if self.j_active and r.kind != K_REFRESH and r.seq >= self.j_seq \
-                and self.j_bank[r.bank_flat]:
+        if self.j_live and r.kind != K_REFRESH and self.j_bank[r.bank_flat] \
+                and job_blocks(self, r.bank_flat, r.seq):
             return FOREVER  # a younger request waits for the job in its bank
         if r.kind != K_REFRESH:
             open_row = self.core.open_rows[r.bank_flat]
@@ -301,7 +302,7 @@ cdef class Engine:
                     c.priority.n += 1
         # choose; c.scan_min keeps the soonest any candidate becomes ready if none is now
         c.scan_min = FOREVER
-        if self.j_active:
+        if self.j_live:
             r = job_pick(self, ch, &c.scan_min)
             if r >= 0:
                 job_issue(self, ch, r)
@@ -317,7 +318,7 @@ cdef class Engine:
             self.update_write_mode(c)
             q = &c.writeq if c.write_mode else &c.readq
             i = self.pick(self, q, ch, self.now, &c.scan_min)
-            if i < 0 and self.j_active:  # the job may wait for older requests queued there
+            if i < 0 and self.j_live:  # the job may wait for older requests queued there
                 q = &c.readq if c.write_mode else &c.writeq
                 i = self.pick(self, q, ch, self.now, &c.scan_min)
             if i < 0:
@@ -446,20 +447,31 @@ cdef class Engine:
         one before. In the job's banks, requests sent before it go first and requests sent
         after it wait for its end; run() returns JOB_DONE when its last command issued
         (job_log() then tells when each did). With ``by_rows`` an activation takes one tFAW
-        slot per raised row."""
-        job_load(self, commands, stream_end, phase_end, not_before, nrp, by_rows)
+        slot per raised row. Up to MAX_JOBS jobs run at once: jobs and requests take each
+        bank in the order they were made, so jobs on disjoint banks overlap. Returns the
+        job's number (``last_job``)."""
+        return job_load(self, commands, stream_end, phase_end, not_before, nrp, by_rows)
 
-    def job_log(self):
-        """The last job: command indices in issue order, the tick each command issued, its
-        first command's tick, its last PRE's tick (-1: none) and the PREs it added to close
-        rows the host had left open."""
-        return (np.asarray(self.j_order)[: self.j_issued].copy(), np.asarray(self.j_when).copy(),
-                self.j_first, self.j_last_pre, self.j_closes)
+    def job_log(self, int job=-1):
+        """Job ``job`` (default: the one run() last returned JOB_DONE for): command indices
+        in issue order, the tick each command issued, its first command's tick, its last
+        PRE's tick (-1: none) and the PREs it added to close rows the host had left open."""
+        return job_record(self, self.j_reported if job < 0 else job)
 
     @property
     def job_active(self):
         """A job is loaded and has commands left."""
-        return self.j_active
+        return self.j_live > 0
+
+    @property
+    def last_job(self):
+        """The number of the job loaded last (-1: none)."""
+        return self.j_loaded
+
+    @property
+    def finished_job(self):
+        """The number of the job run() last returned JOB_DONE for (-1: none)."""
+        return self.j_reported
 
     # -- driving -------------------------------------------------------------------------------
 
@@ -492,12 +504,7 @@ cdef class Engine:
     def completions(self):
         """Tags of the agents' requests completed in cycle ``now`` (run() returned
         COMPLETED), as an int64 array; the engine forgets them."""
-        tags = np.empty(self.done_n, dtype=np.int64)
-        cdef int64_t[::1] view = tags
-        if self.done_n:
-            memcpy(&view[0], self.done_tags, self.done_n * sizeof(int64_t))
-        self.done_n = 0
-        return tags
+        return take_completions(self)
 
     def run(self, int64_t until, bint final, bint hold=False, int64_t budget=-1):
         """Simulate from ``now`` until tick ``until``, the chunk running out, or the end.
@@ -527,7 +534,10 @@ cdef class Engine:
                     if self.error:
                         break
                 if self.j_finished:
-                    self.j_finished = False
+                    self.j_reported = 0
+                    while not self.j_finished >> self.j_reported & 1:
+                        self.j_reported += 1
+                    self.j_finished &= ~(1 << self.j_reported)
                     result = JOB_DONE
                     break
                 if self.done_n:
@@ -594,7 +604,7 @@ cdef class Engine:
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return self.sb_n == 0 and self.in_n == 0 and not self.j_active
+        return self.sb_n == 0 and self.in_n == 0 and self.j_live == 0
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``

@@ -17,6 +17,9 @@ JOB_DONE = _replay.RUN_RESULTS["job_done"]
 REACHED = _replay.RUN_RESULTS["reached"]
 COMPLETED = _replay.RUN_RESULTS["completed"]
 
+#: In-DRAM jobs the engine runs at once (on disjoint banks they overlap).
+JOBS_AT_ONCE = _replay.JOBS_AT_ONCE
+
 #: The latest tick a request may enter the controller at, and a tick beyond every event.
 MAX_TICK = _replay.MAX_TICK
 END_OF_TIME = _replay.END_OF_TIME

@@ -127,20 +127,69 @@ def test_a_read_to_another_bank_is_served_during_a_bulk_operation():
     assert doc["pim"]["ops"]["not"] == 1 and doc["requests"]["reads"] == 2
 
 
-def test_bbops_wait_for_each_other_and_report_each():
-    sim = System(load_config("ddr4-2400"), with_data=True)
-    row = sim.bulk.row_bytes
-    ends = []
+def bulk_run(ops, serial: bool, with_data: bool = True):
+    """Run bulk operations (op, dst, sources) of 4 rows each, all at once or one after the
+    other; returns the system, the reports and the source data written."""
+    sim = System(load_config("ddr4-2400"), with_data=with_data)
+    size = 4 * sim.bulk.row_bytes
+    rng = np.random.default_rng(5)
+    data = {}
+    for _, _, sources in ops:
+        for a in sources:
+            (vector,), _ = sim.bulk.vectors_at(sim.mapper, (a,), size)
+            data[a] = rng.integers(0, 2**63, size // 8, dtype=np.uint64)
+            sim.bulk.write(vector, data[a])
+    reports = {}
 
-    def issuer(sim, op, dst, *sources):
-        yield sim.bbop(op, dst, *sources, size=row)
-        ends.append(sim.now)
+    def issuer(sim, op, dst, sources):
+        reports[dst] = yield sim.bbop(op, dst, *sources, size=size)
 
-    sim.process(issuer(sim, "not", 0x80000, 0x0))
-    sim.process(issuer(sim, "and", 0x100000, 0x0, 0x80000))
-    doc = sim.run()
-    assert len(ends) == 2 and ends[0] < ends[1]
-    assert doc["pim"]["ops"] == {"not": 1, "and": 1}
+    def one_by_one(sim):
+        for op, dst, sources in ops:
+            yield from issuer(sim, op, dst, sources)
+
+    if serial:
+        sim.process(one_by_one(sim))
+    else:
+        for op, dst, sources in ops:
+            sim.process(issuer(sim, op, dst, sources))
+    sim.run()
+    return sim, [reports[dst] for _, dst, _ in ops], data
+
+
+#: two operations on disjoint banks (rank-wide rows stripe over ranks, then bank groups: 4
+#: rows from 0x0 take bank groups 0-1, 4 rows from 0x8000 bank groups 2-3; sources lie in
+#: rows 2 and 4 of the same banks, the same subarrays)
+DISJOINT = [("not", 0x0, (0x80000,)), ("and", 0x8000, (0x88000, 0x108000))]
+
+
+def test_bbops_on_disjoint_banks_run_at_once_and_stay_bit_exact():
+    sim, (a, b), data = bulk_run(DISJOINT, serial=False)
+    serial, (sa, sb), _ = bulk_run(DISJOINT, serial=True)
+    # in flight together: the second starts before the first ends, and both take the time
+    # they take alone (the banks differ; only the command bus and tFAW are shared)
+    assert b.span.first_tick < a.span.end_tick
+    assert a.in_dram_rows == b.in_dram_rows == 4
+    assert sim.now < 0.75 * serial.now
+    assert {a.time_ns, b.time_ns} == {sa.time_ns, sb.time_ns}
+    size = 4 * sim.bulk.row_bytes
+    for (op, dst, _), ref in zip(
+        DISJOINT, (~data[0x80000], data[0x88000] & data[0x108000]), strict=True
+    ):
+        (vector,), _ = sim.bulk.vectors_at(sim.mapper, (dst,), size)
+        np.testing.assert_array_equal(sim.bulk.read(vector), ref, err_msg=op)
+
+
+def test_bbops_on_shared_banks_take_them_in_order():
+    # the second writes rows of the first's banks and reads its result: it waits for it
+    ops = [("not", 0x0, (0x80000,)), ("not", 0x100000, (0x0,))]
+    sim, (a, b), data = bulk_run(ops, serial=False)
+    last_pre = a.span.end_tick - sim.device.timing_ticks["nRP"]
+    assert b.span.first_tick > last_pre  # after the first's last command
+    (vector,), _ = sim.bulk.vectors_at(sim.mapper, (0x100000,), 4 * sim.bulk.row_bytes)
+    np.testing.assert_array_equal(sim.bulk.read(vector), data[0x80000])
+    doc = sim.stats()
+    assert doc["pim"]["ops"] == {"not": 2}
 
 
 def test_a_bbop_the_dram_cannot_do_says_why():

@@ -22,7 +22,8 @@ An agent is a generator run as a SimPy process; it yields the events of a
 
 ``read(addr)`` and ``write(addr)`` move one 64-byte burst (a read fires when its data is back,
 a write when it issues); ``bbop(op, dst, *sources, size=...)`` runs a bulk operation in DRAM
-as a job of the controller (fires with its OpReport when done); ``timeout(cycles)`` waits.
+as a job of the controller (fires with its OpReport when done; bulk operations on disjoint
+banks run at once); ``timeout(cycles)`` waits.
 Trace replay (pimsim.sim.Replay) is an agent of the same kind that feeds the engine whole
 trace chunks, so it keeps the compiled path's speed.
 """

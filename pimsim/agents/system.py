@@ -33,6 +33,7 @@ from pimsim.controller import (
     DONE,
     END_OF_TIME,
     JOB_DONE,
+    JOBS_AT_ONCE,
     LATENCY_TAIL_HIGH,
     NEED_INPUT,
     REACHED,
@@ -101,8 +102,8 @@ class System:
         #: Called when the engine's job issued its last command (default: finish a bbop).
         self.on_job_done: Callable[[], None] = self._finish_bbop
         self._bulk: BulkEngine | None = None
-        self._job_slot = simpy.Resource(self.env, capacity=1)  # the engine runs one job
-        self._bbop: tuple[Any, simpy.Event] | None = None  # the plan running, its event
+        self._job_slots = simpy.Resource(self.env, capacity=JOBS_AT_ONCE)
+        self._bbops: dict[int, tuple[Any, simpy.Event]] = {}  # engine job -> plan, event
         self._waiting: dict[int, simpy.Event] = {}  # request tag -> its event
         self._next_tag = 1
         self._agents = 0  # agent processes not finished
@@ -152,28 +153,28 @@ class System:
     def bbop(self, op: str, dst: int, *sources: int, size: int) -> simpy.Process:
         """``dst = op(*sources)`` over ``size`` bytes in DRAM (Ambit, RowClone), as a job of
         the controller that shares banks and command bus with the agents' requests: in its
-        banks the requests made before it go first and later ones wait for it; elsewhere
-        they are served while it runs. The engine runs one job at a time: a bbop waits for
-        the one before it. The event fires, with the pimsim.ambit.bulk.OpReport, when the
-        job's last command issued. Operands must be whole rows of one vector layout (see
-        BulkEngine.vectors_at), else a BulkError names the reason."""
+        banks the requests and bbops made before it go first and later ones wait for it;
+        elsewhere they are served while it runs, so bbops on disjoint banks overlap (up to
+        pimsim.controller.JOBS_AT_ONCE; more wait for a slot). The event fires, with the
+        pimsim.ambit.bulk.OpReport, when the job's last command issued. Operands must be
+        whole rows of one vector layout (see BulkEngine.vectors_at), else a BulkError names
+        the reason."""
         return self.env.process(self._bulk_issuer(op, dst, sources, size))
 
     def _bulk_issuer(self, op: str, dst: int, sources: tuple[int, ...], size: int) -> Agent:
         vectors, reason = self.bulk.vectors_at(self.mapper, (dst, *sources), size, builtin(op))
         if not vectors:
             raise BulkError(f"bbop {op} at {dst:#x}: not an in-DRAM operation: {reason}")
-        with self._job_slot.request() as slot:
+        with self._job_slots.request() as slot:
             yield slot
             plan = self.bulk.plan(op, vectors[0], *vectors[1:], not_before=self.engine.now)
             done = self.env.event()
-            self._bbop = (plan, done)
             plan.job.submit(self.engine)
+            self._bbops[self.engine.last_job] = (plan, done)
             return (yield done)
 
     def _finish_bbop(self) -> None:
-        plan, done = self._bbop
-        self._bbop = None
+        plan, done = self._bbops.pop(self.engine.finished_job)
         report: OpReport = self.bulk.report(plan, plan.job.finish(self.engine))
         add_op(self.pim, report.to_dict())
         done.succeed(report)

@@ -9,7 +9,8 @@ C functions taking the Engine (as the policies in pimsim/policies are):
 - ``agents.pxi``: single tagged requests of SimPy agents (pimsim.agents), and the tags of
   those completed;
 - ``host.pxi``: the CPU host model (reads in flight, store buffer, compute rate);
-- ``jobs.pxi``: in-DRAM jobs (command streams in phases scheduled with the requests);
+- ``jobs.pxi``: in-DRAM jobs (command streams in phases scheduled with the requests), up
+  to MAX_JOBS at once: jobs on disjoint banks overlap;
 - ``refresh.pxi``: idle refresh intervals counted in closed form;
 - ``latency.pxi``: the read-latency histogram of each channel.
 """

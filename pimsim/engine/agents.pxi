@@ -66,3 +66,13 @@ cdef int push_done(Engine eng, int64_t tag) except -1 nogil:
     eng.done_tags[eng.done_n] = tag
     eng.done_n += 1
     return 0
+
+
+cdef object take_completions(Engine eng):
+    """Engine.completions: the tags completed in cycle ``now``, forgotten by the engine."""
+    tags = np.empty(eng.done_n, dtype=np.int64)
+    cdef int64_t[::1] view = tags
+    if eng.done_n:
+        memcpy(&view[0], eng.done_tags, eng.done_n * sizeof(int64_t))
+    eng.done_n = 0
+    return tags

@@ -39,7 +39,7 @@ cdef void count_latency(Engine eng, Channel* c, int64_t lat) noexcept nogil:
     c.lat_sum += (lat + eng.tick - 1) // eng.tick
 
 
-def channel_counters(Engine eng, int ch):
+cdef object channel_counters(Engine eng, int ch):
     """Engine.channel_stats (see its docstring)."""
     cdef Channel* c = &eng.chans[ch]
     hist = np.zeros(1 << LAT_EXACT_BITS, dtype=np.int64)
