@@ -19,11 +19,12 @@ cdef struct Req:
     int32_t seen_row     # the bank's open row when cmd and bound were computed (-2: never)
     int64_t bound        # lower bound on the cycle cmd may issue, valid while seen_row holds
     int32_t counted      # row-buffer outcome already recorded
+    int32_t tag          # an agent's request: its id, reported when it completes (0: none;
+                         # an int32 beside ``counted`` keeps the struct at 112 bytes)
     int nodes[4]         # the core's node per level (channel, rank, bankgroup, bank)
     int64_t bank_flat    # the bank's index among all banks of the system
     int64_t index        # host mode: its index in the chunk (-1: not tracked)
     int64_t seq          # order it was sent in: a job's banks serve older requests first
-    int64_t tag          # an agent's request: its id, reported when it completes (0: none)
 
 
 cdef struct Queue:
@@ -109,7 +110,7 @@ cdef class Engine:
     cdef readonly int64_t error   # nonzero: an internal inconsistency (status of the core)
     # in-DRAM jobs (pimsim/engine/jobs.pxi): command streams in phases, scheduled with the
     # requests; up to MAX_JOBS at once
-    cdef Job jobs[MAX_JOBS]
+    cdef Job* jobs                     # [MAX_JOBS] (off the object: keeps hot fields close)
     cdef object job_refs               # [k]: the arrays job k's pointers point into
     cdef int j_age[MAX_JOBS]           # running jobs, oldest first
     cdef int j_live                    # how many run
@@ -163,6 +164,8 @@ cdef class Engine:
     cdef int _push_pending(self, Channel* c, Req* r) except -1 nogil
     cdef int _store(self, int ch, Req* r) except -1 nogil
     cdef bint _idle(self) noexcept nogil
+    cdef int _report(self) noexcept nogil
+    cdef int _loop(self, int64_t until, bint final, bint hold, int64_t budget) except -1 nogil
     # idle refresh slots counted in bulk (_skip_refreshes)
     cdef int64_t skip_slot             # refresh slot of the last quiet check (-1: none)
     cdef int64_t skip_sent             # requests sent by then

@@ -1,10 +1,13 @@
 # cython: language_level=3
-"""The trace-replay engine: frontend plus one memory controller per channel, in C loops.
+"""The engine: one memory controller per channel in C loops, fed by the trace frontend, the
+CPU host model and SimPy agents' tagged requests, with in-DRAM jobs scheduled beside them.
+The core here; each other job is a .pxi in pimsim/engine/ (see its docstring).
 
 Semantics (the per-cycle order of Ramulator 2's generic DRAM controller, which makes cycle
 counts comparable with it):
 
-- in each cycle, every channel controller steps, then the frontend may send one request;
+- in each cycle, every channel controller steps, then one agent request (the oldest made)
+  and one trace request may enter;
 - a controller step: (1) the oldest pending read whose data is back leaves (one per cycle);
   (2) every nREFI an all-bank refresh per rank enters the priority queue; (3) one command
   issues, chosen from the active buffer (requests whose row was opened for them), else the
@@ -33,6 +36,9 @@ from pimsim._core cimport (C_AACT, C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_W
                            Core)
 
 cnp.import_array()
+
+cdef extern from *:  # Cython's own branch hint (__builtin_expect), for rare branches
+    bint unlikely(bint) noexcept nogil
 
 cdef enum:
     K_READ = 0
@@ -77,6 +83,7 @@ END_OF_TIME = FOREVER
 cdef uint64_t LINE_MASK = ~(<uint64_t>63)
 
 include "engine/latency.pxi"
+include "engine/queues.pxi"
 include "policies/scheduler_frfcfs.pxi"
 include "policies/scheduler_fcfs.pxi"
 include "policies/rowpolicy_open.pxi"
@@ -91,30 +98,6 @@ SCHEDULER_CODES = {"frfcfs": 0, "fcfs": 1}
 ROW_POLICY_CODES = {"open": 0, "closed": 1}
 
 
-cdef int queue_init(Queue* q, int cap) except -1:
-    q.items = <Req*>calloc(cap, sizeof(Req))
-    if q.items == NULL:
-        raise MemoryError()
-    q.n = 0
-    q.cap = cap
-    return 0
-
-
-cdef inline void queue_remove(Queue* q, int i) noexcept nogil:
-    memmove(&q.items[i], &q.items[i + 1], (q.n - i - 1) * sizeof(Req))
-    q.n -= 1
-
-
-cdef inline void queue_insert_by_age(Queue* q, Req* r) noexcept nogil:
-    """Insert keeping arrival order (the caller checked there is room)."""
-    cdef int i = q.n
-    while i > 0 and q.items[i - 1].arrive > r.arrive:
-        i -= 1
-    memmove(&q.items[i + 1], &q.items[i], (q.n - i) * sizeof(Req))
-    q.items[i] = r[0]
-    q.n += 1
-
-
 cdef class Engine:
     """Replays trace chunks on ``core``; see the module docstring for the semantics."""
 
@@ -124,6 +107,7 @@ cdef class Engine:
         self.sb = NULL
         self.j_rank_hold = NULL
         self.j_bank = NULL
+        self.jobs = NULL
         self.skip_counts = NULL
         self.skip_refreshes = NULL
         self.in_items = NULL
@@ -133,7 +117,6 @@ cdef class Engine:
                  double low_watermark, int64_t refresh_interval, int read_latency,
                  str scheduler, str row_policy, int row_cap, bint with_data, int tick):
         cdef int ch
-        cdef Channel* c
         self.core = core
         self.n_channels = core.n_channels
         self.ranks = core.n_ranks
@@ -161,23 +144,17 @@ cdef class Engine:
                 or self.j_bank == NULL:
             raise MemoryError()
         for ch in range(self.n_channels):
-            c = &self.chans[ch]
-            queue_init(&c.readq, read_queue)
-            queue_init(&c.writeq, write_queue)
-            queue_init(&c.active, self.ranks * self.bankgroups * self.banks)
-            queue_init(&c.priority, 2 * self.ranks)
-            c.pend_cap = 64
-            c.pending = <Req*>malloc(c.pend_cap * sizeof(Req))
-            c.lat_hist = <int64_t*>calloc(1 << LAT_EXACT_BITS, sizeof(int64_t))
-            c.lat_tail = <int64_t*>calloc(LAT_TAIL, sizeof(int64_t))
-            if c.pending == NULL or c.lat_hist == NULL or c.lat_tail == NULL:
-                raise MemoryError()
-            c.next_refresh = refresh_interval if refresh_interval > 0 else -1
+            channel_init(&self.chans[ch], read_queue, write_queue,
+                         self.ranks * self.bankgroups * self.banks, 2 * self.ranks,
+                         refresh_interval)
         self.skip_counts = <int64_t*>calloc(self.n_channels * core.n_cmds, sizeof(int64_t))
         self.skip_refreshes = <int64_t*>calloc(self.n_channels, sizeof(int64_t))
         if self.skip_counts == NULL or self.skip_refreshes == NULL:
             raise MemoryError()
         self.skip_slot = -1
+        self.jobs = <Job*>calloc(MAX_JOBS, sizeof(Job))
+        if self.jobs == NULL:
+            raise MemoryError()
         self.job_refs = [None] * MAX_JOBS
         self.j_reported = self.j_loaded = -1
         self.now = 0
@@ -191,18 +168,14 @@ cdef class Engine:
 
     def __dealloc__(self):
         cdef int ch, k
-        for k in range(MAX_JOBS):
-            free(self.jobs[k].next)
-            free(self.jobs[k].hold)
+        if self.jobs != NULL:
+            for k in range(MAX_JOBS):
+                free(self.jobs[k].next)
+                free(self.jobs[k].hold)
+            free(self.jobs)
         if self.chans != NULL:
             for ch in range(self.n_channels):
-                free(self.chans[ch].readq.items)
-                free(self.chans[ch].writeq.items)
-                free(self.chans[ch].active.items)
-                free(self.chans[ch].priority.items)
-                free(self.chans[ch].pending)
-                free(self.chans[ch].lat_hist)
-                free(self.chans[ch].lat_tail)
+                channel_free(&self.chans[ch])
             free(self.chans)
         free(self.row_accesses)
         free(self.sb)
@@ -491,12 +464,13 @@ cdef class Engine:
         host_load(self, cycles, is_write, fields, addresses, deps, misses_in_flight,
                   compute_ticks)
 
-    def submit(self, int64_t tag, uint64_t addr, int ch, int rank, int bg, int bank, int row,
+    def submit(self, int32_t tag, uint64_t addr, int ch, int rank, int bg, int bank, int row,
                int col, bint write):
         """An agent's read or write of the burst at ``addr`` (its decoded fields given), made
         at ``now``: it enters its queue from this cycle on, after the agents' requests
-        submitted before it, at most one of them per cycle. ``tag`` (nonzero) is reported by
-        completions() when the read's data returns or the write issues."""
+        submitted before it, at most one of them per cycle. ``tag`` (a nonzero int32, unique
+        among the requests in flight) is reported by completions() when the read's data
+        returns or the write issues."""
         if tag == 0:
             raise ValueError("an agent's request needs a nonzero tag")
         agent_submit(self, tag, addr, ch, rank, bg, bank, row, col, write)
@@ -518,84 +492,97 @@ cdef class Engine:
         JOB_DONE or COMPLETED stops it (controllers keep refreshing an idle memory).
         ``budget`` < 0: no limit.
         """
-        cdef int ch, acted
-        cdef int64_t nxt, t, horizon
-        cdef int result = REACHED
+        cdef int result
         with nogil:
-            while self.now < until:
-                if budget == 0:
-                    break
-                budget -= 1
-                if self.stepped != self.now:
-                    self.stepped = self.now
-                    self.acted = 0
-                    for ch in range(self.n_channels):
-                        self.acted |= self.step(ch)
-                    if self.error:
-                        break
-                if self.j_finished:
-                    self.j_reported = 0
-                    while not self.j_finished >> self.j_reported & 1:
-                        self.j_reported += 1
-                    self.j_finished &= ~(1 << self.j_reported)
-                    result = JOB_DONE
-                    break
-                if self.done_n:
-                    result = COMPLETED
-                    break
-                acted = self.acted
-                if self.in_n and self.in_sent != self.now:
-                    if agent_send(self):
-                        acted = self.acted = 1
-                        self.in_blocked = False
-                    else:
-                        self.in_blocked = True
-                if self.host_mlp and drain_store(self):
-                    acted = self.acted = 1
-                if self.t_next < self.t_n:
-                    if self.t_cycle[self.t_next] * self.tick <= self.now:
-                        if send(self):
-                            self.t_next += 1
-                            self.blocked = False
-                            acted = self.acted = 1
-                        else:
-                            self.blocked = True
-                elif hold:
-                    pass
-                elif not final:
-                    result = NEED_INPUT
-                    break
-                elif self._idle():
-                    result = DONE
-                    break
-                if acted:
-                    self.now += self.tick
-                    continue
-                if self.refresh_interval > 0 and not self.core.recording and self._idle():
-                    horizon = until
-                    if self.t_next < self.t_n and self.t_cycle[self.t_next] * self.tick < horizon:
-                        horizon = self.t_cycle[self.t_next] * self.tick
-                    _skip_refreshes(self, horizon)
-                nxt = FOREVER
-                for ch in range(self.n_channels):
-                    t = self.next_event(ch)
-                    if t < nxt:
-                        nxt = t
-                if self.t_next < self.t_n and not self.blocked:
-                    t = self.t_cycle[self.t_next] * self.tick
-                    if t <= self.now:
-                        t = self.now + self.tick
-                    if t < nxt:
-                        nxt = t
-                if self.in_n and not self.in_blocked and self.now + self.tick < nxt:
-                    nxt = self.now + self.tick
-                if self.sb_n and self.now < self.sb_ready < nxt:
-                    nxt = self.sb_ready
-                self.now = nxt if nxt < until else until
+            if self.j_finished or self.done_n:  # news of the step before the last return
+                result = self._report()
+            else:
+                result = self._loop(until, final, hold, budget)
         if self.error:
             raise RuntimeError(f"replay engine issued an illegal command (core status "
                                f"{self.error}) at cycle {self.now}")
         return result
+
+    cdef int _loop(self, int64_t until, bint final, bint hold, int64_t budget) except -1 nogil:
+        """run()'s loop over cycles (see run); returns its result."""
+        cdef int ch, acted
+        cdef int64_t nxt, t, horizon
+        cdef int result = REACHED
+        while self.now < until:
+            if budget == 0:
+                break
+            budget -= 1
+            if self.stepped != self.now:
+                self.stepped = self.now
+                self.acted = 0
+                for ch in range(self.n_channels):
+                    self.acted |= self.step(ch)
+                if self.error:
+                    break
+                if unlikely(self.j_finished or self.done_n):
+                    result = self._report()
+                    break
+            acted = self.acted
+            if unlikely(self.in_n and self.in_sent != self.now):
+                if agent_send(self):
+                    acted = self.acted = 1
+                    self.in_blocked = False
+                else:
+                    self.in_blocked = True
+            if self.host_mlp and drain_store(self):
+                acted = self.acted = 1
+            if self.t_next < self.t_n:
+                if self.t_cycle[self.t_next] * self.tick <= self.now:
+                    if send(self):
+                        self.t_next += 1
+                        self.blocked = False
+                        acted = self.acted = 1
+                    else:
+                        self.blocked = True
+            elif hold:
+                pass
+            elif not final:
+                result = NEED_INPUT
+                break
+            elif self._idle():
+                result = DONE
+                break
+            if acted:
+                self.now += self.tick
+                continue
+            if self.refresh_interval > 0 and not self.core.recording and self._idle():
+                horizon = until
+                if self.t_next < self.t_n and self.t_cycle[self.t_next] * self.tick < horizon:
+                    horizon = self.t_cycle[self.t_next] * self.tick
+                _skip_refreshes(self, horizon)
+            nxt = FOREVER
+            for ch in range(self.n_channels):
+                t = self.next_event(ch)
+                if t < nxt:
+                    nxt = t
+            if self.t_next < self.t_n and not self.blocked:
+                t = self.t_cycle[self.t_next] * self.tick
+                if t <= self.now:
+                    t = self.now + self.tick
+                if t < nxt:
+                    nxt = t
+            if unlikely(self.in_n and not self.in_blocked and self.now + self.tick < nxt):
+                nxt = self.now + self.tick
+            if self.sb_n and self.now < self.sb_ready < nxt:
+                nxt = self.sb_ready
+            self.now = nxt if nxt < until else until
+        return result
+
+    cdef int _report(self) noexcept nogil:
+        """What run() returns for the step's news: JOB_DONE for a finished job (the lowest
+        numbered, ``finished_job``), else COMPLETED for agents' requests."""
+        if not self.j_finished:
+            return COMPLETED
+        self.j_reported = 0
+        while not self.j_finished >> self.j_reported & 1:
+            self.j_reported += 1
+        self.j_finished &= ~(1 << self.j_reported)
+        return JOB_DONE
 
     cdef bint _idle(self) noexcept nogil:
         cdef int ch

@@ -49,6 +49,9 @@ from pimsim.stats import Latencies, add_op, add_pim, build_stats, pim_summary
 #: clock catches up: bounds the work between two checks for Ctrl-C.
 QUANTUM = 1 << 16
 
+#: Requests in flight the engine can tell apart (their tags are nonzero int32, reused).
+TAGS = 2**31 - 1
+
 Agent = Generator[simpy.Event, Any, Any]
 
 
@@ -145,7 +148,9 @@ class System:
         return self._request(addr, True)
 
     def _request(self, addr: int, write: bool) -> simpy.Event:
-        tag, self._next_tag = self._next_tag, self._next_tag + 1
+        tag, self._next_tag = self._next_tag, self._next_tag % TAGS + 1
+        if tag in self._waiting:
+            raise SimulationError(f"{self.label}: more than {TAGS:,} requests in flight")
         self.engine.submit(tag, addr & ~63, *self.mapper.decode(addr), write)
         event = self._waiting[tag] = self.env.event()
         return event

@@ -12,5 +12,6 @@ C functions taking the Engine (as the policies in pimsim/policies are):
 - ``jobs.pxi``: in-DRAM jobs (command streams in phases scheduled with the requests), up
   to MAX_JOBS at once: jobs on disjoint banks overlap;
 - ``refresh.pxi``: idle refresh intervals counted in closed form;
-- ``latency.pxi``: the read-latency histogram of each channel.
+- ``latency.pxi``: the read-latency histogram of each channel;
+- ``queues.pxi``: a channel's queues (arrival order, removal, insertion by age).
 """

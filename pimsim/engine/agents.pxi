@@ -5,7 +5,7 @@
 # process per agent costs one Python event per request, none per DRAM command.
 
 
-cdef int agent_submit(Engine eng, int64_t tag, uint64_t addr, int ch, int rank, int bg,
+cdef int agent_submit(Engine eng, int32_t tag, uint64_t addr, int ch, int rank, int bg,
                       int bank, int row, int col, bint write) except -1:
     """Engine.submit: queue an agent's request in the inbox (see its docstring)."""
     cdef int64_t k, cap
@@ -51,7 +51,7 @@ cdef int agent_send(Engine eng) except -1 nogil:
     return 1
 
 
-cdef int push_done(Engine eng, int64_t tag) except -1 nogil:
+cdef int push_done(Engine eng, int32_t tag) except -1 nogil:
     """Report ``tag`` as completed in cycle ``now``."""
     cdef int64_t cap
     cdef int64_t* grown
