@@ -307,3 +307,18 @@ def test_an_open_loop_agent_gives_the_trace_replays_document(tmp_path, scenario,
     sim = System(config, with_data=with_data, label=want["trace"])
     sim.process(open_loop(sim, trace))
     assert sim.run() == want
+
+
+def test_bbops_nobody_waits_for_still_run_to_their_end():
+    # more than the engine's job slots, issued and forgotten by an agent that returns at once
+    sim = System(load_config("ddr4-2400"), with_data=False)
+    row = sim.bulk.row_bytes
+
+    def fire_and_forget(sim):
+        for k in range(10):
+            sim.bbop("copy", 0x4000000 + k * row, 0x0, size=row)
+        yield sim.timeout(1)
+
+    sim.process(fire_and_forget(sim))
+    doc = sim.run()
+    assert doc["pim"]["ops"] == {"copy": 10}

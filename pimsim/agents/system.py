@@ -127,6 +127,7 @@ class System:
         return self.env.process(self._agent(agent))
 
     def _agent(self, agent: Agent) -> Agent:
+        """Run ``agent``, counted among those the run waits for."""
         self._agents += 1
         try:
             return (yield from agent)
@@ -164,7 +165,7 @@ class System:
         pimsim.ambit.bulk.OpReport, when the job's last command issued. Operands must be
         whole rows of one vector layout (see BulkEngine.vectors_at), else a BulkError names
         the reason."""
-        return self.env.process(self._bulk_issuer(op, dst, sources, size))
+        return self.env.process(self._agent(self._bulk_issuer(op, dst, sources, size)))
 
     def _bulk_issuer(self, op: str, dst: int, sources: tuple[int, ...], size: int) -> Agent:
         vectors, reason = self.bulk.vectors_at(self.mapper, (dst, *sources), size, builtin(op))
