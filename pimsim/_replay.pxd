@@ -19,6 +19,8 @@ cdef struct Req:
     int32_t seen_row     # the bank's open row when cmd and bound were computed (-2: never)
     int64_t bound        # lower bound on the cycle cmd may issue, valid while seen_row holds
     int32_t counted      # row-buffer outcome already recorded
+    int32_t tag          # an agent's request: its id, reported when it completes (0: none;
+                         # an int32 beside ``counted`` keeps the struct at 112 bytes)
     int nodes[4]         # the core's node per level (channel, rank, bankgroup, bank)
     int64_t bank_flat    # the bank's index among all banks of the system
     int64_t index        # host mode: its index in the chunk (-1: not tracked)
@@ -57,6 +59,32 @@ cdef struct Channel:
     double lat_sum       # sum of read latencies, cycles (each rounded up to a cycle)
 
 
+cdef enum:
+    MAX_JOBS = 8         # in-DRAM jobs running at once (bits of a uint8 bank mask)
+
+
+cdef struct Job:
+    const int32_t* cmd          # [i * J_FIELDS + f]: command i (see load_job)
+    const int32_t* stream_end   # [s]: one past the stream's last command
+    const int32_t* phase_end    # [p]: one past the phase's last stream
+    int32_t n_phases
+    int64_t* when               # [i]: tick command i issued (-1: not yet)
+    int64_t* order              # commands in issue order
+    int64_t issued              # commands issued so far
+    int32_t* next               # [s]: the stream's next command
+    int32_t* hold               # [s]: banks the stream holds open
+    int phase                   # current phase
+    int stream0                 # its first stream
+    int64_t from_tick           # tick the current phase may start
+    int64_t first               # tick of the job's first command (-1: none yet)
+    int64_t last_pre            # tick of its last PRE (-1: none yet)
+    int64_t seq                 # requests sent before the job (they go first in its banks)
+    int64_t closes              # PREs it issued to close rows the host left open
+    int64_t nrp                 # nRP, ticks
+    bint by_rows                # an activation takes a tFAW slot per raised row
+    bint active                 # loaded and not finished
+
+
 ctypedef int (*pick_fn)(Engine, Queue*, int, int64_t, int64_t*) noexcept nogil
 ctypedef bint (*close_fn)(Engine, int, Req*) noexcept nogil
 
@@ -80,36 +108,30 @@ cdef class Engine:
     cdef int64_t stepped          # last cycle the controllers were stepped
     cdef int acted                # something happened in cycle ``stepped``
     cdef readonly int64_t error   # nonzero: an internal inconsistency (status of the core)
-    # an in-DRAM job (load_job): command streams in phases, scheduled with the requests
-    cdef bint j_active                 # a job is loaded and not finished
-    cdef bint j_finished               # it finished in the last step: run() reports JOB_DONE
-    cdef const int32_t[:, ::1] j_cmd   # [i]: command, channel, rank, bg, bank, row, col, raised
-    cdef const int32_t[::1] j_stream_end  # [s]: one past the stream's last command
-    cdef const int32_t[::1] j_phase_end   # [p]: one past the phase's last stream
-    cdef int64_t[::1] j_when           # [i]: tick command i issued
-    cdef int64_t[::1] j_order          # commands in issue order
-    cdef int64_t j_issued              # commands issued so far
-    cdef int32_t* j_next               # [s]: the stream's next command
-    cdef int32_t* j_hold               # [s]: banks the stream holds open
+    # in-DRAM jobs (pimsim/engine/jobs.pxi): command streams in phases, scheduled with the
+    # requests; up to MAX_JOBS at once
+    cdef Job* jobs                     # [MAX_JOBS] (off the object: keeps hot fields close)
+    cdef object job_refs               # [k]: the arrays job k's pointers point into
+    cdef int j_age[MAX_JOBS]           # running jobs, oldest first
+    cdef int j_live                    # how many run
+    cdef uint8_t j_finished            # jobs finished and not yet reported by run() (bits)
+    cdef int j_reported                # the job run() reported JOB_DONE for last (-1: none)
+    cdef int j_loaded                  # the job loaded last (-1: none)
     cdef int32_t* j_rank_hold          # [channel * ranks + rank]: banks jobs hold open there
-    cdef uint8_t* j_bank               # [bank]: a bank the job uses
-    cdef int j_phase                   # current phase
-    cdef int j_stream0                 # its first stream
-    cdef int64_t j_from                # tick the current phase may start
-    cdef int64_t j_first               # tick of the job's first command (-1: none yet)
-    cdef int64_t j_last_pre            # tick of its last PRE (-1: none yet)
-    cdef int64_t j_seq                 # requests sent before the job
-    cdef int64_t j_closes              # PREs it issued to close rows the host left open
-    cdef bint j_by_rows                # an activation takes a tFAW slot per raised row
-    cdef int64_t j_nrp                 # nRP, ticks
+    cdef uint8_t* j_bank               # [bank]: the jobs running there (bits)
+    cdef int j_pick_job                # the job of the command job_pick chose
     cdef int j_pick_close              # the picked command is a PRE closing a host row
     cdef int64_t j_pick_when           # tick the picked command may issue
     cdef int64_t sent                  # requests sent so far (the next one's seq)
 
-    cdef int job_pick(self, int ch, int64_t* soonest) except -2 nogil
-    cdef int job_issue(self, int ch, int s) except -1 nogil
-    cdef bint _older_pending(self, int ch, int64_t bank) noexcept nogil
-    cdef bint _refresh_pending(self, int ch, int rank) noexcept nogil
+    # agents' requests (pimsim/engine/agents.pxi): submitted one at a time, tagged
+    cdef Req* in_items                 # ring of requests waiting to enter, in submit order
+    cdef int64_t in_head, in_n, in_cap
+    cdef int64_t in_sent               # tick the last of them entered (one per cycle)
+    cdef bint in_blocked               # the oldest found its queue full
+    cdef int64_t* done_tags            # tags completed in cycle ``now`` (reads: data back;
+    cdef int64_t done_n, done_cap      # writes: issued), taken by completions()
+
     # the current trace chunk
     cdef const int64_t[::1] t_cycle
     cdef const uint8_t[::1] t_write
@@ -131,27 +153,21 @@ cdef class Engine:
     cdef int64_t sb_head, sb_n, sb_cap
     cdef int64_t sb_ready              # tick the head's data is ready (-1: not known yet)
 
-    cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil
     cdef void set_nodes(self, int ch, Req* r) noexcept nogil
     cdef int prerequisite(self, int ch, Req* r) noexcept nogil
     cdef int64_t ready_at(self, int ch, Req* r) noexcept nogil
     cdef void update_write_mode(self, Channel* c) noexcept nogil
     cdef int step(self, int ch) except -1 nogil
     cdef int64_t next_event(self, int ch) noexcept nogil
-    cdef int send(self) except -1 nogil
-    cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil
-    cdef int enqueue(self, int ch, Req* r) except -1 nogil
-    cdef int drain_store(self) except -1 nogil
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil
     cdef bint _holds_back(self, Channel* c, Req* r) noexcept nogil
-    cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil
     cdef int _push_pending(self, Channel* c, Req* r) except -1 nogil
     cdef int _store(self, int ch, Req* r) except -1 nogil
     cdef bint _idle(self) noexcept nogil
+    cdef int _report(self) noexcept nogil
+    cdef int _loop(self, int64_t until, bint final, bint hold, int64_t budget) except -1 nogil
     # idle refresh slots counted in bulk (_skip_refreshes)
     cdef int64_t skip_slot             # refresh slot of the last quiet check (-1: none)
     cdef int64_t skip_sent             # requests sent by then
     cdef int64_t* skip_counts          # core command counts then, [channel * n_cmds + cmd]
     cdef int64_t* skip_refreshes       # controller refresh counts then, [channel]
-    cdef bint _quiet(self, int64_t slot) noexcept nogil
-    cdef void _skip_refreshes(self, int64_t horizon) noexcept nogil

@@ -1,10 +1,13 @@
 # cython: language_level=3
-"""The trace-replay engine: frontend plus one memory controller per channel, in C loops.
+"""The engine: one memory controller per channel in C loops, fed by the trace frontend, the
+CPU host model and SimPy agents' tagged requests, with in-DRAM jobs scheduled beside them.
+The core here; each other job is a .pxi in pimsim/engine/ (see its docstring).
 
 Semantics (the per-cycle order of Ramulator 2's generic DRAM controller, which makes cycle
 counts comparable with it):
 
-- in each cycle, every channel controller steps, then the frontend may send one request;
+- in each cycle, every channel controller steps, then one agent request (the oldest made)
+  and one trace request may enter;
 - a controller step: (1) the oldest pending read whose data is back leaves (one per cycle);
   (2) every nREFI an all-bank refresh per rank enters the priority queue; (3) one command
   issues, chosen from the active buffer (requests whose row was opened for them), else the
@@ -34,6 +37,9 @@ from pimsim._core cimport (C_AACT, C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_W
 
 cnp.import_array()
 
+cdef extern from *:  # Cython's own branch hint (__builtin_expect), for rare branches
+    bint unlikely(bint) noexcept nogil
+
 cdef enum:
     K_READ = 0
     K_WRITE = 1
@@ -44,8 +50,10 @@ cdef enum:  # run() results
     REACHED = 1
     DONE = 2
     JOB_DONE = 3
+    COMPLETED = 4
 
-RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE}
+RUN_RESULTS = {"need_input": NEED_INPUT, "reached": REACHED, "done": DONE, "job_done": JOB_DONE,
+               "completed": COMPLETED}
 
 cdef enum:  # columns of a job's command table (load_job)
     J_CMD = 0
@@ -64,66 +72,28 @@ cdef int64_t FOREVER = 0x7000000000000000  # "never"; 2**60 below the largest in
 #: the timing values added to it.
 MAX_TICK = 0x6000000000000000
 
+#: In-DRAM jobs the engine runs at once (load_job).
+JOBS_AT_ONCE = MAX_JOBS
+
 #: A tick beyond every event: run(END_OF_TIME, ...) runs until done (or out of budget).
 END_OF_TIME = FOREVER
 
-cdef enum:  # the read-latency histogram (see lat_bucket)
-    LAT_EXACT_BITS = 14   # latencies below 2**14 ticks are counted exactly
-    LAT_SUB_BITS = 6      # above, 2**6 buckets per octave (each at most 1/64 of its low edge)
-    LAT_TAIL = (63 - LAT_EXACT_BITS) << LAT_SUB_BITS
-
-LATENCY_EXACT_TICKS = 1 << LAT_EXACT_BITS
-
-
-cdef inline int64_t lat_bucket(int64_t lat) noexcept nogil:
-    """Tail bucket of a latency of at least 2**LAT_EXACT_BITS ticks: its octave, then the
-    next LAT_SUB_BITS bits below the leading one."""
-    cdef int e = LAT_EXACT_BITS
-    while lat >> (e + 1):
-        e += 1
-    return ((e - LAT_EXACT_BITS) << LAT_SUB_BITS) | ((lat >> (e - LAT_SUB_BITS))
-                                                     & ((1 << LAT_SUB_BITS) - 1))
-
-
-def latency_buckets():
-    """Inclusive (low, high) tick bounds of the histogram's tail buckets, as int64 arrays."""
-    b = np.arange(LAT_TAIL, dtype=np.int64)
-    shift = (b >> LAT_SUB_BITS) + LAT_EXACT_BITS - LAT_SUB_BITS
-    low = ((1 << LAT_SUB_BITS) + (b & ((1 << LAT_SUB_BITS) - 1))) << shift
-    return low, low + (np.int64(1) << shift) - 1
 cdef uint64_t LINE_MASK = ~(<uint64_t>63)
 
+include "engine/latency.pxi"
+include "engine/queues.pxi"
 include "policies/scheduler_frfcfs.pxi"
 include "policies/scheduler_fcfs.pxi"
 include "policies/rowpolicy_open.pxi"
 include "policies/rowpolicy_closed.pxi"
+include "engine/jobs.pxi"
+include "engine/frontend.pxi"
+include "engine/host.pxi"
+include "engine/refresh.pxi"
+include "engine/agents.pxi"
 
 SCHEDULER_CODES = {"frfcfs": 0, "fcfs": 1}
 ROW_POLICY_CODES = {"open": 0, "closed": 1}
-
-
-cdef int queue_init(Queue* q, int cap) except -1:
-    q.items = <Req*>calloc(cap, sizeof(Req))
-    if q.items == NULL:
-        raise MemoryError()
-    q.n = 0
-    q.cap = cap
-    return 0
-
-
-cdef inline void queue_remove(Queue* q, int i) noexcept nogil:
-    memmove(&q.items[i], &q.items[i + 1], (q.n - i - 1) * sizeof(Req))
-    q.n -= 1
-
-
-cdef inline void queue_insert_by_age(Queue* q, Req* r) noexcept nogil:
-    """Insert keeping arrival order (the caller checked there is room)."""
-    cdef int i = q.n
-    while i > 0 and q.items[i - 1].arrive > r.arrive:
-        i -= 1
-    memmove(&q.items[i + 1], &q.items[i], (q.n - i) * sizeof(Req))
-    q.items[i] = r[0]
-    q.n += 1
 
 
 cdef class Engine:
@@ -133,18 +103,18 @@ cdef class Engine:
         self.chans = NULL
         self.row_accesses = NULL
         self.sb = NULL
-        self.j_next = NULL
-        self.j_hold = NULL
         self.j_rank_hold = NULL
         self.j_bank = NULL
+        self.jobs = NULL
         self.skip_counts = NULL
         self.skip_refreshes = NULL
+        self.in_items = NULL
+        self.done_tags = NULL
 
     def __init__(self, Core core, int read_queue, int write_queue, double high_watermark,
                  double low_watermark, int64_t refresh_interval, int read_latency,
                  str scheduler, str row_policy, int row_cap, bint with_data, int tick):
         cdef int ch
-        cdef Channel* c
         self.core = core
         self.n_channels = core.n_channels
         self.ranks = core.n_ranks
@@ -172,26 +142,19 @@ cdef class Engine:
                 or self.j_bank == NULL:
             raise MemoryError()
         for ch in range(self.n_channels):
-            c = &self.chans[ch]
-            queue_init(&c.readq, read_queue)
-            queue_init(&c.writeq, write_queue)
-            queue_init(&c.active, self.ranks * self.bankgroups * self.banks)
-            queue_init(&c.priority, 2 * self.ranks)
-            c.pend_cap = 64
-            c.pending = <Req*>malloc(c.pend_cap * sizeof(Req))
-            c.lat_hist = <int64_t*>calloc(1 << LAT_EXACT_BITS, sizeof(int64_t))
-            c.lat_tail = <int64_t*>calloc(LAT_TAIL, sizeof(int64_t))
-            if c.pending == NULL or c.lat_hist == NULL or c.lat_tail == NULL:
-                raise MemoryError()
-            c.next_refresh = refresh_interval if refresh_interval > 0 else -1
+            channel_init(&self.chans[ch], read_queue, write_queue,
+                         self.ranks * self.bankgroups * self.banks, 2 * self.ranks,
+                         refresh_interval)
         self.skip_counts = <int64_t*>calloc(self.n_channels * core.n_cmds, sizeof(int64_t))
         self.skip_refreshes = <int64_t*>calloc(self.n_channels, sizeof(int64_t))
         if self.skip_counts == NULL or self.skip_refreshes == NULL:
             raise MemoryError()
         self.skip_slot = -1
-        self.j_when = np.empty(0, dtype=np.int64)  # no job yet: job_log() is empty
-        self.j_order = np.empty(0, dtype=np.int64)
-        self.j_first = self.j_last_pre = -1
+        self.jobs = <Job*>calloc(MAX_JOBS, sizeof(Job))
+        if self.jobs == NULL:
+            raise MemoryError()
+        self.job_refs = [None] * MAX_JOBS
+        self.j_reported = self.j_loaded = -1
         self.now = 0
         self.stepped = -1
         self.acted = 0
@@ -199,40 +162,29 @@ cdef class Engine:
         self.t_n = 0
         self.t_next = 0
         self.blocked = False
+        self.in_sent = -1
 
     def __dealloc__(self):
-        cdef int ch
+        cdef int ch, k
+        if self.jobs != NULL:
+            for k in range(MAX_JOBS):
+                free(self.jobs[k].next)
+                free(self.jobs[k].hold)
+            free(self.jobs)
         if self.chans != NULL:
             for ch in range(self.n_channels):
-                free(self.chans[ch].readq.items)
-                free(self.chans[ch].writeq.items)
-                free(self.chans[ch].active.items)
-                free(self.chans[ch].priority.items)
-                free(self.chans[ch].pending)
-                free(self.chans[ch].lat_hist)
-                free(self.chans[ch].lat_tail)
+                channel_free(&self.chans[ch])
             free(self.chans)
         free(self.row_accesses)
         free(self.sb)
-        free(self.j_next)
-        free(self.j_hold)
         free(self.j_rank_hold)
         free(self.j_bank)
         free(self.skip_counts)
         free(self.skip_refreshes)
+        free(self.in_items)
+        free(self.done_tags)
 
     # -- helpers ----------------------------------------------------------------------------
-
-    cdef bint wants_row(self, Queue* q, Req* r) noexcept nogil:
-        """Another request of ``q`` targets the same row of the same bank as ``r``."""
-        cdef int i
-        cdef Req* o
-        for i in range(q.n):
-            o = &q.items[i]
-            if o != r and o.kind != K_REFRESH and o.rank == r.rank and o.bg == r.bg \
-                    and o.bank == r.bank and o.row == r.row:
-                return True
-        return False
 
     cdef void set_nodes(self, int ch, Req* r) noexcept nogil:
         """The core's node per level for the request's address."""
@@ -267,8 +219,8 @@ cdef class Engine:
         """
         cdef int32_t open_row
         cdef int64_t when
-        if self.j_active and r.kind != K_REFRESH and r.seq >= self.j_seq \
-                and self.j_bank[r.bank_flat]:
+        if self.j_live and r.kind != K_REFRESH and self.j_bank[r.bank_flat] \
+                and job_blocks(self, r.bank_flat, r.seq):
             return FOREVER  # a younger request waits for the job in its bank
         if r.kind != K_REFRESH:
             open_row = self.core.open_rows[r.bank_flat]
@@ -297,7 +249,7 @@ cdef class Engine:
         cdef Queue* q = NULL
         if c.pend_n > 0 and c.pending[c.pend_head].depart <= self.now:
             head = &c.pending[c.pend_head]
-            self._count_latency(c, head.depart - head.arrive)
+            count_latency(self, c, head.depart - head.arrive)
             c.reads += 1
             c.last_event = self.now
             c.pend_head = (c.pend_head + 1) % c.pend_cap
@@ -305,6 +257,8 @@ cdef class Engine:
             if head.index >= 0:
                 self.t_done[head.index] = head.depart
                 self.inflight -= 1
+            if head.tag:
+                push_done(self, head.tag)
             acted = 1
         if 0 <= c.next_refresh <= self.now:
             c.next_refresh += self.refresh_interval
@@ -319,10 +273,10 @@ cdef class Engine:
                     c.priority.n += 1
         # choose; c.scan_min keeps the soonest any candidate becomes ready if none is now
         c.scan_min = FOREVER
-        if self.j_active:
-            r = self.job_pick(ch, &c.scan_min)
+        if self.j_live:
+            r = job_pick(self, ch, &c.scan_min)
             if r >= 0:
-                self.job_issue(ch, r)
+                job_issue(self, ch, r)
                 return 1
         i = self.pick(self, &c.active, ch, self.now, &c.scan_min)
         if i >= 0:
@@ -335,7 +289,7 @@ cdef class Engine:
             self.update_write_mode(c)
             q = &c.writeq if c.write_mode else &c.readq
             i = self.pick(self, q, ch, self.now, &c.scan_min)
-            if i < 0 and self.j_active:  # the job may wait for older requests queued there
+            if i < 0 and self.j_live:  # the job may wait for older requests queued there
                 q = &c.readq if c.write_mode else &c.writeq
                 i = self.pick(self, q, ch, self.now, &c.scan_min)
             if i < 0:
@@ -361,17 +315,6 @@ cdef class Engine:
             if o.rank == r.rank and (r.cmd == C_PREA or (o.bg == r.bg and o.bank == r.bank)):
                 return True
         return False
-
-    cdef void _count_latency(self, Channel* c, int64_t lat) noexcept nogil:
-        """Add a read latency (ticks) to the histogram: exact below 2**LAT_EXACT_BITS ticks,
-        a log-spaced bucket above, so its memory does not grow with the latency."""
-        if lat < (1 << LAT_EXACT_BITS):
-            c.lat_hist[lat] += 1
-        else:
-            c.lat_tail[lat_bucket(lat)] += 1
-        if lat > c.lat_max:
-            c.lat_max = lat
-        c.lat_sum += (lat + self.tick - 1) // self.tick
 
     cdef int issue(self, int ch, Queue* q, int i) except -1 nogil:
         """Issue the chosen request's next command and move the request on."""
@@ -407,8 +350,10 @@ cdef class Engine:
             else:
                 c.writes += 1
                 c.last_event = self.now
-                if self.with_data and not self.host_mlp:  # a host program's result is
-                    self._store(ch, r)  # stored by its caller, computed from the sources
+                if self.with_data and r.index < 0:  # a host program's result is stored
+                    self._store(ch, r)  # by its caller, computed from the sources
+                if r.tag:
+                    push_done(self, r.tag)
             queue_remove(q, i)
         elif cmd == C_REF:
             c.refreshes += 1
@@ -461,130 +406,6 @@ cdef class Engine:
 
     # -- in-DRAM jobs ------------------------------------------------------------------------------
 
-    cdef bint _older_pending(self, int ch, int64_t bank) noexcept nogil:
-        """A request sent before the job still waits for ``bank`` (it goes first there)."""
-        cdef Channel* c = &self.chans[ch]
-        cdef Queue* qs[3]
-        cdef int k, i
-        cdef Req* o
-        qs[0], qs[1], qs[2] = &c.readq, &c.writeq, &c.active
-        for k in range(3):
-            for i in range(qs[k].n):
-                o = &qs[k].items[i]
-                if o.seq < self.j_seq and o.bank_flat == bank and o.kind != K_REFRESH:
-                    return True
-        return False
-
-    cdef bint _refresh_pending(self, int ch, int rank) noexcept nogil:
-        """Rank ``rank`` of ``ch`` has a refresh due: the job starts no activation there."""
-        cdef Channel* c = &self.chans[ch]
-        cdef int i
-        for i in range(c.priority.n):
-            if c.priority.items[i].kind == K_REFRESH and c.priority.items[i].rank == rank:
-                return True
-        return False
-
-    cdef int job_pick(self, int ch, int64_t* soonest) except -2 nogil:
-        """The stream of the current phase whose next command on ``ch`` can issue first, if
-        by ``now`` (ties: the first stream), else -1 with ``soonest`` lowered. A command
-        waits while requests sent before the job still need its bank, and a new activation
-        while its rank's refresh is due; an ACT to a bank the host left open closes it
-        first (j_pick_close)."""
-        cdef int s, i, cmd, rk, bg, ba, close, best = -1, best_close = 0
-        cdef int64_t when, best_when = FOREVER, bank
-        cdef const int32_t[:, ::1] t = self.j_cmd
-        for s in range(self.j_stream0, self.j_phase_end[self.j_phase]):
-            i = self.j_next[s]
-            if i >= self.j_stream_end[s] or t[i, J_CH] != ch:
-                continue
-            cmd, rk, bg, ba = t[i, J_CMD], t[i, J_RK], t[i, J_BG], t[i, J_BA]
-            close = 0
-            if self.core.scope[cmd] == L_BANK:
-                bank = ((<int64_t>ch * self.ranks + rk) * self.bankgroups + bg) * self.banks + ba
-                if self._older_pending(ch, bank):
-                    continue
-                close = cmd == C_ACT and self.core.open_rows[bank] >= 0
-            if cmd == C_ACT and self.j_hold[s] == 0 and self._refresh_pending(ch, rk):
-                continue
-            if close:
-                when = self.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
-            else:
-                if cmd == C_ACT or cmd == C_AACT:
-                    self.core.act_rows = t[i, J_RAISED]
-                    self.core.act_weight = t[i, J_RAISED] if self.j_by_rows else 1
-                when = self.core.c_earliest(cmd, ch, rk, bg, ba, t[i, J_ROW], t[i, J_COL])
-                self.core.act_rows = self.core.act_weight = 1
-            if when < 0:
-                self.error = -when
-                return -1
-            if when < self.j_from:
-                when = self.j_from
-            if when <= self.now:
-                if when < best_when:
-                    best, best_when, best_close = s, when, close
-            elif when < soonest[0]:
-                soonest[0] = when
-        self.j_pick_when = best_when
-        self.j_pick_close = best_close
-        return best
-
-    cdef int job_issue(self, int ch, int s) except -1 nogil:
-        """Issue the command job_pick chose, at its earliest tick if that lies within this
-        cycle (an overlapped AACT lands tWLOV after its ACT), else now."""
-        cdef int i = self.j_next[s], cmd, rank, p, status
-        cdef const int32_t[:, ::1] t = self.j_cmd
-        cdef int64_t when = self.j_pick_when
-        if when <= self.now - self.tick:
-            when = self.now
-        if self.j_pick_close:
-            status = self.core.c_issue(C_PRE, ch, t[i, J_RK], t[i, J_BG], t[i, J_BA], 0, 0, when)
-            self.j_closes += 1
-            if status:
-                self.error = status
-            return 0
-        cmd = t[i, J_CMD]
-        if cmd == C_ACT or cmd == C_AACT:
-            self.core.act_rows = t[i, J_RAISED]
-            self.core.act_weight = t[i, J_RAISED] if self.j_by_rows else 1
-        status = self.core.c_issue(cmd, ch, t[i, J_RK], t[i, J_BG], t[i, J_BA], t[i, J_ROW],
-                                   t[i, J_COL], when)
-        self.core.act_rows = self.core.act_weight = 1
-        if status:
-            self.error = status
-            return 0
-        self.j_when[i] = when
-        self.j_order[self.j_issued] = i
-        self.j_issued += 1
-        self.j_next[s] += 1
-        if self.j_first < 0:
-            self.j_first = when
-        rank = ch * self.ranks + t[i, J_RK]
-        if cmd == C_ACT:
-            self.j_hold[s] += 1
-            self.j_rank_hold[rank] += 1
-        elif cmd == C_PRE:
-            self.j_hold[s] -= 1
-            self.j_rank_hold[rank] -= 1
-            if when > self.j_last_pre:
-                self.j_last_pre = when
-        # the phase ends when its streams have; the next starts tRP after its last PRE
-        p = self.j_phase
-        for s in range(self.j_stream0, self.j_phase_end[p]):
-            if self.j_next[s] < self.j_stream_end[s]:
-                return 0
-        while True:
-            self.j_stream0 = self.j_phase_end[self.j_phase]
-            self.j_phase += 1
-            if self.j_last_pre >= 0 and self.j_last_pre + self.j_nrp > self.j_from:
-                self.j_from = self.j_last_pre + self.j_nrp
-            if self.j_phase == self.j_phase_end.shape[0]:
-                self.j_active = False
-                self.j_finished = True
-                return 0
-            for s in range(self.j_stream0, self.j_phase_end[self.j_phase]):
-                if self.j_next[s] < self.j_stream_end[s]:
-                    return 0
-
     def load_job(self, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
                  const int32_t[::1] phase_end, int64_t not_before, int64_t nrp,
                  bint by_rows):
@@ -596,174 +417,38 @@ cdef class Engine:
         one before. In the job's banks, requests sent before it go first and requests sent
         after it wait for its end; run() returns JOB_DONE when its last command issued
         (job_log() then tells when each did). With ``by_rows`` an activation takes one tFAW
-        slot per raised row."""
-        cdef int s, i, n = commands.shape[0]
-        if self.j_active:
-            raise RuntimeError("a job is still running")
-        if commands.shape[1] != J_FIELDS:
-            raise ValueError(f"job commands need {J_FIELDS} fields")
-        if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
-                or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
-            raise ValueError("stream_end/phase_end do not cover the commands")
-        self.j_cmd, self.j_stream_end, self.j_phase_end = commands, stream_end, phase_end
-        self.j_when = np.full(n, -1, dtype=np.int64)
-        self.j_order = np.full(n, -1, dtype=np.int64)
-        self.j_issued = 0
-        free(self.j_next)
-        free(self.j_hold)
-        self.j_next = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
-        self.j_hold = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
-        if self.j_next == NULL or self.j_hold == NULL:
-            raise MemoryError()
-        for s in range(stream_end.shape[0]):
-            self.j_next[s] = stream_end[s - 1] if s else 0
-        memset(self.j_bank, 0, self.n_channels * self.ranks * self.bankgroups * self.banks)
-        for i in range(n):
-            if self.core.scope[commands[i, J_CMD]] == L_BANK:
-                self.j_bank[((commands[i, J_CH] * self.ranks + commands[i, J_RK])
-                             * self.bankgroups + commands[i, J_BG]) * self.banks
-                            + commands[i, J_BA]] = 1
-        self.j_phase = 0
-        self.j_stream0 = 0
-        self.j_from = not_before
-        self.j_first = self.j_last_pre = -1
-        self.j_seq = self.sent
-        self.j_closes = 0
-        self.j_by_rows = by_rows
-        self.j_nrp = nrp
-        self.j_finished = False
-        self.j_active = True
-        self.stepped = -1  # step the current cycle again: the job may act in it
-        # skip empty phases (a job without commands is done at once)
-        while self.j_phase < phase_end.shape[0]:
-            for s in range(self.j_stream0, phase_end[self.j_phase]):
-                if self.j_next[s] < stream_end[s]:
-                    return
-            self.j_stream0 = phase_end[self.j_phase]
-            self.j_phase += 1
-        self.j_active = False
-        self.j_finished = True
+        slot per raised row. Up to MAX_JOBS jobs run at once: jobs and requests take each
+        bank in the order they were made, so jobs on disjoint banks overlap. Returns the
+        job's number (``last_job``)."""
+        return job_load(self, commands, stream_end, phase_end, not_before, nrp, by_rows)
 
-    def job_log(self):
-        """The last job: command indices in issue order, the tick each command issued, its
-        first command's tick, its last PRE's tick (-1: none) and the PREs it added to close
-        rows the host had left open."""
-        return (np.asarray(self.j_order)[: self.j_issued].copy(), np.asarray(self.j_when).copy(),
-                self.j_first, self.j_last_pre, self.j_closes)
+    def job_log(self, int job=-1):
+        """Job ``job`` (default: the one run() last returned JOB_DONE for): command indices
+        in issue order, the tick each command issued, its first command's tick, its last
+        PRE's tick (-1: none) and the PREs it added to close rows the host had left open."""
+        return job_record(self, self.j_reported if job < 0 else job)
 
     @property
     def job_active(self):
         """A job is loaded and has commands left."""
-        return self.j_active
+        return self.j_live > 0
 
-    # -- frontend ------------------------------------------------------------------------------
+    @property
+    def last_job(self):
+        """The number of the job loaded last (-1: none)."""
+        return self.j_loaded
 
-    cdef void make_req(self, Py_ssize_t k, Req* r) noexcept nogil:
-        """Request ``k`` of the chunk, arriving now."""
-        memset(r, 0, sizeof(Req))
-        r.addr = self.t_addr[k]
-        r.rank = self.t_fields[k, 1]
-        r.bg = self.t_fields[k, 2]
-        r.bank = self.t_fields[k, 3]
-        r.row = self.t_fields[k, 4]
-        r.col = self.t_fields[k, 5]
-        r.kind = K_WRITE if self.t_write[k] else K_READ
-        r.arrive = self.now
-        r.depart = -1
-        r.seen_row = -2
-        r.index = k if self.host_mlp else -1
-        r.seq = self.sent
-        self.sent += 1
-        self.set_nodes(self.t_fields[k, 0], r)
-
-    cdef int send(self) except -1 nogil:
-        """Offer the next trace request at ``now``: 1 if it entered, 0 if it must wait (its
-        queue is full; in host mode, too many reads in flight or the store buffer full)."""
-        cdef Py_ssize_t k = self.t_next
-        cdef Req r
-        if self.host_mlp:
-            if self.t_write[k]:
-                if self.sb_n == self.sb_cap:
-                    return 0
-                self.sb[(self.sb_head + self.sb_n) % self.sb_cap] = k
-                self.sb_n += 1
-                return 1
-            if self.inflight >= self.host_mlp:
-                return 0
-        self.make_req(k, &r)
-        if not self.enqueue(self.t_fields[k, 0], &r):
-            return 0
-        if r.kind == K_READ and self.host_mlp:
-            self.inflight += 1
-        return 1
-
-    cdef int drain_store(self) except -1 nogil:
-        """Host mode: move the store buffer's oldest write into its write queue once its
-        reads are back and its result computed; 1 if one moved."""
-        cdef int64_t k, j, dep = 0
-        cdef Req r
-        if self.sb_n == 0:
-            return 0
-        k = self.sb[self.sb_head]
-        if self.sb_ready < 0:
-            for j in range(k - self.t_deps[k], k):
-                if self.t_done[j] == FOREVER:
-                    return 0
-                if self.t_done[j] > dep:
-                    dep = self.t_done[j]
-            if dep > self.compute_free:
-                self.compute_free = dep
-            self.compute_free += self.compute_ticks
-            self.sb_ready = <int64_t>self.compute_free
-            if self.sb_ready < self.compute_free:
-                self.sb_ready += 1
-            self.sb_ready = (self.sb_ready + self.tick - 1) // self.tick * self.tick
-        if self.sb_ready > self.now:
-            return 0
-        self.make_req(k, &r)
-        if not self.enqueue(self.t_fields[k, 0], &r):
-            return 0
-        self.sb_head = (self.sb_head + 1) % self.sb_cap
-        self.sb_n -= 1
-        self.sb_ready = -1
-        return 1
-
-    cdef int enqueue(self, int ch, Req* rp) except -1 nogil:
-        """Put a request into channel ``ch``'s queue: 1, or 0 if the queue is full."""
-        cdef Channel* c = &self.chans[ch]
-        cdef Queue* q
-        cdef int i
-        if rp.kind == K_READ:
-            for i in range(c.writeq.n):
-                if (c.writeq.items[i].addr & LINE_MASK) == (rp.addr & LINE_MASK):
-                    rp.depart = self.now + self.tick
-                    self._push_pending(c, rp)
-                    c.forwarded += 1
-                    return 1
-        q = &c.readq if rp.kind == K_READ else &c.writeq
-        if q.n >= q.cap:
-            return 0
-        q.items[q.n] = rp[0]
-        q.n += 1
-        return 1
+    @property
+    def finished_job(self):
+        """The number of the job run() last returned JOB_DONE for (-1: none)."""
+        return self.j_reported
 
     # -- driving -------------------------------------------------------------------------------
 
     def load(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
              const int32_t[:, ::1] fields, const uint64_t[::1] addresses):
         """Make a chunk of trace requests the next ones to send (the previous one is done)."""
-        if self.t_next < self.t_n:
-            raise RuntimeError("the previous chunk has unsent requests")
-        n = cycles.shape[0]
-        if is_write.shape[0] != n or fields.shape[0] != n or addresses.shape[0] != n \
-                or fields.shape[1] != 6:
-            raise ValueError("chunk arrays differ in length")
-        self.t_cycle, self.t_write, self.t_fields, self.t_addr = cycles, is_write, fields, \
-            addresses
-        self.t_n = n
-        self.t_next = 0
-        self.blocked = False
-        self.host_mlp = 0
+        trace_load(self, cycles, is_write, fields, addresses)
 
     def load_host(self, const int64_t[::1] cycles, const uint8_t[::1] is_write,
                   const int32_t[:, ::1] fields, const uint64_t[::1] addresses,
@@ -773,29 +458,24 @@ cdef class Engine:
         requests right before it have returned their data and ``compute_ticks`` more ticks
         of its (sequential) compute unit have passed; writes wait in a store buffer of
         ``misses_in_flight`` entries. Needs an idle engine (call after a final run)."""
-        if not self._idle():
-            raise RuntimeError("load_host needs every earlier request served")
-        if misses_in_flight < 1 or compute_ticks < 0:
-            raise ValueError("misses_in_flight must be >= 1 and compute_ticks >= 0")
-        if deps.shape[0] != cycles.shape[0] or is_write.shape[0] != cycles.shape[0]:
-            raise ValueError("chunk arrays differ in length")
-        for k in range(deps.shape[0]):
-            if not 0 <= deps[k] <= k or (deps[k] and not is_write[k]):
-                raise ValueError(f"request {k}: deps must count earlier requests, writes only")
-        self.load(cycles, is_write, fields, addresses)
-        self.t_deps = deps
-        self.t_done = np.full(cycles.shape[0], FOREVER, dtype=np.int64)
-        free(self.sb)
-        self.sb = <int64_t*>malloc(misses_in_flight * sizeof(int64_t))
-        if self.sb == NULL:
-            raise MemoryError()
-        self.sb_cap = misses_in_flight
-        self.sb_head = self.sb_n = 0
-        self.sb_ready = -1
-        self.inflight = 0
-        self.host_mlp = misses_in_flight
-        self.compute_ticks = compute_ticks
-        self.compute_free = 0
+        host_load(self, cycles, is_write, fields, addresses, deps, misses_in_flight,
+                  compute_ticks)
+
+    def submit(self, int32_t tag, uint64_t addr, int ch, int rank, int bg, int bank, int row,
+               int col, bint write):
+        """An agent's read or write of the burst at ``addr`` (its decoded fields given), made
+        at ``now``: it enters its queue from this cycle on, after the agents' requests
+        submitted before it, at most one of them per cycle. ``tag`` (a nonzero int32, unique
+        among the requests in flight) is reported by completions() when the read's data
+        returns or the write issues."""
+        if tag == 0:
+            raise ValueError("an agent's request needs a nonzero tag")
+        agent_submit(self, tag, addr, ch, rank, bg, bank, row, col, write)
+
+    def completions(self):
+        """Tags of the agents' requests completed in cycle ``now`` (run() returned
+        COMPLETED), as an int64 array; the engine forgets them."""
+        return take_completions(self)
 
     def run(self, int64_t until, bint final, bint hold=False, int64_t budget=-1):
         """Simulate from ``now`` until tick ``until``, the chunk running out, or the end.
@@ -803,74 +483,103 @@ cdef class Engine:
         Returns NEED_INPUT (the chunk is sent; load the next, or call with final=True),
         REACHED (``now`` reached ``until``, or ``budget`` steps were taken: a step is one
         cycle simulated or one jump over idle time, so a call takes bounded work),
-        DONE (final, every request served and no job left) or JOB_DONE (the job's last
-        command issued). With ``hold`` only ``until``, the budget or JOB_DONE stops it
-        (controllers keep refreshing an idle memory). ``budget`` < 0: no limit.
+        DONE (final, every request served and no job left), JOB_DONE (the job's last
+        command issued) or COMPLETED (agents' requests completed in cycle ``now``: take them
+        with completions() before running on). With ``hold`` only ``until``, the budget,
+        JOB_DONE or COMPLETED stops it (controllers keep refreshing an idle memory).
+        ``budget`` < 0: no limit.
         """
-        cdef int ch, acted
-        cdef int64_t nxt, t, horizon
-        cdef int result = REACHED
+        cdef int result
         with nogil:
-            while self.now < until:
-                if budget == 0:
-                    break
-                budget -= 1
-                if self.stepped != self.now:
-                    self.stepped = self.now
-                    self.acted = 0
-                    for ch in range(self.n_channels):
-                        self.acted |= self.step(ch)
-                    if self.error:
-                        break
-                    if self.j_finished:
-                        self.j_finished = False
-                        result = JOB_DONE
-                        break
-                acted = self.acted
-                if self.host_mlp and self.drain_store():
-                    acted = self.acted = 1
-                if self.t_next < self.t_n:
-                    if self.t_cycle[self.t_next] * self.tick <= self.now:
-                        if self.send():
-                            self.t_next += 1
-                            self.blocked = False
-                            acted = self.acted = 1
-                        else:
-                            self.blocked = True
-                elif hold:
-                    pass
-                elif not final:
-                    result = NEED_INPUT
-                    break
-                elif self._idle():
-                    result = DONE
-                    break
-                if acted:
-                    self.now += self.tick
-                    continue
-                if self.refresh_interval > 0 and not self.core.recording and self._idle():
-                    horizon = until
-                    if self.t_next < self.t_n and self.t_cycle[self.t_next] * self.tick < horizon:
-                        horizon = self.t_cycle[self.t_next] * self.tick
-                    self._skip_refreshes(horizon)
-                nxt = FOREVER
-                for ch in range(self.n_channels):
-                    t = self.next_event(ch)
-                    if t < nxt:
-                        nxt = t
-                if self.t_next < self.t_n and not self.blocked:
-                    t = self.t_cycle[self.t_next] * self.tick
-                    if t <= self.now:
-                        t = self.now + self.tick
-                    if t < nxt:
-                        nxt = t
-                if self.sb_n and self.now < self.sb_ready < nxt:
-                    nxt = self.sb_ready
-                self.now = nxt if nxt < until else until
+            if self.j_finished or self.done_n:  # news of the step before the last return
+                result = self._report()
+            else:
+                result = self._loop(until, final, hold, budget)
         if self.error:
             raise RuntimeError(f"replay engine issued an illegal command (core status "
                                f"{self.error}) at cycle {self.now}")
         return result
+
+    cdef int _loop(self, int64_t until, bint final, bint hold, int64_t budget) except -1 nogil:
+        """run()'s loop over cycles (see run); returns its result."""
+        cdef int ch, acted
+        cdef int64_t nxt, t, horizon
+        cdef int result = REACHED
+        while self.now < until:
+            if budget == 0:
+                break
+            budget -= 1
+            if self.stepped != self.now:
+                self.stepped = self.now
+                self.acted = 0
+                for ch in range(self.n_channels):
+                    self.acted |= self.step(ch)
+                if self.error:
+                    break
+                if unlikely(self.j_finished or self.done_n):
+                    result = self._report()
+                    break
+            acted = self.acted
+            if unlikely(self.in_n and self.in_sent != self.now):
+                if agent_send(self):
+                    acted = self.acted = 1
+                    self.in_blocked = False
+                else:
+                    self.in_blocked = True
+            if self.host_mlp and drain_store(self):
+                acted = self.acted = 1
+            if self.t_next < self.t_n:
+                if self.t_cycle[self.t_next] * self.tick <= self.now:
+                    if send(self):
+                        self.t_next += 1
+                        self.blocked = False
+                        acted = self.acted = 1
+                    else:
+                        self.blocked = True
+            elif hold:
+                pass
+            elif not final:
+                result = NEED_INPUT
+                break
+            elif self._idle():
+                result = DONE
+                break
+            if acted:
+                self.now += self.tick
+                continue
+            if self.refresh_interval > 0 and not self.core.recording and self._idle():
+                horizon = until
+                if self.t_next < self.t_n and self.t_cycle[self.t_next] * self.tick < horizon:
+                    horizon = self.t_cycle[self.t_next] * self.tick
+                _skip_refreshes(self, horizon)
+            nxt = FOREVER
+            for ch in range(self.n_channels):
+                t = self.next_event(ch)
+                if t < nxt:
+                    nxt = t
+            if self.t_next < self.t_n and not self.blocked:
+                t = self.t_cycle[self.t_next] * self.tick
+                if t <= self.now:
+                    t = self.now + self.tick
+                if t < nxt:
+                    nxt = t
+            if unlikely(self.in_n and not self.in_blocked and self.now + self.tick < nxt):
+                nxt = self.now + self.tick
+            if self.sb_n and self.now < self.sb_ready < nxt:
+                nxt = self.sb_ready
+            self.now = nxt if nxt < until else until
+        return result
+
+    cdef int _report(self) noexcept nogil:
+        """What run() returns for the step's news: JOB_DONE for a finished job (the lowest
+        numbered, ``finished_job``), else COMPLETED for agents' requests."""
+        if not self.j_finished:
+            return COMPLETED
+        self.j_reported = 0
+        while not self.j_finished >> self.j_reported & 1:
+            self.j_reported += 1
+        self.j_finished &= ~(1 << self.j_reported)
+        return JOB_DONE
 
     cdef bint _idle(self) noexcept nogil:
         cdef int ch
@@ -879,92 +588,14 @@ cdef class Engine:
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return self.sb_n == 0 and not self.j_active
-
-    cdef bint _quiet(self, int64_t slot) noexcept nogil:
-        """Every channel waits for its refresh at ``slot`` with no refresh queued and every
-        bank closed, and no command issued so far holds any command back beyond ``slot``:
-        what happens from ``slot`` on depends on nothing before it (the engine is idle)."""
-        cdef int ch, r, w
-        cdef Py_ssize_t i
-        for ch in range(self.n_channels):
-            if self.chans[ch].next_refresh != slot or self.chans[ch].priority.n:
-                return False
-            for r in range(self.ranks):
-                if self.core.open_banks[ch * self.ranks + r]:
-                    return False
-        for w in range(self.core.n_windows):
-            if self.core.win_prev[w, C_REF] or self.core.win_next[w, C_REF]:
-                return False
-        for i in range(self.core.future.shape[0]):
-            if self.core.future[i] > slot:
-                return False
-        return True
-
-    cdef void _skip_refreshes(self, int64_t horizon) noexcept nogil:
-        """Count idle refresh intervals before ``horizon`` in closed form.
-
-        Called when the engine is idle. An interval that starts quiet (see _quiet), runs
-        nothing but refreshes and ends quiet repeats unchanged (the controller's behaviour
-        does not depend on absolute time) until something else happens. So when the last
-        interval did, every further whole interval before ``horizon`` but the last is not
-        simulated: its commands and refreshes are added to the counters, ``next_refresh``
-        moves on, and the last interval runs normally (its commands set the timing state).
-        """
-        cdef int ch, cmd, n_cmds = self.core.n_cmds
-        cdef int64_t slot = self.chans[0].next_refresh, n, k, delta
-        cdef int64_t interval = self.refresh_interval
-        if slot <= self.now or not self._quiet(slot):
-            self.skip_slot = -1
-            return
-        if self.skip_slot == slot:
-            return
-        n = (horizon - slot) // interval - 1
-        if self.skip_slot == slot - interval and self.skip_sent == self.sent and n > 0:
-            for ch in range(self.n_channels):
-                for cmd in range(n_cmds):
-                    k = ch * n_cmds + cmd
-                    delta = self.core.counts[k] - self.skip_counts[k]
-                    if delta and (cmd != C_REF or delta != self.chans[ch].refreshes
-                                  - self.skip_refreshes[ch]):
-                        n = 0  # the interval ran more than its refreshes
-                    elif delta and n > (FOREVER - self.core.counts[k]) // delta:
-                        n = (FOREVER - self.core.counts[k]) // delta  # counters stay int64
-            if n > 0:
-                for ch in range(self.n_channels):
-                    k = ch * n_cmds + C_REF
-                    self.core.counts[k] += n * (self.core.counts[k] - self.skip_counts[k])
-                    self.chans[ch].refreshes += n * (self.chans[ch].refreshes
-                                                     - self.skip_refreshes[ch])
-                    self.chans[ch].next_refresh += n * interval
-                self.skip_slot = -1
-                return
-        self.skip_slot = slot
-        self.skip_sent = self.sent
-        for ch in range(self.n_channels):
-            self.skip_refreshes[ch] = self.chans[ch].refreshes
-            for cmd in range(n_cmds):
-                self.skip_counts[ch * n_cmds + cmd] = self.core.counts[ch * n_cmds + cmd]
+        return self.sb_n == 0 and self.in_n == 0 and self.j_live == 0
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``
         counts each latency below LATENCY_EXACT_TICKS, ``latency_tail`` the reads per
         latency_buckets() bucket above; ``latency_max`` (ticks) and ``latency_sum`` (cycles,
         each read rounded up) are exact."""
-        cdef Channel* c = &self.chans[ch]
-        hist = np.zeros(1 << LAT_EXACT_BITS, dtype=np.int64)
-        tail = np.zeros(LAT_TAIL, dtype=np.int64)
-        cdef int64_t[::1] view = hist
-        memcpy(&view[0], c.lat_hist, (1 << LAT_EXACT_BITS) * sizeof(int64_t))
-        view = tail
-        memcpy(&view[0], c.lat_tail, LAT_TAIL * sizeof(int64_t))
-        return {
-            "reads": c.reads, "writes": c.writes, "forwarded_reads": c.forwarded,
-            "row_hits": c.hits, "row_misses": c.misses, "row_conflicts": c.conflicts,
-            "refreshes": c.refreshes, "last_event": c.last_event,
-            "latency_histogram": np.trim_zeros(hist, "b"),
-            "latency_tail": tail, "latency_max": c.lat_max, "latency_sum": c.lat_sum,
-        }
+        return channel_counters(self, ch)
 
     @property
     def requests_sent(self):

@@ -1,7 +1,8 @@
 """The memory controller of one DRAM system: the compiled replay engine set up from a config.
 
-One place builds the engine (queues, scheduler, row policy, refresh, ticks) so trace replay
-(pimsim.sim) and the CPU baseline (pimsim.baseline) drive the same controller.
+One place builds the engine (queues, scheduler, row policy, refresh, ticks) so SimPy agents
+(pimsim.agents, trace replay in pimsim.sim) and the CPU baseline (pimsim.baseline) drive the
+same controller.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ NEED_INPUT = _replay.RUN_RESULTS["need_input"]
 DONE = _replay.RUN_RESULTS["done"]
 JOB_DONE = _replay.RUN_RESULTS["job_done"]
 REACHED = _replay.RUN_RESULTS["reached"]
+COMPLETED = _replay.RUN_RESULTS["completed"]
+
+#: In-DRAM jobs the engine runs at once (on disjoint banks they overlap).
+JOBS_AT_ONCE = _replay.JOBS_AT_ONCE
 
 #: The latest tick a request may enter the controller at, and a tick beyond every event.
 MAX_TICK = _replay.MAX_TICK

@@ -1,53 +1,38 @@
-"""Trace replay on SimPy: one process streams the trace through the replay engine.
+"""Trace replay: the trace frontend is a SimPy agent of a pimsim.agents.System.
 
-SimPy's clock counts the core's ticks (pimsim.device; one per cycle unless a PIM timing needs
-finer ones). The frontend takes requests in trace order; a request may
-not enter before its trace cycle, at most one enters per cycle, and when its queue is full the
-frontend retries the next cycle. The controllers (one per channel) and the frontend run inside
-the compiled engine (pimsim._replay), which jumps over idle time (idle refresh intervals are
-counted in closed form); the SimPy process hands it one trace chunk at a time and moves
-SimPy's clock after at most ``QUANTUM`` engine steps, so other agents can interleave without
-a Python event per DRAM command. Trace cycles must lie within the engine's range (MAX_TICK
-ticks): a later one is a TraceError naming its line. The run ends when every
-read has returned its data and every write has been issued; ``cycles`` is the cycle of that
-last event plus one.
+The frontend takes requests in trace order; a request may not enter before its trace cycle,
+at most one enters per cycle, and when its queue is full the frontend retries the next cycle.
+It feeds the compiled engine (pimsim._replay) whole trace chunks and waits for each to be sent
+(System.fed), so the engine's clocked process (pimsim.agents.system) runs the chunk in C,
+jumping over idle time (idle refresh intervals are counted in closed form), with one Python
+event per chunk or per ``QUANTUM`` engine steps, none per request. BBOP/COPY lines are bulk
+operations: in DRAM as a job of the controller, or on the CPU path (the host model). Trace
+cycles must lie within the engine's range (MAX_TICK ticks): a later one is a TraceError naming
+its line. The run ends when every read has returned its data and every write has been issued;
+``cycles`` is the cycle of that last event plus one.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import simpy
 
-from pimsim.addrmap import AddressError, AddressMapper
+from pimsim.addrmap import AddressError
+from pimsim.agents.system import QUANTUM as QUANTUM
+from pimsim.agents.system import SimulationError, System
 from pimsim.ambit.bulk import BulkEngine, BulkError, BulkPlan, bulk_result
 from pimsim.baseline import LINE_BYTES, load_host_op
 from pimsim.config import Config
-from pimsim.controller import (
-    DONE,
-    END_OF_TIME,
-    JOB_DONE,
-    LATENCY_TAIL_HIGH,
-    MAX_TICK,
-    NEED_INPUT,
-    REACHED,
-    engine_of,
-)
-from pimsim.device import Device
-from pimsim.errors import PimsimError, TraceError
+from pimsim.controller import END_OF_TIME, MAX_TICK
+from pimsim.errors import TraceError
 from pimsim.programs.parse import builtin
 from pimsim.results.drampower import CommandCsv
-from pimsim.results.energy import DEFAULT_PROFILE, energy_of, energy_table, get_profile
-from pimsim.results.stats import Latencies, add_op, add_pim, build_stats, pim_summary
+from pimsim.results.energy import DEFAULT_PROFILE
+from pimsim.results.stats import add_op
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
-
-#: Most steps (cycles simulated, or jumps over idle time) the engine takes before SimPy's
-#: clock catches up: bounds the work between two checks for Ctrl-C.
-QUANTUM = 1 << 16
 
 #: With a DRAMPower export every REF is listed, so idle refresh intervals cannot be counted
 #: in bulk: a trace may then reach this many refresh intervals at most.
@@ -57,9 +42,8 @@ EXPORT_REFRESH_LIMIT = 1 << 20
 #: (bounds its request arrays; the host drains between blocks).
 HOST_BLOCK_LINES = 1 << 16
 
-
-class ReplayError(PimsimError):
-    """The replay engine cannot go on (an internal inconsistency): an error while simulating."""
+#: The engine cannot go on: an error while simulating (pimsim.agents.SimulationError).
+ReplayError = SimulationError
 
 
 class TraceRangeError(TraceError):
@@ -73,8 +57,9 @@ class Replay:
     stores its burst (each 8-byte word holds its own byte address). ``on_progress`` is
     called with the number of requests sent after each trace chunk. Energy is reported
     under ``energy_profile``; ``drampower`` names a CSV file that receives every command
-    issued (pimsim.results.drampower). ``bulk_in_dram=False`` sends every BBOP/COPY line down
-    the CPU path (the baseline ``pimsim compare --trace`` sets against the in-DRAM run).
+    issued (pimsim.results.drampower). ``bulk_in_dram=False`` sends every BBOP/COPY line down the
+    CPU path (the baseline ``pimsim compare --trace`` sets against the in-DRAM run).
+    The system it runs on is ``self.sim`` (pimsim.agents.System): other agents may join.
     """
 
     def __init__(
@@ -92,26 +77,29 @@ class Replay:
         self.config = config
         self.trace = Path(trace)
         self.fmt, self.limit = fmt, limit
-        self.energy_profile = get_profile(energy_profile).name
-        energy_table(config, self.energy_profile)  # a datasheet it refuses fails before the run
-        self.device = Device(config)
-        self.mapper = AddressMapper.for_config(config)
-        self.clock = self.device.clock
-        self.with_data = with_data
-        self.engine = engine_of(self.device, with_data)
+        self.sim = System(config, with_data, energy_profile, label=str(self.trace))
+        self.sim.on_job_done = self._finish_bulk
+        self.device, self.mapper, self.engine = self.sim.device, self.sim.mapper, self.sim.engine
+        self.env, self.clock, self.with_data = self.sim.env, self.sim.clock, with_data
         self.export: CommandCsv | None = None
         if drampower is not None:
             self.export = CommandCsv(drampower, config, self.clock)
             self.device.start_command_log()
-        self.env = simpy.Environment()
-        self._bulk: BulkEngine | None = None
+            self.sim.on_advance = self._export_commands
         self._plan: BulkPlan | None = None  # the bulk operation the controller is running
-        self.pim = pim_summary([])  # totals of the bulk operations done so far
+        self.pim = self.sim.pim  # totals of the bulk operations done so far
         self.bulk_in_dram = bulk_in_dram
         self.bulk_results: list[tuple[int, int]] = []  # (dst, size) of every BBOP/COPY line
         self.on_progress = on_progress
         self.sent = 0
-        self.interrupted = False
+
+    @property
+    def interrupted(self) -> bool:
+        """Ctrl-C stopped the run early."""
+        return self.sim.interrupted
+
+    def _export_commands(self) -> None:
+        self.export.write(self.device.command_log())
 
     def _decode(self, chunk: TraceChunk) -> np.ndarray:
         """Address fields of a chunk; an address outside the memory names its trace line."""
@@ -154,22 +142,14 @@ class Replay:
         return last
 
     def _advance(self, final: bool, until: int = END_OF_TIME):
-        """Run the engine for at most ``QUANTUM`` steps and move SimPy's clock to where it
-        stopped (idle time is one step, however long). With ``until`` it runs what was sent
-        (and refreshes) up to that tick and no further."""
-        try:
-            result = self.engine.run(until, final, until < END_OF_TIME, QUANTUM)
-        except RuntimeError as exc:
-            raise ReplayError(f"{self.trace}: {exc}") from None
-        if result == REACHED and self.engine.now >= END_OF_TIME:
-            raise ReplayError(f"{self.trace}: the replay engine waits for nothing (stalled)")
-        if result == JOB_DONE:
-            self._finish_bulk()
-        if self.export:
-            self.export.write(self.device.command_log())
-        if self.engine.now > self.env.now:
-            yield self.env.timeout(self.engine.now - self.env.now)
-        return result
+        """Let the engine's process run on (used by the bulk operations): up to tick
+        ``until`` if given, else for one more run of the engine. ``final`` (the memory may
+        drain) is the clock's to decide: the engine drains when this agent waits."""
+        if until < END_OF_TIME:
+            if until > self.env.now:
+                yield self.env.timeout(until - self.env.now)
+        else:
+            yield self.sim.stepped()
 
     def _frontend(self):
         for chunk in read_trace(self.trace, self.fmt, self.limit):
@@ -180,17 +160,15 @@ class Replay:
             self.engine.load(
                 chunk.cycle, chunk.is_write.view(np.uint8), self._decode(chunk), chunk.address
             )
-            while (yield from self._advance(final=False)) != NEED_INPUT:
-                pass
+            yield self.sim.fed()
             self.sent += len(chunk)
             if self.on_progress:
                 self.on_progress(self.sent)
         yield from self._drain()
 
     def _drain(self):
-        """Let every request sent so far finish (the engine reports DONE)."""
-        while (yield from self._advance(final=True)) != DONE:
-            pass
+        """Let every request sent so far finish."""
+        yield self.sim.drained()
 
     def _pim(self, line: PimLine):
         """A BBOP/COPY line: in DRAM where the operands allow, as a job of the controller
@@ -307,19 +285,14 @@ class Replay:
     @property
     def bulk(self) -> BulkEngine:
         """The bulk-operation engine of the device (made on the first BBOP/COPY line)."""
-        if self._bulk is None:
-            self._bulk = BulkEngine(self.device)
-        return self._bulk
+        return self.sim.bulk
 
     def run(self) -> dict:
         """Replay the whole trace (Ctrl-C stops early) and return the stats document. The
         command trace is completed with the stats, or dropped if the run fails."""
-        self.env.process(self._frontend())
+        self.sim.process(self._frontend())
         try:
-            try:
-                self.env.run()
-            except KeyboardInterrupt:
-                self.interrupted = True
+            self.sim.simulate()
             doc = self.stats()
             if self.export:
                 self.export.write(self.device.command_log())
@@ -330,53 +303,9 @@ class Replay:
             raise
         return doc
 
-    def _in_cycles(self, chan: dict) -> dict:
-        """Channel stats with ticks turned into cycles (rounded up); the read latencies as
-        one pimsim.results.stats.Latencies."""
-        cycles = self.clock.ticks_to_cycles
-        hist = chan["latency_histogram"]
-        cycles_hist = np.zeros(cycles(len(hist)) + 1, dtype=np.int64)
-        np.add.at(cycles_hist, cycles(np.arange(len(hist))), hist)
-        tail = chan["latency_tail"]
-        used = np.nonzero(tail)[0]
-        latencies = Latencies(
-            exact=cycles_hist,
-            tail_high=cycles(LATENCY_TAIL_HIGH[used]),
-            tail_count=tail[used],
-            maximum=cycles(chan["latency_max"]),
-            total=chan["latency_sum"],
-        )
-        return {**chan, "last_event": cycles(chan["last_event"]), "latency": latencies}
-
     def stats(self) -> dict:
         """The stats document of what ran so far."""
-        chans = [
-            self._in_cycles(self.engine.channel_stats(ch))
-            for ch in range(self.config.organisation.channels)
-        ]
-        cycles = max(c["last_event"] for c in chans) + 1
-        if self.pim["ops"]:
-            cycles = max(cycles, self.clock.ticks_to_cycles(self.engine.now))
-        end_tick = max(self.clock.cycles_to_ticks(cycles), self.engine.now)
-        counters = self.device.snapshot(end_tick)
-        doc = build_stats(
-            self.config,
-            counters,
-            chans,
-            cycles,
-            trace=str(self.trace),
-            interrupted=self.interrupted,
-        )
-        if self.pim["ops"]:
-            add_pim(doc, copy.deepcopy(self.pim))
-            doc["max_row_activations"] = max(
-                doc["max_row_activations"], doc["pim"]["max_row_activations"]
-            )
-        doc["energy_profile"] = self.energy_profile
-        doc["energy_nj"] = {
-            k: round(v, 3) for k, v in energy_of(counters, self.config, self.energy_profile).items()
-        }
-        return doc
+        return self.sim.stats()
 
 
 def _partial_overlap(line: PimLine) -> bool:

@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 from timing_helpers import make_device
 
+from pimsim.agents import System
 from pimsim.cli.main import cli
 from pimsim.config import load_config
 from pimsim.errors import PimsimError
@@ -322,15 +323,15 @@ def test_an_existing_file_is_replaced_only_when_the_run_completes(tmp_path, monk
 
 def test_an_interrupted_run_keeps_what_ran_and_says_so(tmp_path, monkeypatch):
     calls = []
-    advance = Replay._advance
+    advance = System.advance
 
-    def stop_later(self, final):
+    def stop_later(self):
         calls.append(1)
         if len(calls) == 3:  # three quanta of 65,536 cycles in
             raise KeyboardInterrupt
-        return (yield from advance(self, final))
+        return advance(self)
 
-    monkeypatch.setattr(Replay, "_advance", stop_later)
+    monkeypatch.setattr(System, "advance", stop_later)
     out = tmp_path / "cmds.csv"
     trace = write_trace(tmp_path / "t.trace", "mix21", 20_000)
     doc = Replay(load_config("ddr4-2400"), trace, drampower=out).run()

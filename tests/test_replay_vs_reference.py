@@ -59,11 +59,17 @@ class BoundedReplay(Replay):
 
     max_cycles = 1 << 50
 
-    def _advance(self, final):
-        result = yield from super()._advance(final)
-        if self.engine.now > self.max_cycles * ticks_per_cycle(self):
-            raise RuntimeError(f"the engine is still running at tick {self.engine.now}")
-        return result
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        advance = self.sim.advance
+
+        def bounded_advance():
+            result = advance()
+            if self.engine.now > self.max_cycles * ticks_per_cycle(self):
+                raise RuntimeError(f"the engine is still running at tick {self.engine.now}")
+            return result
+
+        self.sim.advance = bounded_advance
 
 
 def engine_channel(replay: Replay, ch: int) -> dict:
