@@ -14,7 +14,7 @@ tables as any trace. The host is one core (``host`` section of the config):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,20 +33,137 @@ def host_program(
     mapper: AddressMapper, dst: int, sources: Sequence[int], size: int, cycle: int
 ) -> tuple[np.ndarray, ...]:
     """The requests of ``dst = op(sources)`` over ``size`` bytes, in program order, for the
-    engine's load_host: (cycles, is_write, address fields, addresses, deps). Per result line:
-    one read per source, then the write, which depends on those reads."""
-    lines = size // LINE_BYTES
-    per_line = len(sources) + 1
-    addresses = np.empty(lines * per_line, dtype=np.uint64)
-    offsets = LINE_BYTES * np.arange(lines, dtype=np.uint64)
-    for k, base in enumerate((*sources, dst)):
-        addresses[k::per_line] = np.uint64(base) + offsets
-    is_write = np.zeros(len(addresses), dtype=np.uint8)
-    is_write[len(sources) :: per_line] = 1
-    deps = np.zeros(len(addresses), dtype=np.int32)
-    deps[len(sources) :: per_line] = len(sources)
-    cycles = np.full(len(addresses), cycle, dtype=np.int64)
-    return cycles, is_write, mapper.decode_array(addresses), addresses, deps
+    engine's load_host: (cycles, is_write, address fields, addresses, deps)."""
+    offsets = LINE_BYTES * np.arange(size // LINE_BYTES, dtype=np.uint64)
+    addresses = [np.uint64(base) + offsets for base in (*sources, dst)]
+    fields = [mapper.decode_array(a) for a in addresses]
+    return line_requests(fields, addresses, cycle)
+
+
+def line_requests(
+    fields: Sequence[np.ndarray], addresses: Sequence[np.ndarray], cycle: int
+) -> tuple[np.ndarray, ...]:
+    """The host's requests over result lines: ``fields`` (n, 6) and ``addresses`` (n,) of
+    each source's lines, then of the destination's. Per result line one read per source,
+    then the write, which depends on those reads."""
+    per_line = len(fields)
+    n = len(fields[0])
+    out_fields = np.empty((n * per_line, 6), dtype=np.int32)
+    out_addresses = np.empty(n * per_line, dtype=np.uint64)
+    for k in range(per_line):
+        out_fields[k::per_line] = fields[k]
+        out_addresses[k::per_line] = addresses[k]
+    is_write = np.zeros(n * per_line, dtype=np.uint8)
+    is_write[per_line - 1 :: per_line] = 1
+    deps = np.zeros(n * per_line, dtype=np.int32)
+    deps[per_line - 1 :: per_line] = per_line - 1
+    cycles = np.full(n * per_line, cycle, dtype=np.int64)
+    return cycles, is_write, out_fields, out_addresses, deps
+
+
+def row_lines(device: Device, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lines of whole rows ``rows`` (n, 5), row by row: their fields (n * bursts, 6) and
+    addresses that name each line uniquely (its place in the device's row store; the
+    controller compares addresses only to forward a read from a queued write)."""
+    org = device.config.organisation
+    cols = np.arange(0, org.columns, org.burst_length, dtype=np.int64)
+    fields = np.empty((len(rows), len(cols), 6), dtype=np.int32)
+    fields[:, :, :5] = rows[:, None, :]
+    fields[:, :, 5] = cols
+    ids = device.row_ids(*rows.T)
+    addresses = ((ids[:, None] * org.columns + cols) * 8).astype(np.uint64)
+    return fields.reshape(-1, 6), addresses.reshape(-1)
+
+
+def read_lines(device: Device, fields: np.ndarray) -> np.ndarray:
+    """The bursts at lines ``fields`` (n, 6), an (n, burst_length) uint64 array."""
+    ids, inverse, cols = _line_places(device, fields)
+    rows = device.gather_rows(ids)
+    return rows[inverse[:, None], cols]
+
+
+def write_lines(device: Device, fields: np.ndarray, data: np.ndarray) -> None:
+    """Write bursts ``data`` (n, burst_length) at lines ``fields`` (n, 6)."""
+    ids, inverse, cols = _line_places(device, fields)
+    rows = device.gather_rows(ids)
+    rows[inverse[:, None], cols] = data
+    device.scatter_rows(ids, rows)
+
+
+def _line_places(device: Device, fields: np.ndarray):
+    """The distinct rows of lines, each line's row among them, and its columns."""
+    ids = device.row_ids(*np.asarray(fields[:, :5], dtype=np.int64).T)
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    burst = device.config.organisation.burst_length
+    cols = fields[:, 5].astype(np.int64)[:, None] + np.arange(burst)
+    return distinct, inverse.reshape(-1), cols
+
+
+#: Lines of each source and of the destination, from ``first`` to ``last``: their fields
+#: (n, 6) and addresses (n,), sources first.
+Lines = Callable[[int, int], tuple[list[np.ndarray], list[np.ndarray]]]
+
+
+class HostOp:
+    """``dst = op(sources)`` over ``n_lines`` result lines done by the host model (see the
+    module docstring). The requests go to the controller ``block`` result lines at a time
+    (the caller runs the engine until they are served after each step of :meth:`blocks`);
+    the result data, computed on the host by ``compute`` (source bursts, shape -> result
+    bursts; None: timing only), is stored when a block's requests are done. Each block's
+    sources are read before its requests go out; ``buffered``: every block's before the
+    first (as through a temporary buffer, for operands that overlap); ``sequential``:
+    ``sequential`` lines at a time, each group seeing the results before it (program order,
+    for destinations that are later sources)."""
+
+    def __init__(
+        self,
+        device: Device,
+        n_lines: int,
+        lines: Lines,
+        compute: Callable[[list[np.ndarray], tuple[int, int]], np.ndarray] | None,
+        block: int,
+        buffered: bool = False,
+        sequential: int = 0,
+    ):
+        self.device, self.n_lines, self.lines = device, n_lines, lines
+        self.compute, self.block = compute, block
+        self.buffered, self.sequential = buffered, sequential
+
+    def blocks(self, engine: Engine, tick: int) -> Iterator[None]:
+        """Load each block's requests on ``engine`` (idle), from ``tick`` on, and yield; the
+        caller runs the engine until they are served."""
+        held = self._results(0, self.n_lines) if self.buffered else None
+        for first in range(0, self.n_lines, self.block):
+            last = min(first + self.block, self.n_lines)
+            fields, addresses = self.lines(first, last)
+            results = None if self.buffered else self._results(first, last)
+            cycle = self.device.clock.ticks_to_cycles(max(tick, engine.now))
+            engine.load_host(
+                *line_requests(fields, addresses, cycle),
+                self.device.config.host.misses_in_flight,
+                compute_ticks_per_line(self.device.config, self.device.clock),
+            )
+            yield
+            if results is not None:
+                write_lines(self.device, fields[-1], results)
+        if held is not None:
+            write_lines(self.device, self.lines(0, self.n_lines)[0][-1], held)
+
+    def _results(self, first: int, last: int) -> np.ndarray | None:
+        """The result bursts of lines [first, last), from the rows as they are now."""
+        if self.compute is None:
+            return None
+        step = self.sequential or max(last - first, 1)
+        burst = self.device.config.organisation.burst_length
+        parts = []
+        for a in range(first, last, step):
+            b = min(a + step, last)
+            fields = self.lines(a, b)[0]
+            values = self.compute([read_lines(self.device, f) for f in fields[:-1]], (b - a, burst))
+            if self.sequential:  # later lines see it (stored again after the requests)
+                write_lines(self.device, fields[-1], values)
+            parts.append(values)
+        return np.concatenate(parts) if parts else None
 
 
 def compute_ticks_per_line(config: Config, clock: Clock) -> float:

@@ -24,7 +24,7 @@ from pimsim.addrmap import AddressError
 from pimsim.agents.system import QUANTUM as QUANTUM
 from pimsim.agents.system import SimulationError, System
 from pimsim.ambit.bulk import BulkEngine, BulkError, BulkPlan, bulk_result
-from pimsim.baseline import LINE_BYTES, load_host_op
+from pimsim.baseline import LINE_BYTES, HostOp
 from pimsim.config import Config
 from pimsim.controller import END_OF_TIME, MAX_TICK
 from pimsim.errors import TraceError
@@ -192,10 +192,16 @@ class Replay:
                 )
         if vectors:
             with self._named(line):
-                self._plan = self.bulk.plan(
-                    line.op, vectors[0], *vectors[1:], not_before=self.engine.now
-                )
-            self._plan.job.submit(self.engine)
+                plan = self.bulk.plan(line.op, vectors[0], *vectors[1:], not_before=self.engine.now)
+            self._plan = plan
+            plan.job.submit(self.engine)
+            if plan.host is not None:  # fallback rows: the host model once the job is done
+                yield from self._drain()
+                before = self.device.command_counts()
+                for _ in plan.host.blocks(self.engine, self.engine.now):
+                    yield from self._drain()
+                host = self.bulk.host_work(before, self.engine.now)
+                add_op(self.pim, self.bulk.report(plan, plan.span, host).to_dict())
         else:
             yield from self._drain()
             yield from self._pim_on_cpu(line, self.engine.now, reason)
@@ -224,27 +230,33 @@ class Replay:
             )
 
     def _pim_on_cpu(self, line: PimLine, tick: int, reason: str):
-        """The host's way (pimsim.baseline): read the source lines, write the destination
-        lines, through the controller, ``HOST_BLOCK_LINES`` result lines at a time; the
-        result is computed on the host and stored when the writes are done."""
-        lines = line.size // LINE_BYTES
+        """The host's way (pimsim.baseline.HostOp): read the source lines, write the
+        destination lines, through the controller, ``HOST_BLOCK_LINES`` result lines at a
+        time. The result is computed on the host with the op's numpy twin from the sources
+        as they are before a block's requests and stored when they are done; with a
+        destination that partly overlaps a source every source line is read before any
+        destination line is written (as through a temporary buffer)."""
         before = self.device.command_counts()
         start = self.engine.now
-        for first in range(0, lines, HOST_BLOCK_LINES):
-            offset = first * LINE_BYTES
-            size = min(lines - first, HOST_BLOCK_LINES) * LINE_BYTES
-            load_host_op(
-                self.engine,
-                self.device,
-                self.mapper,
-                line.dst + offset,
-                [a + offset for a in line.sources],
-                size,
-                max(tick, self.engine.now),
-            )
+
+        def lines(first: int, last: int):
+            offsets = LINE_BYTES * np.arange(first, last, dtype=np.uint64)
+            addresses = [np.uint64(a) + offsets for a in (*line.sources, line.dst)]
+            return [self.mapper.decode_array(a) for a in addresses], addresses
+
+        def compute(values, shape):
+            return bulk_result(line.op, values, shape)
+
+        work = HostOp(
+            self.device,
+            line.size // LINE_BYTES,
+            lines,
+            compute if self.with_data else None,
+            HOST_BLOCK_LINES,
+            buffered=_partial_overlap(line),
+        )
+        for _ in work.blocks(self.engine, tick):
             yield from self._drain()
-        if self.with_data:
-            self._store_cpu_result(line)
         after = self.device.command_counts()
         add_op(
             self.pim,
@@ -260,27 +272,13 @@ class Replay:
             },
         )
 
-    def _store_cpu_result(self, line: PimLine) -> None:
-        """Compute ``dst = op(sources)`` on the host and store it. Every source line is read
-        before a destination line it overlaps is written (as through a temporary buffer), so
-        overlapping operands give the operation of the values they held before it."""
-        lines = line.size // LINE_BYTES
-        block = lines if _partial_overlap(line) else HOST_BLOCK_LINES
-        burst = self.config.organisation.burst_length
-        for first in range(0, lines, block):
-            offsets = range(first * LINE_BYTES, min(first + block, lines) * LINE_BYTES, LINE_BYTES)
-            values = [
-                [self.device.read_burst(*self.mapper.decode(a + o)) for a in line.sources]
-                for o in offsets
-            ]
-            for o, words in zip(offsets, values, strict=True):
-                result = bulk_result(line.op, words, burst)
-                self.device.write_burst(*self.mapper.decode(line.dst + o), result)
-
     def _finish_bulk(self) -> None:
-        """The controller ran the bulk operation's last command: its data and report."""
+        """The controller ran the bulk operation's last command: its data and counters, and
+        its report unless its fallback rows are still to run (see _pim)."""
         plan, self._plan = self._plan, None
-        add_op(self.pim, self.bulk.report(plan, plan.job.finish(self.engine)).to_dict())
+        plan.span = plan.job.finish(self.engine)
+        if plan.host is None:
+            add_op(self.pim, self.bulk.report(plan, plan.span).to_dict())
 
     @property
     def bulk(self) -> BulkEngine:

@@ -136,7 +136,8 @@ def test_scratch_rows_work_and_stay_out_of_the_allocator(tmp_path):
     assert json.loads(result.stdout)["correct"] is True
     engine = BulkEngine(Device(load_config("ddr3-1066")))
     bank = engine.banks[0]
-    kept = engine.scratch_rows(bank, 0, 2)
+    assert bank == (0, 0, 0, 0)  # flat bank index 0
+    kept = engine.placement.scratch_rows(np.array([0]), np.array([0]), 2).tolist()
     assert kept == [engine.pim.layout.data_rows - 2, engine.pim.layout.data_rows - 1]
     rows = engine.alloc(engine.row_bytes * len(engine.banks) * engine.subarrays).rows
     assert all(r[4] not in kept for r in rows if r[:4] == bank)

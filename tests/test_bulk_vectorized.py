@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pimsim.ambit.bulk import BulkEngine, Vector
-from pimsim.ambit.execute import evaluate
-from pimsim.ambit.lowering import command_table, lower
+from pimsim.ambit.execute import PimDevice, evaluate
+from pimsim.ambit.lowering import lower, program_template
 from pimsim.ambit.rowdata import evaluate_host
 from pimsim.config import load_config
 from pimsim.device import Device
@@ -83,10 +83,11 @@ def test_the_command_table_is_the_bindings_command_stream(op):
     layout = engine.pim.layout
     offsets = np.array([[3, 5, 9, 1][: len(program.operands)]], dtype=np.int64)
     bank = np.array([[0, 0, 0, 2]])
-    base = np.array([2 * layout.physical_rows])
-    table = command_table(lower(program, layout), bank, base, offsets)
+    base = 2 * layout.physical_rows
+    ends = np.array([[[*bank[0], base + r] for r in [0, *offsets[0].tolist()]]])
+    table = program_template(lower(program, layout), layout).table(ends).reshape(-1, 8)
     binding = dict(zip(program.operands, offsets[0].tolist(), strict=True))
-    commands = list(engine.pim.bind(program, (0, 0, 0, 2), 2, binding).commands())
+    commands = list(PimDevice(device).bind(program, (0, 0, 0, 2), 2, binding).commands())
     from pimsim.standards import CMD
 
     want = [(CMD[c.name], *c.bank, c.row, c.column, len(c.raised) or 1) for c in commands]

@@ -118,11 +118,11 @@ def test_a_source_in_another_rank_takes_the_cpu_path_with_its_reason():
 
 
 def test_staging_refuses_a_compute_row_the_program_overwrites_before_reading_it():
-    from pimsim.ambit.execute import Binding
+    from pimsim.ambit.execute import Binding, PimDevice
     from pimsim.programs.parse import builtin
 
     eng = engine("ddr3-1600")
-    sub = eng.pim.subarray((0, 0, 0, 0), 0)
+    sub = PimDevice(eng.device).subarray((0, 0, 0, 0), 0)
     # and: "AAP Di -> B0" writes T0 on line 1 of the program, before "AAP Dj -> B1" reads Dj
     with pytest.raises(ValueError, match="staged in B0, which line"):
         Binding(builtin("and"), sub, {"Di": 3, "Dj": "B0", "Dk": 9})

@@ -1,50 +1,45 @@
 """Bulk bitwise operations on vectors of rows: allocation, lowering, bank-parallel execution.
 
 A :class:`Vector` is a list of rank-wide rows. :meth:`BulkEngine.alloc` places row i of every
-vector in the same bank and subarray -- banks in the order that spreads consecutive rows over
-channels, then ranks, then bank groups, then banks; within a bank, subarrays round-robin --
-so the operands of one operation meet in one subarray, as Ambit's in-DRAM path requires.
+vector in the same bank and subarray (pimsim.ambit.vectors) so the operands of one operation
+meet in one subarray, as Ambit's in-DRAM path requires.
 
-``bbop(op, dst, *sources)`` lowers the operation to one µprogram per row and runs those on
-every bank at once (each bank in order; banks interleaved as the timing allows). A row whose
-operands are not in one subarray of one bank is first staged where the rank allows it: each
-source outside the output row's subarray is copied in -- into the output row, or into a compute
-row the program does not overwrite before reading it -- by RowClone PSM (from another bank),
-by LISA-RISC (another subarray of the bank, ``pim.lisa``) or by PSM twice through a
-neighbouring bank's temporary row. A copy is such a move by itself. What cannot be staged (a
-source in another rank, no free row to stage in) falls back to the CPU path -- the host reads
-the source rows over the channel (ACT, RD per burst, PRE), computes, and writes the
-destination row (ACT, WR per burst, PRE) -- after the in-DRAM rows; the host computes a
-built-in with its numpy twin and any other program by running it on host arrays
-(:func:`~pimsim.ambit.execute.evaluate`). The report says how many rows took each path and
+``bbop(op, dst, *sources)`` lowers the operation to one µprogram run per row and hands the
+controller one job of two phases: first the rows whose operands meet in one subarray (one
+stream per bank, banks interleaved as the timing allows), then the rows that run in DRAM
+after copies (pimsim.ambit.staging: a copy's source elsewhere in the rank, or sources of a
+program copied into the output row's subarray by RowClone PSM, LISA-RISC or PSM twice; one
+stream per rank). Both phases are templates broadcast over rows (pimsim.ambit.lowering), and
+their data effects are vectorized (pimsim.ambit.rowdata). What cannot run in DRAM (a source
+in another rank, no place to stage a source in) falls back to the CPU: the host model of
+pimsim.baseline (misses in flight, store buffer, compute rate) reads the source rows and
+writes the destination rows through the same controller. **Ordering:** a fallback row runs
+after every in-DRAM row of the operation -- its requests go out when the job has ended and
+the requests sent before it are served -- and sees their results; fallback rows run in row
+order (a destination that is a later row's source is read after it is written). The host
+computes a built-in with its numpy twin and any other program with its vectorized semantics
+(pimsim.ambit.rowdata.evaluate_host). The report says how many rows took each path and
 why; nothing falls back silently.
 
-A program's ``scratch`` rows are data rows kept, in each subarray it runs in, at the top of the
-subarray's data rows (below RowClone's temporary row): the allocator hands them out no more.
+A program's ``scratch`` rows are data rows kept, in each subarray it runs in, at the top of
+the subarray's data rows (below RowClone's temporary row): the allocator hands them out no
+more.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from pimsim.ambit.copies import RowMover, chain
-from pimsim.ambit.execute import (
-    Bank,
-    Command,
-    PimDevice,
-    Span,
-    _check_aliases,
-    evaluate,
-    run_job,
-)
-from pimsim.ambit.jobs import Job, Part, command_part, empty_part
-from pimsim.ambit.lowering import Lowered, command_table, lower, stream_order
-from pimsim.ambit.report import BulkPlan, OpReport
-from pimsim.ambit.rowdata import apply_rows
-from pimsim.ambit.vectors import BulkError, Placement, RowAddress, Vector, bank_index, vectors_at
+from pimsim.ambit.jobs import Job, Part, Span, empty_part, run_job
+from pimsim.ambit.lowering import PimDevice, assemble, lower, program_template, streams_of
+from pimsim.ambit.report import BulkPlan, HostWork, OpReport
+from pimsim.ambit.rowdata import apply_rows, evaluate_host
+from pimsim.ambit.staging import check_aliases, moved_part, stageable
+from pimsim.ambit.vectors import BulkError, Placement, Vector, bank_index, vectors_at
+from pimsim.baseline import HostOp, row_lines
+from pimsim.controller import DONE, END_OF_TIME, engine_of
 from pimsim.device import Device
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.programs.parse import Program, builtin, is_builtin
@@ -62,10 +57,7 @@ NUMPY_OPS = {
     "xor": lambda a, b: a ^ b,
     "xnor": lambda a, b: ~(a ^ b),
     "copy": lambda a: a.copy(),
-    "zero": lambda: None,
-    "one": lambda: None,
 }
-
 
 #: Host memory a bulk operation may take to simulate (bytes, estimated by
 #: :meth:`BulkEngine.check_footprint`): its operand rows and its command table (and job log)
@@ -74,13 +66,18 @@ MAX_HOST_BYTES = 6 << 30
 _COMMAND_BYTES = 64
 #: Words of the random test vectors a built-in is checked on before its first use.
 _TEST_WORDS = 4
+#: Result lines the host model of a fallback holds at a time (whole rows are taken).
+HOST_BLOCK_LINES = 1 << 16
+#: Why a row cannot run in DRAM as it lies (index 0: it can).
+_REASONS = ("", "operands in different banks", "operands in different subarrays",
+            "operand in a reserved row")  # fmt: skip
 
 
-def bulk_result(op: str, sources: Sequence[np.ndarray], words: int) -> np.ndarray:
-    """Built-in ``op`` computed on the host with its numpy twin: the CPU path's result,
-    ``words`` uint64 long."""
+def bulk_result(op: str, sources: Sequence[np.ndarray], shape: int | tuple[int, ...]) -> np.ndarray:
+    """Built-in ``op`` computed on the host with its numpy twin: the CPU path's result
+    (uint64, of ``shape``: the sources' shape)."""
     if op in ("zero", "one"):
-        return np.full(words, 0 if op == "zero" else 0xFFFF_FFFF_FFFF_FFFF, dtype=np.uint64)
+        return np.full(shape, 0 if op == "zero" else 0xFFFF_FFFF_FFFF_FFFF, dtype=np.uint64)
     compute = NUMPY_OPS.get(op)
     if compute is None:
         raise BulkError(f"{op}: no CPU implementation to fall back to")
@@ -97,7 +94,6 @@ class BulkEngine:
         self.device = device
         self.with_data = with_data
         self.pim = PimDevice(device)
-        self.mover = RowMover(device, self.pim)
         org = device.config.organisation
         use = org.banks_per_rank if banks_per_rank is None else banks_per_rank
         if not 1 <= use <= org.banks_per_rank:
@@ -106,7 +102,7 @@ class BulkEngine:
                 f"({device.config.name}), not {banks_per_rank}"
             )
         self.row_bytes = org.row_bytes
-        self.banks: list[Bank] = [
+        self.banks = [
             (c, r, g, b)
             for b in range(org.banks_per_group)
             for g in range(org.bankgroups)
@@ -128,21 +124,16 @@ class BulkEngine:
             )
         return Vector(self.placement.alloc(nbytes // self.row_bytes), self.row_bytes)
 
-    def scratch_rows(self, bank: Bank, subarray: int, count: int) -> list[int]:
-        """Offsets of ``count`` scratch rows in a subarray: the top data rows, kept from the
-        allocator from their first use on (and shared by every program there)."""
-        flat = bank_index(np.array([bank], dtype=np.int64), self.device.config.organisation)
-        return self.placement.scratch_rows(flat, np.array([subarray]), count).tolist()
-
     def temp_row(self, subarray: int) -> int:
-        """Physical row of ``subarray``'s temporary row (see RowMover.temp_row)."""
-        return self.mover.temp_row(subarray)
+        """Physical row of ``subarray``'s temporary row, the middle stop of RowClone's
+        inter-subarray copies (an extra wordline: no host address or vector reaches it)."""
+        return subarray * self.pim.layout.physical_rows + self.pim.layout.temp_slot
 
     def check_program(self, program: Program) -> None:
         """ProgramError if ``program`` breaks a hardware rule on this subarray. A built-in must
-        also compute its operation (run on the host over test words): a configuration whose
-        decoder or rows break one is a ConfigError on ``pim.decoder``, not an error in a file
-        the user never wrote, nor a wrong result."""
+        also compute its operation (its semantics run on the host over test words): a
+        configuration whose decoder or rows break one is a ConfigError on ``pim.decoder``,
+        not an error in a file the user never wrote, nor a wrong result."""
         if not is_builtin(program) or program.name in self._working:
             self.pim.check(program)
             return
@@ -150,7 +141,7 @@ class BulkEngine:
             self.pim.check(program)
             rng = np.random.default_rng(0)
             sources = [rng.integers(0, 2**64, _TEST_WORDS, dtype=np.uint64) for _ in program.inputs]
-            got = evaluate(program, self.pim.layout, sources, _TEST_WORDS)
+            got = self._semantics(program, sources, (_TEST_WORDS,))
             works = np.array_equal(got, bulk_result(program.name, sources, _TEST_WORDS))
             problem = "" if works else f"it computes something other than {program.name}"
         except PimsimError as error:
@@ -175,14 +166,19 @@ class BulkEngine:
             )
 
     def host_result(
-        self, program: Program, sources: Sequence[np.ndarray], words: int
+        self, program: Program, sources: Sequence[np.ndarray], shape: int | tuple[int, ...]
     ) -> np.ndarray:
-        """``program`` computed on the host over ``words`` uint64 words: a built-in's numpy
-        twin, else the program itself run on host arrays."""
+        """``program`` computed on the host (uint64 of ``shape``): a built-in's numpy twin,
+        else the program's semantics run on host arrays."""
         if is_builtin(program):
-            return bulk_result(program.name, sources, words)
+            return bulk_result(program.name, sources, shape)
         self.pim.check(program)
-        return evaluate(program, self.pim.layout, sources, words)
+        return self._semantics(program, sources, shape)
+
+    def _semantics(self, program: Program, sources: Sequence[np.ndarray], shape) -> np.ndarray:
+        low = lower(program, self.pim.layout)
+        shape = (shape,) if isinstance(shape, int) else shape
+        return evaluate_host(low, self.pim.layout, sources, len(program.inputs), shape)
 
     def alloc_random(
         self, count: int, nbytes: int, rng: np.random.Generator
@@ -219,17 +215,25 @@ class BulkEngine:
     def bbop(
         self, op: str | Program, dst: Vector, *sources: Vector, not_before: int = 0
     ) -> OpReport:
-        """Run ``op`` over whole vectors (``dst = op(*sources)``) to its end; see the
-        module docstring."""
+        """Run ``op`` over whole vectors (``dst = op(*sources)``) to its end, fallback rows
+        included; see the module docstring."""
         plan = self.plan(op, dst, *sources, not_before=not_before)
-        return self.report(plan, run_job(self.device, plan.job))
+        span = run_job(self.device, plan.job)
+        host = None
+        if plan.host is not None:
+            engine = engine_of(self.device)
+            before = self.device.command_counts()
+            for _ in plan.host.blocks(engine, engine.now):
+                while engine.run(END_OF_TIME, True) != DONE:
+                    pass
+            host = self.host_work(before, engine.now)
+        return self.report(plan, span, host)
 
     def plan(
         self, op: str | Program, dst: Vector, *sources: Vector, not_before: int = 0
     ) -> BulkPlan:
-        """The controller job of ``dst = op(*sources)``, not run yet: the in-DRAM programs,
-        then the copies and staged programs (RowClone PSM holds pairs of banks, which would
-        collide with the programs), then the CPU path."""
+        """The controller job of ``dst = op(*sources)`` (the rows in place, then the rows
+        run after copies) and the host's part (fallback rows), not run yet."""
         program = builtin(op) if isinstance(op, str) else op
         self.check_program(program)
         self.check_footprint(program, len(dst))
@@ -241,41 +245,28 @@ class BulkEngine:
         if any(len(v) != len(dst) for v in sources):
             raise BulkError(f"{program.name}: vectors differ in length")
         reasons = self._why_not(dst, sources)
-        in_dram = np.flatnonzero(reasons == 0)
-        psm: dict[tuple[int, int], list[Iterator[Command]]] = {}  # per rank: copies, staging
-        fallback: list[tuple[RowAddress, list[RowAddress], str]] = []
-        staged_rows = 0
-        for i in np.flatnonzero(reasons).tolist():
-            out_row = dst.rows[i]
-            in_rows = [v.rows[i] for v in sources]
-            reason = _REASONS[reasons[i]]
-            if is_copy and in_rows[0][:2] == out_row[:2]:
-                psm.setdefault(out_row[:2], []).append(self.mover.copy_row(in_rows[0], out_row))
-                continue
-            staged = self._staged(program, in_rows, out_row)
-            if staged is not None:
-                psm.setdefault(out_row[:2], []).append(staged)
-                staged_rows += 1
-                continue
-            fallback.append((out_row, in_rows, reason))
+        other = np.flatnonzero(reasons)
+        out = dst.fields[other]
+        srcs = [v.fields[other] for v in sources]
+        layout, org = self.pim.layout, self.device.config.organisation
+        movable = stageable(program, layout, org, out, srcs, is_copy)
+        moved, fallback = other[movable], other[~movable]
         parts = [
-            self._program_part(program, dst, sources, in_dram),
-            command_part(self.device, [chain(s) for s in psm.values()]) if psm else empty_part(),
-            command_part(self.device, [self._cpu_path(program, fallback)])
-            if fallback
-            else empty_part(),
+            self._program_part(program, dst, sources, np.flatnonzero(reasons == 0)),
+            self._moved_part(program, dst, sources, moved, is_copy),
         ]
         counted: dict[str, int] = {}
-        for *_, reason in fallback:
-            counted[reason] = counted.get(reason, 0) + 1
+        for r in reasons[fallback].tolist():
+            counted[_REASONS[r]] = counted.get(_REASONS[r], 0) + 1
         return BulkPlan(
             program=program,
             rows=len(dst),
             job=Job(self.device, parts, not_before, self.with_data),
             cpu_rows=len(fallback),
             fallback_reasons=counted,
-            psm_rows=sum(len(s) for s in psm.values()) - staged_rows,
-            staged_rows=staged_rows,
+            psm_rows=len(moved) if is_copy else 0,
+            staged_rows=0 if is_copy else len(moved),
+            host=self._host_op(program, dst, sources, fallback) if len(fallback) else None,
         )
 
     def _why_not(self, dst: Vector, sources: Sequence[Vector]) -> np.ndarray:
@@ -296,8 +287,8 @@ class BulkEngine:
     def _program_part(
         self, program: Program, dst: Vector, sources: Sequence[Vector], rows: np.ndarray
     ) -> Part:
-        """The in-DRAM rows ``rows`` (indices): the lowered program's command table, one
-        stream per bank, its data applied block by block, and the rows it activates."""
+        """The in-DRAM rows ``rows`` (indices): the program's template over them, one stream
+        per bank, its data applied block by block, and the rows it activates."""
         if not len(rows):
             return empty_part()
         layout, org = self.pim.layout, self.device.config.organisation
@@ -310,47 +301,125 @@ class BulkEngine:
         for k, v in enumerate(sources):
             offsets[:, k] = v.fields[rows, 4] - base
         offsets[:, len(sources)] = out[:, 4] - base
-        self._bind_checks(program, offsets, bank, base // rps)
-        order, per_stream = stream_order(bank)
-        table = command_table(low, out[order, :4], base[order], offsets[order])
-        ids = (bank * self.device.rows_per_bank + base)[:, None] + offsets
-        activated, weights = _activations(low, ids, bank * self.device.rows_per_bank + base)
+        self._scratch(program, offsets, bank, base // rps)
+        self._check_aliases(program, offsets)
+        ends = np.empty((len(rows), 1 + low.operands, 5), dtype=np.int64)
+        ends[:, :, :4] = out[:, None, :4]
+        ends[:, 0, 4] = base
+        ends[:, 1:, 4] = base[:, None] + offsets
+        template = program_template(low, layout)
+        table, stream_end = assemble(streams_of(bank), [(np.arange(len(rows)), template, ends)])
+        fields, weights = template.activated(ends)
+        ids = self.device.row_ids(*ends[:, 1:].reshape(-1, 5).T).reshape(len(rows), -1)
         n_inputs = len(sources)
 
         def apply(_order: np.ndarray) -> None:
             apply_rows(self.device, low, layout, n_inputs, ids)
 
-        return Part(table, np.cumsum(per_stream) * low.commands, apply, activated, weights)
+        return Part(table, stream_end, apply, self.device.row_ids(*fields.T), weights)
 
-    def _bind_checks(
+    def _moved_part(
+        self, program: Program, dst: Vector, sources: Sequence[Vector], rows, is_copy: bool
+    ) -> Part:
+        """The rows ``rows`` that run after copies (pimsim.ambit.staging)."""
+        if not len(rows):
+            return empty_part()
+        out, rps = dst.fields[rows], self.pim.layout.physical_rows
+        scratch = np.zeros(0, dtype=np.int64)
+        if not is_copy:
+            offsets = (out[:, 4] % rps)[:, None]
+            bank = bank_index(out, self.device.config.organisation)
+            scratch = self._scratch(program, offsets, bank, out[:, 4] // rps)
+        srcs = [v.fields[rows] for v in sources]
+        return moved_part(self.device, program, self.pim.layout, out, srcs, scratch, is_copy)
+
+    def _scratch(
         self, program: Program, offsets: np.ndarray, bank: np.ndarray, sub: np.ndarray
-    ) -> None:
-        """The scratch rows of the subarrays (kept from the allocator, written into
-        ``offsets``), and the rules a Binding checks on every row: no operand in the
-        scratch rows, an output sharing an input's row written after its last read."""
+    ) -> np.ndarray:
+        """The scratch rows of the subarrays (kept from the allocator, written into the
+        columns of ``offsets`` past the inputs and output when it has them); BulkError if
+        an operand lies in them."""
+        if not program.scratch:
+            return np.zeros(0, dtype=np.int64)
         n_in = len(program.inputs)
-        if program.scratch:
-            _, first = np.unique(bank * self.subarrays + sub, return_index=True)
-            scratch = self.placement.scratch_rows(bank[first], sub[first], len(program.scratch))
-            if np.isin(offsets[:, : n_in + 1], scratch).any():
-                raise BulkError(f"{program.name}: an operand lies in the subarray's scratch rows")
+        _, first = np.unique(bank * self.subarrays + sub, return_index=True)
+        scratch = self.placement.scratch_rows(bank[first], sub[first], len(program.scratch))
+        if np.isin(offsets[:, : n_in + 1], scratch).any():
+            raise BulkError(f"{program.name}: an operand lies in the subarray's scratch rows")
+        if offsets.shape[1] > n_in + 1:
             offsets[:, n_in + 1 :] = scratch
+        return scratch
+
+    def _check_aliases(self, program: Program, offsets: np.ndarray) -> None:
+        """BulkError if an output sharing an input's row is written before its last read."""
+        n_in = len(program.inputs)
         same = offsets[:, :n_in] == offsets[:, n_in : n_in + 1]
         for pattern in np.unique(same, axis=0) if same.size else ():
             bound = {name: -1 - k for k, name in enumerate(program.operands)}
             for k in np.flatnonzero(pattern):
                 bound[program.outputs[0]] = bound[program.inputs[k]]
             try:
-                _check_aliases(program, bound)
+                check_aliases(program, bound)
             except ValueError as error:
                 raise BulkError(str(error)) from None
 
-    def report(self, plan: BulkPlan, span: Span) -> OpReport:
-        """What a finished plan did (its job's span, counters and commands)."""
+    def _host_op(
+        self, program: Program, dst: Vector, sources: Sequence[Vector], rows: np.ndarray
+    ) -> HostOp:
+        """The fallback rows ``rows`` done by the host model, whole rows per block, in row
+        order (a row at a time when a destination is another row's source)."""
+        out = dst.fields[rows]
+        srcs = [v.fields[rows] for v in sources]
+        per_row = (
+            self.device.config.organisation.columns // self.device.config.organisation.burst_length
+        )
+        out_ids = self.device.row_ids(*out.T)
+        crossed = any(
+            (np.isin(ids, out_ids) & (ids != out_ids)).any()
+            for ids in (self.device.row_ids(*s.T) for s in srcs)
+        )
+
+        def lines(first: int, last: int):
+            pairs = [
+                row_lines(self.device, f[first // per_row : -(-last // per_row)])
+                for f in (*srcs, out)
+            ]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+
+        def compute(values, shape):
+            return self.host_result(program, values, shape)
+
+        return HostOp(
+            self.device,
+            len(rows) * per_row,
+            lines,
+            compute if self.with_data else None,
+            max(HOST_BLOCK_LINES // per_row, 1) * per_row,
+            sequential=per_row if crossed else 0,
+        )
+
+    def host_work(self, before: dict[str, int], end_tick: int) -> HostWork:
+        """What the host model issued since the command counts ``before`` (refreshes left
+        out), ending at ``end_tick``."""
+        after = self.device.command_counts()
+        done = {c: after[c] - before.get(c, 0) for c in after if c != "REF"}
+        return HostWork({c: n for c, n in done.items() if n}, end_tick)
+
+    def report(self, plan: BulkPlan, span: Span, host: HostWork | None = None) -> OpReport:
+        """What a finished plan did: its job's span, counters and commands, and the host's
+        commands for its fallback rows (their activations count as rows raised; the busy
+        time and the most activations of a row are the job's)."""
         counts = plan.program.counts()
         in_dram = plan.rows - plan.cpu_rows - plan.psm_rows
         counters = plan.job.counters
-        issued = counters.issued
+        issued = dict(counters.issued)
+        end = span.end_tick
+        raised = counters.rows_raised
+        if host is not None:
+            for c, n in host.commands.items():
+                issued[c] = issued.get(c, 0) + n
+            end = max(end, host.end_tick)
+            raised += host.commands.get("ACT", 0)
         return OpReport(
             op=plan.program.name,
             rows=plan.rows,
@@ -358,18 +427,18 @@ class BulkEngine:
             cpu_rows=plan.cpu_rows,
             psm_rows=plan.psm_rows,
             fallback_reasons=plan.fallback_reasons,
-            time_ns=self.device.clock.ticks_to_ns(span.end_tick - span.first_tick),
+            time_ns=self.device.clock.ticks_to_ns(end - span.first_tick),
             commands={c: issued[c] for c in COMMANDS if issued.get(c)},
             aap=counts["AAP"] * in_dram,
             ap=counts["AP"] * in_dram,
             staged_rows=plan.staged_rows,
             lisa_moves=issued.get("PREE", 0),  # one per LISA-RISC copy
-            rows_raised=counters.rows_raised,
+            rows_raised=raised,
             max_row_activations=counters.max_row_activations,
             bank_busy_ns={
                 str(b): self.device.clock.ticks_to_ns(t) for b, t in counters.busy_ticks.items()
             },
-            span=span,
+            span=Span(span.first_tick, end),
             row_bytes=self.row_bytes,
             with_data=self.with_data,
         )
@@ -385,151 +454,3 @@ class BulkEngine:
             self.check_footprint(program, size // self.row_bytes)
         org = self.device.config.organisation
         return vectors_at(mapper, org, addresses, size, self.row_bytes)
-
-    def _program(
-        self, program: Program, places: Sequence[int | str], out_row: RowAddress
-    ) -> Iterator[Command]:
-        """The µprogram's commands on the output row's subarray, each input bound to a data
-        row offset in it or to a staging address (see :meth:`_staged`)."""
-        rps = self.pim.layout.physical_rows
-        sub, base = out_row[4] // rps, out_row[4] // rps * rps
-        binding: dict[str, int | str] = dict(zip(program.inputs, places, strict=True))
-        binding[program.outputs[0]] = out_row[4] - base
-        scratch = self.scratch_rows(out_row[:4], sub, len(program.scratch))
-        if set(scratch) & set(binding.values()):
-            raise BulkError(f"{program.name}: an operand lies in the subarray's scratch rows")
-        binding.update(zip(program.scratch, scratch, strict=True))
-        return self.pim.bind(program, out_row[:4], sub, binding).commands()
-
-    def _staged(
-        self, program: Program, in_rows: Sequence[RowAddress], out_row: RowAddress
-    ) -> Iterator[Command] | None:
-        """Sources outside the output row's subarray (same rank) copied in first, then the
-        µprogram there: a source goes into the output row (when the program reads it before
-        writing its output, as the built-ins do) or into a compute row the program does not
-        overwrite before reading it. None if the sources cannot all be placed."""
-        rps = self.pim.layout.physical_rows
-        home = (out_row[:4], out_row[4] // rps)
-        away = [k for k, r in enumerate(in_rows) if (r[:4], r[4] // rps) != home]
-        if any(in_rows[k][:2] != out_row[:2] for k in away) or self._why_not_in_dram(
-            [r for r in in_rows if (r[:4], r[4] // rps) == home] + [out_row]
-        ):
-            return None
-        places: list[int | str] = [r[4] - home[1] * rps for r in in_rows]
-        candidates: list[int | str] = [] if out_row in in_rows else [out_row[4] - home[1] * rps]
-        candidates += self._staging_addresses
-        for chosen in itertools.permutations(candidates, len(away)):  # first that binds
-            for k, place in zip(away, chosen, strict=True):
-                places[k] = place
-            try:
-                commands = self._program(program, places, out_row)
-                break
-            except ValueError:  # the Binding's rules: read before overwritten
-                continue
-        else:
-            return None
-        moves = [self.mover.copy_row(in_rows[k], *self._target(out_row, places[k])) for k in away]
-        return chain([*moves, commands])
-
-    @property
-    def _staging_addresses(self) -> list[str]:
-        """Reserved addresses that raise one compute row alone (B0..B4 in Ambit's table)."""
-        layout = self.pim.layout
-        found = (layout.plain_address(row) for row in layout.compute_rows)
-        return [a for a in found if a is not None]
-
-    def _target(self, out_row: RowAddress, place: int | str) -> tuple[RowAddress, int]:
-        """Where a staged source goes in the output row's subarray: the physical row, and the
-        row address to activate (a data row offset is both; a staging address raises the
-        compute row stored elsewhere)."""
-        layout = self.pim.layout
-        base = out_row[4] - out_row[4] % layout.physical_rows
-        if isinstance(place, int):
-            return (*out_row[:4], base + place), base + place
-        slot = layout.wordlines(place)[0].slot
-        return (*out_row[:4], base + slot), base + layout.address_slot(place)
-
-    @property
-    def _staging_addresses(self) -> list[str]:
-        """Reserved addresses that raise one compute row alone (B0..B4 in Ambit's table)."""
-        layout = self.pim.layout
-        found = (layout.plain_address(row) for row in layout.compute_rows)
-        return [a for a in found if a is not None]
-
-    def _target(self, out_row: RowAddress, place: int | str) -> tuple[RowAddress, int]:
-        """Where a staged source goes in the output row's subarray: the physical row, and the
-        row address to activate (a data row offset is both; a staging address raises the
-        compute row stored elsewhere)."""
-        layout = self.pim.layout
-        base = out_row[4] - out_row[4] % layout.physical_rows
-        if isinstance(place, int):
-            return (*out_row[:4], base + place), base + place
-        slot = layout.wordlines(place)[0].slot
-        return (*out_row[:4], base + slot), base + layout.address_slot(place)
-
-    def _compute_on_host(
-        self, program: Program, out_row: RowAddress, in_rows: Sequence[RowAddress], words: int
-    ) -> None:
-        values = [self.device.read_row(*r) for r in in_rows]
-        self.device.write_row(*out_row, self.host_result(program, values, words))
-
-    def _why_not_in_dram(self, rows: Sequence[RowAddress]) -> str:
-        """Empty if these rows can meet in one subarray, else the reason they cannot."""
-        rps = self.pim.layout.physical_rows
-        if len({r[:4] for r in rows}) > 1:
-            return "operands in different banks"
-        if len({r[4] // rps for r in rows}) > 1:
-            return "operands in different subarrays"
-        if any(r[4] % rps >= self.pim.layout.data_rows for r in rows):
-            return "operand in a reserved row"
-        return ""
-
-    def _cpu_path(
-        self, program: Program, work: list[tuple[RowAddress, list[RowAddress], str]]
-    ) -> Iterator[Command]:
-        """The host's way: read each source row over the channel, compute, write the result."""
-        burst = self.device.config.organisation.burst_length
-        columns = range(0, self.device.config.organisation.columns, burst)
-        words = self.device.config.organisation.columns
-        for out_row, in_rows, _ in work:
-            for row in in_rows:
-                yield from _row_access(row, "RD", columns)
-            yield Command(
-                "ACT",
-                out_row[:4],
-                out_row[4],
-                lambda r=out_row, s=in_rows: self._compute_on_host(program, r, s, words),
-                (out_row[4],),
-            )
-            for col in columns:
-                yield Command("WR", out_row[:4], out_row[4], column=col)
-            yield Command("PRE", out_row[:4], 0)
-
-
-#: Why a row cannot run in DRAM as it lies (index 0: it can).
-_REASONS = (
-    "",
-    "operands in different banks",
-    "operands in different subarrays",
-    "operand in a reserved row",
-)
-
-
-def _activations(low: Lowered, ids: np.ndarray, base_ids: np.ndarray):
-    """Row ids the program's runs activate and how often: each operand row and each fixed
-    row (compute, constant) of every run's subarray."""
-    parts = [ids[:, k] for k in range(low.operands) if low.operand_hits[k]]
-    weights = [
-        np.full(len(ids), low.operand_hits[k]) for k in range(low.operands) if low.operand_hits[k]
-    ]
-    for slot, hits in low.slot_hits.items():
-        parts.append(base_ids + slot)
-        weights.append(np.full(len(ids), hits))
-    return np.concatenate(parts), np.concatenate(weights)
-
-
-def _row_access(row: RowAddress, cmd: str, columns: range) -> Iterator[Command]:
-    yield Command("ACT", row[:4], row[4], raised=(row[4],))
-    for col in columns:
-        yield Command(cmd, row[:4], row[4], column=col)
-    yield Command("PRE", row[:4], 0)

@@ -1,14 +1,14 @@
-"""Run µprograms on the device: real ACT/AACT/PRE commands, and bit-exact row contents.
+"""The slow per-command twin of the bulk path: µprograms and copies one Python object per
+DRAM command, for tests to check the lowered tables and vectorized data against.
 
-``AAP src -> dst`` is ACT src, AACT dst, PRE; ``AP addr`` is ACT addr, PRE. Each command is
-issued at the earliest tick the device's timing tables allow (the AACT after ``nAAP``: tWLOV
-with the split row decoder, tRAS without; PRE tRAS after the last ACT; the next ACT tRP after
-PRE; tRRD, tFAW and the command bus across banks). Row contents follow the activation:
-raising one row senses its value, raising three senses their bitwise majority and rewrites
-all three with it, an n-wordline reads and writes the complement; the AACT's rows receive the
-sensed value. Programs on different banks run interleaved (:class:`Job`, scheduled by the
-memory controller), each bank in order, so bank parallelism is limited exactly as the
-standard limits it.
+``AAP src -> dst`` is ACT src, AACT dst, PRE; ``AP addr`` is ACT addr, PRE. Row contents
+follow the activation: raising one row senses its value, raising three senses their bitwise
+majority and rewrites all three with it, an n-wordline reads and writes the complement; the
+AACT's rows receive the sensed value. :class:`Binding` yields a program's commands on one
+subarray with their data actions, :func:`copy_commands` a RowClone PSM / PSM-twice /
+LISA-RISC copy's, :func:`run_streams` runs such streams as one controller job. The product
+path (pimsim.ambit.bulk) builds the same commands from templates (pimsim.ambit.lowering) and
+applies the data with numpy (pimsim.ambit.rowdata).
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pimsim.ambit.jobs import Job, Span, command_part
+from pimsim.ambit.jobs import Job, Part, Span, run_job
 from pimsim.ambit.layout import C0, C1, SubarrayLayout, Wordline
-from pimsim.controller import END_OF_TIME, JOB_DONE, engine_of
+from pimsim.ambit.lowering import JOB_FIELDS
+from pimsim.ambit.lowering import PimDevice as _Checked
+from pimsim.ambit.staging import check_aliases, check_staged
+from pimsim.ambit.vectors import RowAddress
 from pimsim.device import Device
-from pimsim.programs.check import check
 from pimsim.programs.parse import Program
+from pimsim.standards import CMD
 
 Bank = tuple[int, int, int, int]  # channel, rank, bankgroup, bank
 ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
@@ -113,38 +116,6 @@ def evaluate(
     return sub._read(Wordline(rows[program.outputs[0]], False))
 
 
-def _check_aliases(program: Program, rows: Mapping[str, int]) -> None:
-    """An output bound to an input's row must not be written before that input's last read."""
-    for out in program.outputs:
-        for inp in program.inputs:
-            if rows[out] != rows[inp]:
-                continue
-            reads = [s.line for s in program.steps if s.src == inp]
-            writes = [s.line for s in program.steps if s.dst == out]
-            if reads and writes and min(writes) < max(reads):
-                raise ValueError(
-                    f"{program.name}: output {out} shares a row with input {inp}, "
-                    f"and line {min(writes)} overwrites it before line "
-                    f"{max(reads)} reads it"
-                )
-
-
-def _check_staged(program: Program, layout: SubarrayLayout, name: str, address: str) -> None:
-    """An input staged in a compute row (bound to the address that raises it alone) must not
-    be overwritten before the program's last read of that input."""
-    raised = layout.wordlines(address) if address in layout.decoder else ()
-    if len(raised) != 1 or raised[0].negated:
-        raise ValueError(f"{program.name}: {address} does not raise one compute row alone")
-    slot = raised[0].slot
-    reads = [s.line for s in program.steps if s.src == name]
-    writes = [s.line for s in program.steps if slot in layout.writes(s.src, s.dst)]
-    if reads and writes and min(writes) < max(reads):
-        raise ValueError(
-            f"{program.name}: input {name} staged in {address}, which line {min(writes)} "
-            f"overwrites before line {max(reads)} reads it"
-        )
-
-
 class Binding:
     """A µprogram bound to a subarray of a bank and to data rows for its operands (an input
     may instead be staged in a compute row: bound to the reserved address that raises it)."""
@@ -156,7 +127,7 @@ class Binding:
         layout = subarray.layout
         for name, offset in rows.items():
             if isinstance(offset, str) and name in program.inputs:
-                _check_staged(program, layout, name, offset)
+                check_staged(program, layout, name, offset)
                 continue
             if not 0 <= offset < layout.data_rows:
                 raise ValueError(
@@ -164,7 +135,7 @@ class Binding:
                     f"data row (0..{layout.data_rows - 1})"
                 )
         self.program, self.subarray, self.rows = program, subarray, dict(rows)
-        _check_aliases(program, self.rows)
+        check_aliases(program, self.rows)
 
     def _wordlines(self, name: str) -> tuple[Wordline, ...]:
         bound = self.rows.get(name, name)
@@ -211,15 +182,29 @@ class Binding:
         return tuple(self.subarray.base + wl.slot for wl in wordlines)
 
 
-def run_job(device: Device, job: Job) -> Span:
-    """Run ``job`` on the device's controller to its end (refreshes due by then included)."""
-    engine = engine_of(device)
-    job.submit(engine)
-    while engine.run(END_OF_TIME, True) != JOB_DONE:
-        pass
-    span = job.finish(engine)
-    engine.run(span.end_tick + 1, True, True)
-    return span
+def command_part(device: Device, streams: Iterable[Iterable[Command]]) -> Part:
+    """A job part from streams of :class:`Command` objects; its data actions run in issue
+    order."""
+    commands, rows, stream_end, activated = [], [], [], []
+    for stream in streams:
+        for cmd in stream:
+            commands.append(cmd)
+            rows.append((CMD[cmd.name], *cmd.bank, cmd.row, cmd.column, len(cmd.raised) or 1))
+            if cmd.name in ("ACT", "AACT"):
+                activated += [(*cmd.bank, r) for r in cmd.raised]
+        stream_end.append(len(commands))
+    table = np.array(rows, dtype=np.int32).reshape(-1, JOB_FIELDS)
+    ids = device.row_ids(*np.array(activated, dtype=np.int64).reshape(-1, 5).T)
+
+    def apply(order: np.ndarray) -> None:
+        for i in order.tolist():
+            action = commands[i].action
+            if action is not None:
+                action()
+
+    return Part(
+        table, np.array(stream_end, dtype=np.int64), apply, ids, np.ones(len(ids), np.int64)
+    )
 
 
 def run_streams(device: Device, streams: Iterable[Iterable[Command]], not_before: int = 0) -> Span:
@@ -228,14 +213,78 @@ def run_streams(device: Device, streams: Iterable[Iterable[Command]], not_before
     return run_job(device, Job(device, [command_part(device, streams)], not_before))
 
 
-class PimDevice:
-    """Runs µprograms on a :class:`~pimsim.device.Device` (one per simulated system)."""
+def copy_commands(
+    device: Device, src: RowAddress, dst: RowAddress, dst_address: int | None = None
+) -> Iterator[Command]:
+    """Copy row ``src`` to physical row ``dst`` of the same rank without the channel
+    (``dst_address``: the row address to activate when it is not ``dst``'s own): PSM to
+    another bank, else LISA-RISC (``pim.lisa``) or PSM twice through the temporary row of
+    the next bank (pimsim.ambit.copies)."""
+    if dst_address is None:
+        dst_address = dst[4]
+    if src[:4] != dst[:4]:
+        yield from _transfer(device, src, dst, dst_address)
+        return
+    org, layout = device.config.organisation, SubarrayLayout.from_params(device.config.pim)
+    if device.config.pim.lisa:
+        yield from _lisa(device, layout, src, dst, dst_address)
+        return
+    ch, rk, bg, ba = src[:4]
+    ba_tmp, bg_tmp = (ba + 1) % org.banks_per_group, bg
+    if org.banks_per_group == 1:
+        bg_tmp = (bg + 1) % org.bankgroups
+    sub = src[4] // layout.physical_rows
+    tmp = (ch, rk, bg_tmp, ba_tmp, sub * layout.physical_rows + layout.temp_slot)
+    yield from _transfer(device, src, tmp, tmp[4])
+    yield from _transfer(device, tmp, dst, dst_address)
+
+
+def _lisa(device, layout, src, dst, dst_address) -> Iterator[Command]:
+    """ACT the source; per half (even words, then odd) RBM hop by hop and AACT the
+    destination, PREE between the halves; PRE."""
+    pim = device.config.pim
+    hops = abs(dst[4] // layout.physical_rows - src[4] // layout.physical_rows)
+    bank = src[:4]
+
+    def store_half(half: int) -> None:
+        row = device.read_row(*dst)
+        row[half::2] = device.read_row(*src)[half::2]
+        device.write_row(*dst, row)
+
+    yield Command("ACT", bank, src[4], raised=(src[4],))
+    for half in (0, 1):
+        if half:
+            yield Command("PREE", bank, src[4])
+        for _ in range(-(-hops // pim.rbm_subarrays)):
+            yield Command("RBM", bank, dst_address)
+        yield Command("AACT", bank, dst_address, lambda h=half: store_half(h), (dst[4],))
+    yield Command("PRE", bank, 0)
+
+
+def _transfer(device, src, dst, dst_address) -> Iterator[Command]:
+    """RowClone PSM from ``src`` to ``dst`` (another bank of the rank)."""
+    org = device.config.organisation
+    yield Command("ACT", src[:4], src[4], raised=(src[4],))
+    yield Command("ACT", dst[:4], dst_address, raised=(dst[4],))
+    bursts = org.columns // org.burst_length
+    for k in range(bursts):
+        last = k == bursts - 1
+        yield Command(
+            "TRANSFER",
+            (*src[:2], 0, 0),
+            0,
+            (lambda: device.write_row(*dst, device.read_row(*src))) if last else None,
+        )
+    yield Command("PRE", src[:4], 0)
+    yield Command("PRE", dst[:4], 0)
+
+
+class PimDevice(_Checked):
+    """Runs µprograms on a :class:`~pimsim.device.Device` one command object at a time."""
 
     def __init__(self, device: Device):
-        self.device = device
-        self.layout = SubarrayLayout.from_params(device.config.pim)
+        super().__init__(device)
         self._subarrays: dict[tuple[Bank, int], Subarray] = {}
-        self._checked: dict[int, Program] = {}  # kept alive so that ids stay unique
 
     def subarray(self, bank: Bank, index: int) -> Subarray:
         key = (bank, index)
@@ -243,14 +292,11 @@ class PimDevice:
             self._subarrays[key] = Subarray(self.device, self.layout, bank, index)
         return self._subarrays[key]
 
-    def check(self, program: Program) -> None:
-        """Check ``program`` against this device's layout (once per program object)."""
-        if id(program) not in self._checked:
-            check(program, self.layout)
-            self._checked[id(program)] = program
-
-    def bind(self, program: Program, bank: Bank, subarray: int, rows: Mapping[str, int]) -> Binding:
-        """Check ``program`` (once) and bind it to data rows (offsets within the subarray)."""
+    def bind(
+        self, program: Program, bank: Bank, subarray: int, rows: Mapping[str, int | str]
+    ) -> Binding:
+        """Check ``program`` (once) and bind it to data rows (offsets within the subarray)
+        or, for inputs, staging addresses."""
         self.check(program)
         return Binding(program, self.subarray(bank, subarray), rows)
 

@@ -13,12 +13,13 @@ most activations of one row, per-bank busy time (each ACT to its PRE plus tRP).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pimsim.ambit.lowering import JOB_FIELDS
+from pimsim.controller import END_OF_TIME, JOB_DONE, engine_of
 from pimsim.device import Device
 from pimsim.standards import CMD, COMMANDS
 
@@ -147,27 +148,12 @@ class Job:
         return {tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)}
 
 
-def command_part(device: Device, streams: Iterable[Iterable]) -> Part:
-    """A part from streams of pimsim.ambit.execute.Command objects (one Python object per
-    command: the slow path the RowClone/LISA copies, staging and the slow twin still use);
-    its data actions run in issue order."""
-    commands, rows, stream_end, activated = [], [], [], []
-    for stream in streams:
-        for cmd in stream:
-            commands.append(cmd)
-            rows.append((CMD[cmd.name], *cmd.bank, cmd.row, cmd.column, len(cmd.raised) or 1))
-            if cmd.name in ("ACT", "AACT"):
-                activated += [(*cmd.bank, r) for r in cmd.raised]
-        stream_end.append(len(commands))
-    table = np.array(rows, dtype=np.int32).reshape(-1, JOB_FIELDS)
-    ids = device.row_ids(*np.array(activated, dtype=np.int64).reshape(-1, 5).T)
-
-    def apply(order: np.ndarray) -> None:
-        for i in order.tolist():
-            action = commands[i].action
-            if action is not None:
-                action()
-
-    return Part(
-        table, np.array(stream_end, dtype=np.int64), apply, ids, np.ones(len(ids), np.int64)
-    )
+def run_job(device: Device, job: Job) -> Span:
+    """Run ``job`` on the device's controller to its end (refreshes due by then included)."""
+    engine = engine_of(device)
+    job.submit(engine)
+    while engine.run(END_OF_TIME, True) != JOB_DONE:
+        pass
+    span = job.finish(engine)
+    engine.run(span.end_tick + 1, True, True)
+    return span

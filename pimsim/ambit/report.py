@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pimsim.ambit.jobs import Job, Span
+from pimsim.baseline import HostOp
 from pimsim.programs.parse import Program
 
 
@@ -20,6 +21,16 @@ class BulkPlan:
     fallback_reasons: dict[str, int]
     psm_rows: int
     staged_rows: int
+    host: HostOp | None = None  # the fallback rows, done by the host model after the job
+    span: Span | None = None  # the job's, once it has run (pimsim.sim keeps it here)
+
+
+@dataclass(frozen=True)
+class HostWork:
+    """What the host model issued for a plan's fallback rows."""
+
+    commands: dict[str, int]  # per kind (refreshes left out)
+    end_tick: int  # when its last request was served
 
 
 @dataclass
