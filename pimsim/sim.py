@@ -196,11 +196,7 @@ class Replay:
             self._plan = plan
             plan.job.submit(self.engine)
             if plan.host is not None:  # fallback rows: the host model once the job is done
-                yield from self._drain()
-                before = self.device.command_counts()
-                for _ in plan.host.blocks(self.engine, self.engine.now):
-                    yield from self._drain()
-                host = self.bulk.host_work(before, self.engine.now)
+                host = yield from self.bulk.run_host(plan, self._drain)
                 add_op(self.pim, self.bulk.report(plan, plan.span, host).to_dict())
         else:
             yield from self._drain()

@@ -177,12 +177,23 @@ class System:
             done = self.env.event()
             plan.job.submit(self.engine)
             self._bbops[self.engine.last_job] = (plan, done)
-            return (yield done)
+            report = yield done
+        if plan.host is not None:  # fallback rows: the host model once the memory is idle
+            host = yield from self.bulk.run_host(plan, self._served)
+            report = self.bulk.report(plan, plan.span, host)
+            add_op(self.pim, report.to_dict())
+        return report
+
+    def _served(self) -> Agent:
+        yield self.drained()
 
     def _finish_bbop(self) -> None:
         plan, done = self._bbops.pop(self.engine.finished_job)
-        report: OpReport = self.bulk.report(plan, plan.job.finish(self.engine))
-        add_op(self.pim, report.to_dict())
+        plan.span = plan.job.finish(self.engine)
+        report: OpReport | None = None
+        if plan.host is None:
+            report = self.bulk.report(plan, plan.span)
+            add_op(self.pim, report.to_dict())
         done.succeed(report)
 
     @property

@@ -28,7 +28,8 @@ more.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,7 @@ class BulkEngine:
         self.placement = Placement(org, self.pim.layout, self.banks)
         self.subarrays = self.placement.subarrays
         self._working: set[str] = set()  # built-ins found to compute their operation here
+        self._host_busy = False  # the host model runs one operation's fallback rows at a time
 
     # -- allocation ----------------------------------------------------------------------------
 
@@ -218,16 +220,41 @@ class BulkEngine:
         """Run ``op`` over whole vectors (``dst = op(*sources)``) to its end, fallback rows
         included; see the module docstring."""
         plan = self.plan(op, dst, *sources, not_before=not_before)
-        span = run_job(self.device, plan.job)
-        host = None
-        if plan.host is not None:
-            engine = engine_of(self.device)
+        plan.span = run_job(self.device, plan.job)
+        engine = engine_of(self.device)
+
+        def served() -> Iterator[None]:
+            while engine.run(END_OF_TIME, True) != DONE:
+                pass
+            yield from ()
+
+        runs = self.run_host(plan, served)
+        try:
+            while True:
+                next(runs)
+        except StopIteration as stop:
+            return self.report(plan, plan.span, stop.value)
+
+    def run_host(
+        self, plan: BulkPlan, served: Callable[[], Iterator]
+    ) -> Generator[Any, Any, HostWork | None]:
+        """Run ``plan``'s fallback rows on the host model after its job: ``served()`` waits
+        (a generator, as a SimPy agent does) until the memory has served every request
+        loaded and no job is left. Returns what the host issued (None: no fallback rows)."""
+        if plan.host is None:
+            return None
+        engine = engine_of(self.device)
+        yield from served()  # load_host needs an idle engine
+        while self._host_busy:  # another operation's fallback rows go first
+            yield from served()
+        self._host_busy = True
+        try:
             before = self.device.command_counts()
             for _ in plan.host.blocks(engine, engine.now):
-                while engine.run(END_OF_TIME, True) != DONE:
-                    pass
-            host = self.host_work(before, engine.now)
-        return self.report(plan, span, host)
+                yield from served()
+        finally:
+            self._host_busy = False
+        return self.host_work(before, engine.now)
 
     def plan(
         self, op: str | Program, dst: Vector, *sources: Vector, not_before: int = 0

@@ -132,13 +132,8 @@ def stageable(
         ok &= away[:, k] | (src[:, 4] % layout.physical_rows < layout.data_rows)
     keys, inverse = np.unique(np.concatenate([away, same], axis=1), axis=0, return_inverse=True)
     n_in = len(sources)
-    placed = np.array(
-        [
-            choose_places(program, layout, tuple(map(bool, k[:n_in])), tuple(map(bool, k[n_in:]))) is not None
-            for k in keys.tolist()
-        ],
-        dtype=bool,
-    )
+    flags = [(tuple(map(bool, k[:n_in])), tuple(map(bool, k[n_in:]))) for k in keys.tolist()]
+    placed = np.array([choose_places(program, layout, *f) is not None for f in flags], bool)
     return ok & placed[inverse.reshape(-1)]
 
 
