@@ -196,7 +196,7 @@ class Replay:
             self._plan = plan
             plan.job.submit(self.engine)
             if plan.host is not None:  # fallback rows: the host model once the job is done
-                host = yield from self.bulk.run_host(plan, self._drain)
+                host = yield from self.bulk.host.run(plan, self._drain)
                 add_op(self.pim, self.bulk.report(plan, plan.span, host).to_dict())
         else:
             yield from self._drain()

@@ -179,7 +179,7 @@ class System:
             self._bbops[self.engine.last_job] = (plan, done)
             report = yield done
         if plan.host is not None:  # fallback rows: the host model once the memory is idle
-            host = yield from self.bulk.run_host(plan, self._served)
+            host = yield from self.bulk.host.run(plan, self._served)
             report = self.bulk.report(plan, plan.span, host)
             add_op(self.pim, report.to_dict())
         return report

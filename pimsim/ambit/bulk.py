@@ -28,19 +28,17 @@ more.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
+from pimsim.ambit.fallback import HostRows, host_rows
 from pimsim.ambit.jobs import Job, Part, Span, empty_part, run_job
 from pimsim.ambit.lowering import PimDevice, assemble, lower, program_template, streams_of
 from pimsim.ambit.report import BulkPlan, HostWork, OpReport
 from pimsim.ambit.rowdata import apply_rows, evaluate_host
-from pimsim.ambit.staging import check_aliases, moved_part, stageable
+from pimsim.ambit.staging import check_offsets, moved_part, stageable
 from pimsim.ambit.vectors import BulkError, Placement, Vector, bank_index, vectors_at
-from pimsim.baseline import HostOp, row_lines
-from pimsim.controller import DONE, END_OF_TIME, engine_of
 from pimsim.device import Device
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.programs.parse import Program, builtin, is_builtin
@@ -67,8 +65,6 @@ MAX_HOST_BYTES = 6 << 30
 _COMMAND_BYTES = 64
 #: Words of the random test vectors a built-in is checked on before its first use.
 _TEST_WORDS = 4
-#: Result lines the host model of a fallback holds at a time (whole rows are taken).
-HOST_BLOCK_LINES = 1 << 16
 #: Why a row cannot run in DRAM as it lies (index 0: it can).
 _REASONS = ("", "operands in different banks", "operands in different subarrays",
             "operand in a reserved row")  # fmt: skip
@@ -114,7 +110,7 @@ class BulkEngine:
         self.placement = Placement(org, self.pim.layout, self.banks)
         self.subarrays = self.placement.subarrays
         self._working: set[str] = set()  # built-ins found to compute their operation here
-        self._host_busy = False  # the host model runs one operation's fallback rows at a time
+        self.host = HostRows(device)  # the host model, for fallback rows
 
     # -- allocation ----------------------------------------------------------------------------
 
@@ -182,19 +178,6 @@ class BulkEngine:
         shape = (shape,) if isinstance(shape, int) else shape
         return evaluate_host(low, self.pim.layout, sources, len(program.inputs), shape)
 
-    def alloc_random(
-        self, count: int, nbytes: int, rng: np.random.Generator
-    ) -> tuple[list[Vector], list[np.ndarray]]:
-        """``count`` vectors of ``nbytes`` filled with random words, and those words."""
-        vectors, values = [], []
-        for _ in range(count):
-            vec = self.alloc(nbytes)
-            words = rng.integers(0, 2**64, nbytes // 8, dtype=np.uint64)
-            self.write(vec, words)
-            vectors.append(vec)
-            values.append(words)
-        return vectors, values
-
     def write(self, vector: Vector, words: np.ndarray, first_row: int = 0) -> None:
         """Fill a vector's rows from ``first_row`` on from a flat uint64 array (host-side,
         untimed)."""
@@ -221,40 +204,7 @@ class BulkEngine:
         included; see the module docstring."""
         plan = self.plan(op, dst, *sources, not_before=not_before)
         plan.span = run_job(self.device, plan.job)
-        engine = engine_of(self.device)
-
-        def served() -> Iterator[None]:
-            while engine.run(END_OF_TIME, True) != DONE:
-                pass
-            yield from ()
-
-        runs = self.run_host(plan, served)
-        try:
-            while True:
-                next(runs)
-        except StopIteration as stop:
-            return self.report(plan, plan.span, stop.value)
-
-    def run_host(
-        self, plan: BulkPlan, served: Callable[[], Iterator]
-    ) -> Generator[Any, Any, HostWork | None]:
-        """Run ``plan``'s fallback rows on the host model after its job: ``served()`` waits
-        (a generator, as a SimPy agent does) until the memory has served every request
-        loaded and no job is left. Returns what the host issued (None: no fallback rows)."""
-        if plan.host is None:
-            return None
-        engine = engine_of(self.device)
-        yield from served()  # load_host needs an idle engine
-        while self._host_busy:  # another operation's fallback rows go first
-            yield from served()
-        self._host_busy = True
-        try:
-            before = self.device.command_counts()
-            for _ in plan.host.blocks(engine, engine.now):
-                yield from served()
-        finally:
-            self._host_busy = False
-        return self.host_work(before, engine.now)
+        return self.report(plan, plan.span, self.host.run_now(plan))
 
     def plan(
         self, op: str | Program, dst: Vector, *sources: Vector, not_before: int = 0
@@ -293,7 +243,7 @@ class BulkEngine:
             fallback_reasons=counted,
             psm_rows=len(moved) if is_copy else 0,
             staged_rows=0 if is_copy else len(moved),
-            host=self._host_op(program, dst, sources, fallback) if len(fallback) else None,
+            host=self._host_rows(program, dst, sources, fallback) if len(fallback) else None,
         )
 
     def _why_not(self, dst: Vector, sources: Sequence[Vector]) -> np.ndarray:
@@ -329,7 +279,7 @@ class BulkEngine:
             offsets[:, k] = v.fields[rows, 4] - base
         offsets[:, len(sources)] = out[:, 4] - base
         self._scratch(program, offsets, bank, base // rps)
-        self._check_aliases(program, offsets)
+        check_offsets(program, offsets)
         ends = np.empty((len(rows), 1 + low.operands, 5), dtype=np.int64)
         ends[:, :, :4] = out[:, None, :4]
         ends[:, 0, 4] = base
@@ -377,60 +327,14 @@ class BulkEngine:
             offsets[:, n_in + 1 :] = scratch
         return scratch
 
-    def _check_aliases(self, program: Program, offsets: np.ndarray) -> None:
-        """BulkError if an output sharing an input's row is written before its last read."""
-        n_in = len(program.inputs)
-        same = offsets[:, :n_in] == offsets[:, n_in : n_in + 1]
-        for pattern in np.unique(same, axis=0) if same.size else ():
-            bound = {name: -1 - k for k, name in enumerate(program.operands)}
-            for k in np.flatnonzero(pattern):
-                bound[program.outputs[0]] = bound[program.inputs[k]]
-            try:
-                check_aliases(program, bound)
-            except ValueError as error:
-                raise BulkError(str(error)) from None
+    def _host_rows(self, program: Program, dst: Vector, sources: Sequence[Vector], rows):
+        """The fallback rows ``rows`` for the host model (pimsim.ambit.fallback)."""
 
-    def _host_op(
-        self, program: Program, dst: Vector, sources: Sequence[Vector], rows: np.ndarray
-    ) -> HostOp:
-        """The fallback rows ``rows`` done by the host model, whole rows per block, in row
-        order (a row at a time when a destination is another row's source)."""
-        out = dst.fields[rows]
-        srcs = [v.fields[rows] for v in sources]
-        per_row = (
-            self.device.config.organisation.columns // self.device.config.organisation.burst_length
-        )
-        out_ids = self.device.row_ids(*out.T)
-        crossed = any(
-            (np.isin(ids, out_ids) & (ids != out_ids)).any()
-            for ids in (self.device.row_ids(*s.T) for s in srcs)
-        )
-
-        def lines(first: int, last: int):
-            pairs = [
-                row_lines(self.device, f[first // per_row : -(-last // per_row)])
-                for f in (*srcs, out)
-            ]
-            return [p[0] for p in pairs], [p[1] for p in pairs]
-
-        def compute(values, shape):
+        def compute(values: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
             return self.host_result(program, values, shape)
 
-        return HostOp(
-            self.device,
-            len(rows) * per_row,
-            lines,
-            compute if self.with_data else None,
-            max(HOST_BLOCK_LINES // per_row, 1) * per_row,
-            sequential=per_row if crossed else 0,
-        )
-
-    def host_work(self, before: dict[str, int], end_tick: int) -> HostWork:
-        """What the host model issued since the command counts ``before`` (refreshes left
-        out), ending at ``end_tick``."""
-        after = self.device.command_counts()
-        done = {c: after[c] - before.get(c, 0) for c in after if c != "REF"}
-        return HostWork({c: n for c, n in done.items() if n}, end_tick)
+        srcs = [v.fields[rows] for v in sources]
+        return host_rows(self.device, dst.fields[rows], srcs, compute if self.with_data else None)
 
     def report(self, plan: BulkPlan, span: Span, host: HostWork | None = None) -> OpReport:
         """What a finished plan did: its job's span, counters and commands, and the host's

@@ -25,7 +25,7 @@ from pimsim.ambit.jobs import Part
 from pimsim.ambit.layout import SubarrayLayout
 from pimsim.ambit.lowering import Place, Template, assemble, lower, program_template, streams_of
 from pimsim.ambit.rowdata import apply_rows
-from pimsim.ambit.vectors import bank_index
+from pimsim.ambit.vectors import BulkError, bank_index
 from pimsim.device import Device
 from pimsim.programs.parse import Program, builtin
 
@@ -45,6 +45,21 @@ def check_aliases(program: Program, rows: Mapping[str, int | str]) -> None:
                     f"and line {min(writes)} overwrites it before line "
                     f"{max(reads)} reads it"
                 )
+
+
+def check_offsets(program: Program, offsets: np.ndarray) -> None:
+    """BulkError if, in some row, an output sharing an input's row (``offsets`` (n,
+    operands): each row's operand offsets) is written before that input's last read."""
+    n_in = len(program.inputs)
+    same = offsets[:, :n_in] == offsets[:, n_in : n_in + 1]
+    for pattern in np.unique(same, axis=0) if same.size else ():
+        bound: dict[str, int | str] = {name: -1 - k for k, name in enumerate(program.operands)}
+        for k in np.flatnonzero(pattern):
+            bound[program.outputs[0]] = bound[program.inputs[k]]
+        try:
+            check_aliases(program, bound)
+        except ValueError as error:
+            raise BulkError(str(error)) from None
 
 
 def check_staged(program: Program, layout: SubarrayLayout, name: str, address: str) -> None:
