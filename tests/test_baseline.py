@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from pimsim.addrmap import AddressMapper
-from pimsim.baseline import LINE_BYTES, host_program, run_host_op
+from pimsim.baseline import (
+    LINE_BYTES,
+    HostOp,
+    host_program,
+    read_lines,
+    row_lines,
+    run_host_op,
+    write_lines,
+)
 from pimsim.config import load_config
-from pimsim.controller import make_engine
+from pimsim.controller import DONE, make_engine
 from pimsim.device import Device
 from pimsim.standards import COMMANDS
 
@@ -108,3 +116,46 @@ def test_load_host_refuses_bad_dependencies_and_a_busy_engine():
     engine.run(1, False)
     with pytest.raises(RuntimeError, match="every earlier request"):
         engine.load_host(cycles, is_write, fields, addresses, deps, 4, 0.0)
+
+
+def test_read_and_write_lines_are_the_bursts_one_at_a_time():
+    """read_lines/write_lines (vectorized, through whole rows) against read_burst/write_burst,
+    on lines of a few rows, some rows holding bursts only."""
+    config = load_config("ddr4-2400")
+    device = Device(config)
+    rng = np.random.default_rng(4)
+    burst, cols = config.organisation.burst_length, config.organisation.columns
+    fields = np.array(
+        [(0, int(r % 2), 0, 3, int(r), int(c)) for r, c in rng.integers(0, 4, (20, 2)) * [1, 8]],
+        dtype=np.int32,
+    )
+    fields[:, 5] = rng.integers(0, cols // burst, len(fields)) * burst
+    fields = np.unique(fields, axis=0)
+    data = rng.integers(0, 2**64, (len(fields), burst), dtype=np.uint64)
+    device.write_burst(0, 0, 0, 3, 1, 0, np.arange(burst, dtype=np.uint64))  # a burst-only row
+    write_lines(device, fields, data)
+    for f, words in zip(fields.tolist(), data, strict=True):
+        assert np.array_equal(device.read_burst(*f), words)
+    assert np.array_equal(read_lines(device, fields), data)
+
+
+def test_a_host_op_stores_its_result_after_its_requests():
+    """HostOp on a 1-row not: the engine's host mode serves its reads and writes, then the
+    result (computed before them) is in the destination line by line."""
+    config = load_config("ddr3-1600")
+    device = Device(config)
+    engine = make_engine(device)
+    rows = np.array([[0, 0, 0, 1, 7]]), np.array([[0, 0, 0, 2, 9]])
+    src = np.random.default_rng(5).integers(0, 2**64, config.organisation.columns, np.uint64)
+    device.write_row(*rows[0][0], src)
+
+    def lines(first, last):
+        pairs = [row_lines(device, r) for r in rows]
+        return [p[0][first:last] for p in pairs], [p[1][first:last] for p in pairs]
+
+    op = HostOp(device, 128, lines, lambda values, shape: ~values[0], block=64)
+    for _ in op.blocks(engine, 0):
+        while engine.run(1 << 40, True) != DONE:
+            pass
+    assert np.array_equal(device.read_row(*rows[1][0]), ~src)
+    assert engine.channel_stats(0)["reads"] == 128 and engine.channel_stats(0)["writes"] == 128
