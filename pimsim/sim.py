@@ -24,7 +24,7 @@ from pimsim.addrmap import AddressError
 from pimsim.agents.system import QUANTUM as QUANTUM
 from pimsim.agents.system import SimulationError, System
 from pimsim.ambit.bulk import BulkEngine, BulkError, BulkPlan, bulk_result
-from pimsim.baseline import LINE_BYTES, HostOp
+from pimsim.baseline import LINE_BYTES, HostOp, op_lines
 from pimsim.config import Config
 from pimsim.controller import END_OF_TIME, MAX_TICK
 from pimsim.errors import TraceError
@@ -235,18 +235,13 @@ class Replay:
         before = self.device.command_counts()
         start = self.engine.now
 
-        def lines(first: int, last: int):
-            offsets = LINE_BYTES * np.arange(first, last, dtype=np.uint64)
-            addresses = [np.uint64(a) + offsets for a in (*line.sources, line.dst)]
-            return [self.mapper.decode_array(a) for a in addresses], addresses
-
         def compute(values, shape):
             return bulk_result(line.op, values, shape)
 
         work = HostOp(
             self.device,
             line.size // LINE_BYTES,
-            lines,
+            op_lines(self.mapper, line.dst, line.sources),
             compute if self.with_data else None,
             HOST_BLOCK_LINES,
             buffered=_partial_overlap(line),
