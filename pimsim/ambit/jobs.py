@@ -74,6 +74,8 @@ class Job:
         )
         starts = np.cumsum([0] + [len(t) for t in tables])
         self.starts = starts
+        for part, a, b in zip(self.parts, starts[:-1], starts[1:], strict=True):
+            part.table = self.table[a:b]  # a view: the parts' own tables are freed
         ends = [p.stream_end + s for p, s in zip(self.parts, starts, strict=False)]
         self.stream_end = np.concatenate(ends).astype(np.int32) if ends else np.zeros(0, np.int32)
         self.phase_end = np.cumsum([len(p.stream_end) for p in self.parts] or [0]).astype(np.int32)
@@ -100,9 +102,13 @@ class Job:
         nrp = self.device.timing_ticks["nRP"]
         if self.with_data:
             for part, start in zip(self.parts, self.starts, strict=False):
-                if part.apply is not None:
-                    mine = order[(order >= start) & (order < start + len(part.table))]
-                    part.apply(mine - start)
+                if part.apply is None or not len(part.table):
+                    continue
+                if len(part.table) == len(self.table):  # the only part: the whole log
+                    part.apply(order)
+                    continue
+                mine = order[(order >= start) & (order < start + len(part.table))]
+                part.apply(mine - start)
         self.counters = self._count(when, closes, nrp)
         if first < 0:
             return Span(self.not_before, self.not_before)
