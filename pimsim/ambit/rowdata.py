@@ -22,7 +22,7 @@ from pimsim.ambit.lowering import Lowered, Ref
 from pimsim.device import Device
 
 #: Bytes of one operand's rows evaluated at a time (bounds the host memory of a bulk op).
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 1 << 20
 ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 ZERO = np.uint64(0)
 
