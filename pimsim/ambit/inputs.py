@@ -1,9 +1,9 @@
 """Random input vectors of a bulk operation: written into the device and checked, a chunk of
 rows at a time.
 
-The words of a seed are drawn block by block: ``SEED_BLOCK_BYTES`` of each input from
-numpy's PCG64 seeded with (seed, first row of the block), input 0's words first, then input
-1's, ... -- the same words whatever the chunk size. They are made in chunks of
+The words of a seed are drawn block by block: ``SEED_BLOCK_BYTES`` of input k from numpy's
+SFC64 (its fastest generator, about 5 GB/s here) seeded with (seed, first row of the block,
+k) -- the same words whatever the chunk size. They are made in chunks of
 ``CHUNK_BYTES`` per vector, each written into the device's rows (or compared with the
 device's rows) at once, so the host memory of a run is a few chunks, not a copy of the
 vectors; the check makes the inputs again from the seed (a program may overwrite an input).
@@ -38,11 +38,7 @@ def chunks(
     step = max(1, CHUNK_BYTES // row_bytes)
     for block in range(0, rows, seed_rows):
         block_rows = min(seed_rows, rows - block)
-        makers = []
-        for k in range(count):
-            maker = np.random.PCG64((seed, block))
-            maker.advance(k * block_rows * per_row)  # input k follows inputs 0..k-1
-            makers.append(maker)
+        makers = [np.random.SFC64((seed, block, k)) for k in range(count)]
         for first in range(block, block + block_rows, step):
             n = min(step, block + block_rows - first)
             yield first, n, [maker.random_raw(n * per_row) for maker in makers]
