@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import simpy
 
 from pimsim.addrmap import AddressError, AddressMapper
 from pimsim.ambit.bulk import BulkEngine, BulkError, BulkPlan, bulk_result
@@ -103,6 +102,8 @@ class Replay:
         if drampower is not None:
             self.export = CommandCsv(drampower, config, self.clock)
             self.device.start_command_log()
+        import simpy  # loaded by a replay only: it pulls importlib.metadata (slow start-up)
+
         self.env = simpy.Environment()
         self._bulk: BulkEngine | None = None
         self._plan: BulkPlan | None = None  # the bulk operation the controller is running
