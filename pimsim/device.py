@@ -357,6 +357,15 @@ class Device:
             raise ValueError(f"row ids must be one-dimensional, got shape {ids.shape}")
         self._core.drop_rows(ids)
 
+    def run_row_program(self, row_ids: np.ndarray, ops: np.ndarray, registers: int) -> None:
+        """Run a row program (pimsim.ambit.rowdata.row_program: (n, 5) int32 ops over
+        ``registers`` rows) once per row of ``row_ids`` (n, operands: each operand's row id),
+        in order; ValueError for an op, register, operand or id out of range."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        if ids.ndim != 2:
+            raise ValueError(f"row ids must be (rows, operands), got shape {ids.shape}")
+        _core.run_rows(self._core, ids, np.ascontiguousarray(ops, dtype=np.int32), registers)
+
     @property
     def rows_allocated(self) -> int:
         """Rows that hold data: some bursts written by the host, or the whole row."""

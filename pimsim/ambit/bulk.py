@@ -315,10 +315,9 @@ class BulkEngine:
         table = command_table(low, out[order, :4], base[order], offsets[order])
         ids = (bank * self.device.rows_per_bank + base)[:, None] + offsets
         activated, weights = _activations(low, ids, bank * self.device.rows_per_bank + base)
-        n_inputs = len(sources)
 
         def apply(_order: np.ndarray) -> None:
-            apply_rows(self.device, low, layout, n_inputs, ids)
+            apply_rows(self.device, low, layout, ids)
 
         return Part(table, np.cumsum(per_stream) * low.commands, apply, activated, weights)
 
