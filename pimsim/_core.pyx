@@ -854,7 +854,7 @@ cdef class Core:
 # --- row programs: the data effect of a lowered µprogram over many rows -------------------
 # A row program (pimsim.ambit.rowdata.row_program) is a list of (code, r, a, b, c) over
 # registers that hold one row each; register 0 holds zeros and 1 ones. Its slow twin is
-# pimsim.ambit.rowdata.run_rows_twin.
+# run_rows_twin in tests/test_row_program.py.
 
 cdef enum:
     OP_LOAD = 0    # r := the row of operand a (read, not materialized)
