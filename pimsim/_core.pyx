@@ -928,3 +928,36 @@ def run_rows(Core core, const int64_t[:, ::1] ids, const int32_t[:, ::1] ops, in
                         y = b[w]
                         z = c[w]
                         r[w] = (x & y) | (z & (x | y))
+
+
+# --- random test data: SplitMix64 over a counter (word k of key: mix(key + (k + 1) * GAMMA)) -
+# Counter-based, so any word is made without the ones before it (chunks need no state); its
+# numpy twin is in tests/test_inputs.py.
+
+cdef inline uint64_t splitmix(uint64_t key, uint64_t k) noexcept nogil:
+    """Word ``k`` of the SplitMix64 stream of ``key``."""
+    cdef uint64_t z = key + (k + 1) * <uint64_t>0x9E3779B97F4A7C15
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+def random_words(uint64_t key, uint64_t first, uint64_t[::1] out):
+    """``out[j]`` := word ``first + j`` of the stream of ``key``."""
+    cdef Py_ssize_t j
+    with nogil:
+        for j in range(out.shape[0]):
+            out[j] = splitmix(key, first + j)
+
+
+def write_random_rows(Core core, const int64_t[::1] ids, uint64_t key):
+    """Row ``ids[i]`` := words ``i * n_columns ..`` of the stream of ``key`` (materialized
+    whole); ValueError for an id out of range (checked before any row is written)."""
+    cdef Py_ssize_t i, j, ncol = core.n_columns
+    cdef uint64_t* row
+    core.check_ids(ids, ids.shape[0], "ids")
+    with nogil:
+        for i in range(ids.shape[0]):
+            row = core.whole_row(ids[i])
+            for j in range(ncol):
+                row[j] = splitmix(key, <uint64_t>(i * ncol + j))
