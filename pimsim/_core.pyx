@@ -849,3 +849,115 @@ cdef class Core:
         with nogil:
             for k in range(self.n_columns):
                 dst[k] = ~src[k]
+
+
+# --- row programs: the data effect of a lowered µprogram over many rows -------------------
+# A row program (pimsim.ambit.rowdata.row_program) is a list of (code, r, a, b, c) over
+# registers that hold one row each; register 0 holds zeros and 1 ones. Its slow twin is
+# run_rows_twin in tests/test_row_program.py.
+
+cdef enum:
+    OP_LOAD = 0    # r := the row of operand a (read, not materialized)
+    OP_STORE = 1   # the row of operand a := r (materialized whole)
+    OP_NOT = 2     # r := ~a
+    OP_AND = 3     # r := a & b
+    OP_OR = 4      # r := a | b
+    OP_MAJ = 5     # r := the bitwise majority of a, b, c
+    N_OPS = 6
+
+
+def run_rows(Core core, const int64_t[:, ::1] ids, const int32_t[:, ::1] ops, int registers):
+    """Run the row program ``ops`` once per row i of ``ids``, in order: operand k is the row
+    ``ids[i, k]``, so a row's loads see what the rows before it stored. ValueError for an
+    op, register, operand or row id out of range (checked before any row is touched)."""
+    cdef Py_ssize_t i, j, w, n = ids.shape[0], n_ops = ops.shape[0]
+    cdef Py_ssize_t ncol = core.n_columns
+    cdef int64_t limit = core.n_bank_nodes * core.n_rows
+    cdef int code, k
+    cdef uint64_t* r
+    cdef const uint64_t* a
+    cdef const uint64_t* b
+    cdef const uint64_t* c
+    cdef uint64_t x, y, z
+    if ops.shape[1] != 5 or registers < 2:
+        raise ValueError("a row program is (n, 5) ops over at least the 2 constant registers")
+    for j in range(n_ops):
+        code = ops[j, 0]
+        if not 0 <= code < N_OPS:
+            raise ValueError(f"op {j}: unknown code {code}")
+        for k in range(1, 2 if code == OP_LOAD or code == OP_STORE else 5):
+            if not 0 <= ops[j, k] < registers:
+                raise ValueError(f"op {j}: register {ops[j, k]} out of range [0, {registers})")
+        if code != OP_STORE and ops[j, 1] < 2:
+            raise ValueError(f"op {j}: writes the constant register {ops[j, 1]}")
+        if (code == OP_LOAD or code == OP_STORE) and not 0 <= ops[j, 2] < ids.shape[1]:
+            raise ValueError(f"op {j}: operand {ops[j, 2]} of {ids.shape[1]}")
+    for i in range(n):
+        for k in range(ids.shape[1]):
+            if not 0 <= ids[i, k] < limit:
+                raise ValueError(f"row id {ids[i, k]} out of range [0, {limit})")
+    regs = np.zeros((registers, ncol), dtype=np.uint64)
+    regs[1] = ~np.uint64(0)
+    cdef uint64_t[:, ::1] reg = regs
+    with nogil:
+        for i in range(n):
+            for j in range(n_ops):
+                code = ops[j, 0]
+                r = &reg[ops[j, 1], 0]
+                if code == OP_LOAD:
+                    core.assemble(ids[i, ops[j, 2]], r)
+                    continue
+                if code == OP_STORE:
+                    memcpy(core.whole_row(ids[i, ops[j, 2]]), r, ncol * sizeof(uint64_t))
+                    continue
+                a = &reg[ops[j, 2], 0]
+                b = &reg[ops[j, 3], 0]
+                c = &reg[ops[j, 4], 0]
+                if code == OP_NOT:
+                    for w in range(ncol):
+                        r[w] = ~a[w]
+                elif code == OP_AND:
+                    for w in range(ncol):
+                        r[w] = a[w] & b[w]
+                elif code == OP_OR:
+                    for w in range(ncol):
+                        r[w] = a[w] | b[w]
+                else:
+                    for w in range(ncol):
+                        x = a[w]
+                        y = b[w]
+                        z = c[w]
+                        r[w] = (x & y) | (z & (x | y))
+
+
+# --- random test data: SplitMix64 over a counter (word k of key: mix(key + (k + 1) * GAMMA)) -
+# Counter-based, so any word is made without the ones before it (chunks need no state); its
+# numpy twin is in tests/test_inputs.py.
+
+cdef inline uint64_t splitmix(uint64_t key, uint64_t k) noexcept nogil:
+    """Word ``k`` of the SplitMix64 stream of ``key``."""
+    cdef uint64_t z = key + (k + 1) * <uint64_t>0x9E3779B97F4A7C15
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+def random_words(uint64_t key, uint64_t first, uint64_t[::1] out):
+    """``out[j]`` := word ``first + j`` of the stream of ``key``."""
+    cdef Py_ssize_t j
+    with nogil:
+        for j in range(out.shape[0]):
+            out[j] = splitmix(key, first + j)
+
+
+def write_random_rows(Core core, const int64_t[::1] ids, uint64_t key):
+    """Row ``ids[i]`` := words ``i * n_columns ..`` of the stream of ``key`` (materialized
+    whole); ValueError for an id out of range (checked before any row is written)."""
+    cdef Py_ssize_t i, j, ncol = core.n_columns
+    cdef uint64_t* row
+    core.check_ids(ids, ids.shape[0], "ids")
+    with nogil:
+        for i in range(ids.shape[0]):
+            row = core.whole_row(ids[i])
+            for j in range(ncol):
+                row[j] = splitmix(key, <uint64_t>(i * ncol + j))

@@ -23,7 +23,7 @@ import numpy as np
 
 from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import BulkEngine, bulk_result
-from pimsim.ambit.rowdata import BLOCK_BYTES
+from pimsim.ambit.inputs import check, fill
 from pimsim.baseline import run_host_op
 from pimsim.config import Config
 from pimsim.device import Device
@@ -97,8 +97,8 @@ def run_in_dram(
     with_data: bool = True,
 ) -> tuple[SideResult, bool | None]:
     """``op`` on random vectors of ``size`` bytes in DRAM; (result, bit-exact vs numpy).
-    The vectors are filled and checked a block of rows at a time; ``with_data=False``
-    simulates the same commands without data (correct is then None)."""
+    The vectors are filled and checked a chunk of rows at a time (pimsim.ambit.inputs);
+    ``with_data=False`` simulates the same commands without data (correct is then None)."""
     device = Device(config)
     engine = BulkEngine(device, banks, with_data)
     program = builtin(op)
@@ -113,36 +113,16 @@ def run_in_dram(
     sources = [engine.alloc(size) for _ in program.inputs]
     out = engine.alloc(size)
     if with_data:
-        for first, values in _blocks(engine, len(sources), size, seed):
-            for vec, words in zip(sources, values, strict=True):
-                engine.write(vec, words, first)
+        fill(device, sources, seed)
     report = engine.bbop(op, out, *sources)
     correct = None
     if with_data:
-        correct = True
-        for first, values in _blocks(engine, len(sources), size, seed):
-            got = engine.read(out, first, _block_rows(engine, size, first))
-            correct = correct and bool(np.array_equal(got, bulk_result(op, values, len(got))))
+        correct = check(device, out, len(sources), seed, lambda words, n: bulk_result(op, words, n))
     counters = device.snapshot(report.span.end_tick)
     commands = {**_counts(counters), "AAP": report.aap, "AP": report.ap}
     energy = energy_of(counters, config, profile)
     side = SideResult(report.time_ns, energy, commands, int(counters.rows_raised.sum()))
     return side, correct
-
-
-def _block_rows(engine: BulkEngine, size: int, first: int) -> int:
-    """Rows of the block that starts at row ``first``."""
-    return min(max(1, BLOCK_BYTES // engine.row_bytes), size // engine.row_bytes - first)
-
-
-def _blocks(engine: BulkEngine, count: int, size: int, seed: int):
-    """(first row, [random words of each source]) per block of rows, drawn from (seed,
-    first row): the same blocks every time, so the check makes them again."""
-    per_row = engine.row_bytes // 8
-    for first in range(0, size // engine.row_bytes, max(1, BLOCK_BYTES // engine.row_bytes)):
-        n = _block_rows(engine, size, first) * per_row
-        rng = np.random.default_rng((seed, first))
-        yield first, [rng.bit_generator.random_raw(n) for _ in range(count)]
 
 
 def run_on_cpu(config: Config, op: str, size: int, profile: str) -> SideResult:

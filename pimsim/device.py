@@ -357,6 +357,30 @@ class Device:
             raise ValueError(f"row ids must be one-dimensional, got shape {ids.shape}")
         self._core.drop_rows(ids)
 
+    def run_row_program(self, row_ids: np.ndarray, ops: np.ndarray, registers: int) -> None:
+        """Run a row program (pimsim.ambit.rowdata.row_program: (n, 5) int32 ops over
+        ``registers`` rows) once per row of ``row_ids`` (n, operands: each operand's row id),
+        in order; ValueError for an op, register, operand or id out of range."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        if ids.ndim != 2:
+            raise ValueError(f"row ids must be (rows, operands), got shape {ids.shape}")
+        _core.run_rows(self._core, ids, np.ascontiguousarray(ops, dtype=np.int32), registers)
+
+    def write_random_rows(self, row_ids: np.ndarray, key: int) -> None:
+        """Row ``row_ids[i]`` := words i * columns .. of the random stream of ``key`` (see
+        random_words), written in place; ValueError for an id out of range."""
+        ids = np.ascontiguousarray(row_ids, dtype=np.int64)
+        if ids.ndim != 1:
+            raise ValueError(f"row ids must be one-dimensional, got shape {ids.shape}")
+        _core.write_random_rows(self._core, ids, key)
+
+    @staticmethod
+    def random_words(key: int, first: int, out: np.ndarray) -> np.ndarray:
+        """``out`` (uint64, contiguous) := words ``first ..`` of the random stream of ``key``
+        (SplitMix64 over a counter: word k is a fixed function of key and k); returns it."""
+        _core.random_words(key, first, out)
+        return out
+
     @property
     def rows_allocated(self) -> int:
         """Rows that hold data: some bursts written by the host, or the whole row."""

@@ -288,10 +288,9 @@ class BulkEngine:
         table, stream_end = assemble(streams_of(bank), [(np.arange(len(rows)), template, ends)])
         fields, weights = template.activated(ends)
         ids = self.device.row_ids(*ends[:, 1:].reshape(-1, 5).T).reshape(len(rows), -1)
-        n_inputs = len(sources)
 
         def apply(_order: np.ndarray) -> None:
-            apply_rows(self.device, low, layout, n_inputs, ids)
+            apply_rows(self.device, low, layout, ids)
 
         return Part(table, stream_end, apply, self.device.row_ids(*fields.T), weights)
 

@@ -1,14 +1,18 @@
-"""The data effect of a program run over many rows, one numpy operation per step.
+"""The data effect of a program run over many rows: a row program run by the core, and the
+same semantics vectorized over host arrays.
 
-Rows are taken in blocks of about ``BLOCK_BYTES`` per operand: the inputs are gathered from
-the device, every step of the lowered program (pimsim.ambit.lowering) is applied to the
-whole block -- one row raised: its value is sensed; three: their bitwise majority is sensed
-and written back to all three; an n-wordline reads and stores the complement; the second
-activation's rows receive the sensed value -- and the operands the program wrote are
-scattered back. The compute rows (T0..T3, DCC0/1) and the constants exist only as block
-values while the operation runs: C0 and C1 are the scalars 0 and all ones, and a compute row
-holding a constant stays a scalar, so that a majority with a constant is one AND or OR.
-pimsim.ambit.execute.Subarray is the per-row reference of the same semantics.
+A lowered program's steps (pimsim.ambit.lowering) act on rows: one row raised -- its value is
+sensed; three -- their bitwise majority is sensed and written back to all three; an
+n-wordline reads and stores the complement; the second activation's rows receive the sensed
+value. :func:`row_program` turns the steps, once, into a short list of register operations
+(load an operand's row, NOT, AND, OR, majority, store an operand's row) in which the compute
+rows (T0..T3, DCC0/1) and the constants C0, C1 are registers, never rows of the device: a
+compute row holding a constant stays that constant, so that a majority with a constant is one
+AND or OR and a copy is no operation at all. The core runs it over every row of a bulk
+operation in row order (Device.run_row_program: one 8 KiB row at a time, in the CPU's
+cache), so a row whose output is another row's input sees what that row wrote.
+:func:`evaluate_host` is the same semantics over whole numpy arrays (a user program's
+reference and CPU result); pimsim.ambit.execute.Subarray is the per-row reference of both.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from pimsim.ambit.layout import C0, C1, SubarrayLayout
 from pimsim.ambit.lowering import Lowered, Ref
 from pimsim.device import Device
 
-#: Bytes of one operand's rows evaluated at a time (bounds the host memory of a bulk op).
-BLOCK_BYTES = 32 << 20
 ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 ZERO = np.uint64(0)
+
+#: Codes of a row program's operations (pimsim._core.run_rows): each is (code, r, a, b, c).
+LOAD, STORE, NOT, AND, OR, MAJ = range(6)
 
 Value = np.ndarray | np.uint64  # a block of rows, or a constant for every row
 
@@ -87,60 +92,64 @@ def constants(layout: SubarrayLayout) -> dict:
     return {("slot", layout.constant_slot(C0)): ZERO, ("slot", layout.constant_slot(C1)): ONES}
 
 
-def apply_rows(
-    device: Device,
-    low: Lowered,
-    layout: SubarrayLayout,
-    inputs: int,
-    ids: np.ndarray,
-    block_rows: int | None = None,
-) -> None:
-    """Run ``low`` over rows whose operands have flat row ids ``ids`` (n, operands; the
-    first ``inputs`` columns are the inputs), block by block in row order."""
-    n = len(ids)
-    if not n:
-        return
-    columns = device.config.organisation.columns
-    if block_rows is None:
-        block_rows = 1 if _crossed(ids, inputs) else max(1, BLOCK_BYTES // (columns * 8))
-    for first in range(0, n, block_rows):
-        block = ids[first : first + block_rows]
-        values = constants(layout)
-        for k in range(inputs):
-            values[("op", k)] = device.gather_rows(block[:, k])
-        written = run_steps(low.steps, values)
-        for key, _ in sorted(written.items(), key=lambda item: item[1]):
-            if key[0] == "op":
-                data = values[key]
-                if isinstance(data, np.uint64):
-                    data = np.full((len(block), columns), data, dtype=np.uint64)
-                device.scatter_rows(block[:, key[1]], data)
+def row_program(low: Lowered, layout: SubarrayLayout) -> tuple[np.ndarray, int]:
+    """``low``'s data effect on one row as register operations: ((n, 5) int32 ops, registers
+    used). Registers 0 and 1 are zeros and ones; every other one is written once. An
+    operand is loaded where first read; the operands written are stored at the end, in the
+    order of their last write."""
+    ops: list[tuple[int, int, int, int, int]] = []
+    held = {key: int(value == ONES) for key, value in constants(layout).items()}
+    written: dict[tuple[str, int], int] = {}
+
+    def emit(code: int, a: int = 0, b: int = 0, c: int = 0) -> int:
+        ops.append((code, len(ops) + 2, a, b, c))
+        return len(ops) + 1
+
+    def negated(r: int) -> int:
+        return 1 - r if r < 2 else emit(NOT, r)
+
+    def read(ref: Ref) -> int:
+        key, negate = ref
+        if key not in held:  # an unwritten compute row is never read (the checker's rule)
+            held[key] = emit(LOAD, key[1]) if key[0] == "op" else 0
+        return negated(held[key]) if negate else held[key]
+
+    def store(ref: Ref, r: int, k: int) -> None:
+        key, negate = ref
+        held[key] = negated(r) if negate else r
+        written[key] = k
+
+    for k, (reads, dst) in enumerate(low.steps):
+        got = [read(ref) for ref in reads]
+        sensed = got[0] if len(got) == 1 else _majority_of(got, emit)
+        for ref in (reads if len(got) > 1 else ()) + dst:
+            store(ref, sensed, k)
+    registers = len(ops) + 2
+    for key, _ in sorted(written.items(), key=lambda item: item[1]):
+        if key[0] == "op":
+            ops.append((STORE, held[key], key[1], 0, 0))
+    return np.array(ops, dtype=np.int32).reshape(-1, 5), registers
 
 
-def _crossed(ids: np.ndarray, inputs: int) -> bool:
-    """Some row's output (or written operand) is another row's input: then rows run one at
-    a time, in order, as the banks run them (a row sees what the rows before it wrote)."""
-    reads = ids[:, :inputs]
-    writes = ids[:, inputs:]
-    if not reads.size or not writes.size:
-        return False
-    common = np.intersect1d(reads, writes)
-    if not len(common):
-        return False
-    rows = np.arange(len(ids))
-    pairs = np.concatenate(
-        [
-            np.stack([reads.ravel(), np.repeat(rows, reads.shape[1])], axis=1),
-            np.stack([writes.ravel(), np.repeat(rows, writes.shape[1])], axis=1),
-        ]
-    )
-    pairs = pairs[np.isin(pairs[:, 0], common)]
-    _, inverse = np.unique(pairs[:, 0], return_inverse=True)
-    lo = np.full(len(common), len(ids), dtype=np.int64)
-    hi = np.full(len(common), -1, dtype=np.int64)
-    np.minimum.at(lo, inverse, pairs[:, 1])
-    np.maximum.at(hi, inverse, pairs[:, 1])
-    return bool((lo != hi).any())
+def _majority_of(regs: list[int], emit) -> int:
+    """The register of the majority of three registers; with a constant among them one AND
+    or OR, with two a constant or a register as it is."""
+    consts = [r for r in regs if r < 2]
+    rows = [r for r in regs if r >= 2]
+    if len(consts) == 3:
+        return int(sum(consts) >= 2)
+    if len(consts) == 2:
+        return consts[0] if consts[0] == consts[1] else rows[0]
+    if consts:
+        return emit(AND if consts[0] == 0 else OR, *rows)
+    return emit(MAJ, *rows)
+
+
+def apply_rows(device: Device, low: Lowered, layout: SubarrayLayout, ids: np.ndarray) -> None:
+    """Run ``low`` over rows whose operands have flat row ids ``ids`` (n, operands), in row
+    order."""
+    if len(ids):
+        device.run_row_program(ids, *row_program(low, layout))
 
 
 def evaluate_host(

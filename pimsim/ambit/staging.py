@@ -215,7 +215,7 @@ def moved_part(
     ids[:, n_in:] = device.row_ids(*ends[:, 1 + n_in : 1 + m].reshape(-1, 5).T).reshape(n, -1)
 
     def apply(_order: np.ndarray) -> None:
-        apply_rows(device, low, layout, n_in, ids)
+        apply_rows(device, low, layout, ids)
 
     return Part(table, stream_end, apply, activated, np.concatenate(weights))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from tqdm import tqdm
 
 from pimsim.cli.options import (
     INTERRUPTED,
@@ -137,6 +136,8 @@ def compare(
         write_outputs(doc, format_table(doc), json_path)
         _exit_status(doc)
         return
+    from tqdm import tqdm  # loaded when a command uses it: start-up stays short
+
     with (
         reported_errors(),
         tqdm(

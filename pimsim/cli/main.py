@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from importlib import metadata
 from typing import NoReturn
 
 import click
@@ -18,11 +17,19 @@ from pimsim.cli.run import run
 COMMANDS: tuple[click.Command, ...] = (run, compare, program, configs)
 
 
-def _version() -> str:
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the installed package's version, then exit (importlib.metadata, slow
+    to import, is loaded only here)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib import metadata
+
     try:
-        return metadata.version("pimsim")
+        version = metadata.version("pimsim")
     except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
+        version = "unknown (not installed)"
+    click.echo(f"pimsim, version {version}")
+    ctx.exit()
 
 
 class _EchoHandler(logging.Handler):
@@ -60,7 +67,14 @@ def _interrupted() -> NoReturn:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), prog_name="pimsim")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 @click.option("-v", "--verbose", count=True, help="More messages on stderr (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Errors only.")
 def cli(verbose: int, quiet: bool) -> None:

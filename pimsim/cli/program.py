@@ -7,10 +7,9 @@ import os
 import sys
 
 import click
-import numpy as np
 
 from pimsim.ambit.bulk import BulkEngine
-from pimsim.ambit.rowdata import BLOCK_BYTES
+from pimsim.ambit.inputs import check, fill
 from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
@@ -128,40 +127,20 @@ def _program(name: str) -> Program:
 def _run(engine: BulkEngine, prog: Program, size: int, seed: int) -> dict:
     """Run ``prog`` over random vectors of ``size`` bytes; its report and whether the result
     matches the reference (numpy for a built-in, the program run on the host otherwise).
-    The inputs are made, and the result checked, a block of rows at a time (the inputs are
-    made again from the seed for the check: a program may overwrite an input)."""
-    rows = size // engine.row_bytes
+    The inputs are made, and the result checked, a chunk of rows at a time
+    (pimsim.ambit.inputs)."""
     inputs = [engine.alloc(size) for _ in prog.inputs]
     out = engine.alloc(size)
     if engine.with_data:
-        for first, values in _input_blocks(engine, len(inputs), rows, seed):
-            for vec, words in zip(inputs, values, strict=True):
-                engine.write(vec, words, first)
+        fill(engine.device, inputs, seed)
     report = engine.bbop(prog, out, *inputs)
     doc = report.to_dict()
     if not engine.with_data:
         return {**doc, "reference": None, "correct": None}
-    correct = True
-    for first, values in _input_blocks(engine, len(inputs), rows, seed):
-        got = engine.read(out, first, min(_block_rows(engine), rows - first))
-        want = engine.host_result(prog, values, len(got))
-        correct = correct and bool(np.array_equal(got, want))
+    correct = check(
+        engine.device, out, len(inputs), seed, lambda words, n: engine.host_result(prog, words, n)
+    )
     return {**doc, "reference": "numpy" if is_builtin(prog) else "host", "correct": correct}
-
-
-def _input_blocks(engine: BulkEngine, count: int, rows: int, seed: int):
-    """(first row, [words of each input]) per block of BLOCK_BYTES rows: random words drawn
-    from (seed, block); the same blocks every time."""
-    per_row = engine.row_bytes // 8
-    block = _block_rows(engine)
-    for first in range(0, rows, block):
-        n = min(block, rows - first) * per_row
-        rng = np.random.default_rng((seed, first))
-        yield first, [rng.bit_generator.random_raw(n) for _ in range(count)]
-
-
-def _block_rows(engine: BulkEngine) -> int:
-    return max(1, BLOCK_BYTES // engine.row_bytes)
 
 
 def _so_far(engine: BulkEngine) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from tqdm import tqdm
 
 from pimsim.cli.options import (
     INTERRUPTED,
@@ -81,6 +80,8 @@ def run(
     cfg = load_config_or_fail(config, params)
     with reported_errors():
         fmt = resolve_format(trace, fmt)  # a bad trace file is refused before any output
+    from tqdm import tqdm  # loaded when a command uses it: start-up stays short
+
     # shown on stderr only on a terminal, and only for runs longer than a second
     with (
         reported_errors(),
