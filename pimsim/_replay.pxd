@@ -33,6 +33,17 @@ cdef struct Queue:
     int32_t cap          # capacity
 
 
+cdef struct JStream:
+    # a stream of a running job with commands left, in the list of the channel its next
+    # command goes to (Channel.jobs); the list is in no order (job_pick breaks ties itself)
+    int64_t bound        # lower bound on the tick its next command may issue (-1: unknown),
+    const int32_t* watch # valid while *watch (its bank's open row, or its rank's open
+    int32_t seen         # banks) still equals seen: timing constraints only ever grow
+    int32_t job          # its job's slot
+    int32_t s            # its index among the job's streams
+    int32_t mark         # the job_pick call that last computed it (Engine.j_picks)
+
+
 cdef struct Channel:
     Queue readq          # reads waiting
     Queue writeq         # writes waiting
@@ -57,6 +68,9 @@ cdef struct Channel:
     int64_t* lat_tail    # reads per log-spaced latency bucket above it (see lat_bucket)
     int64_t lat_max      # longest read latency, ticks
     double lat_sum       # sum of read latencies, cycles (each rounded up to a cycle)
+    JStream* jobs        # running jobs' streams whose next command is on this channel
+    int32_t jobs_n
+    int32_t jobs_cap
 
 
 cdef enum:
@@ -75,6 +89,9 @@ cdef struct Job:
     int32_t* hold               # [s]: banks the stream holds open
     int phase                   # current phase
     int stream0                 # its first stream
+    int32_t left                # streams of the phase with commands left
+    int32_t n_streams           # streams in all phases
+    int64_t age                 # jobs loaded before it (ties go to the older job)
     int64_t from_tick           # tick the current phase may start
     int64_t first               # tick of the job's first command (-1: none yet)
     int64_t last_pre            # tick of its last PRE (-1: none yet)
@@ -112,14 +129,17 @@ cdef class Engine:
     # requests; up to MAX_JOBS at once
     cdef Job* jobs                     # [MAX_JOBS] (off the object: keeps hot fields close)
     cdef object job_refs               # [k]: the arrays job k's pointers point into
-    cdef int j_age[MAX_JOBS]           # running jobs, oldest first
     cdef int j_live                    # how many run
+    cdef uint8_t j_older[MAX_JOBS]     # [k]: the running jobs loaded before job k (bits)
+    cdef int64_t j_loads               # jobs loaded so far
+    cdef int32_t j_picks               # job_pick calls so far (wrapping)
+    cdef public bint exhaustive_jobs   # debug: job_pick recomputes every stream each step
     cdef uint8_t j_finished            # jobs finished and not yet reported by run() (bits)
     cdef int j_reported                # the job run() reported JOB_DONE for last (-1: none)
     cdef int j_loaded                  # the job loaded last (-1: none)
     cdef int32_t* j_rank_hold          # [channel * ranks + rank]: banks jobs hold open there
     cdef uint8_t* j_bank               # [bank]: the jobs running there (bits)
-    cdef int j_pick_job                # the job of the command job_pick chose
+    cdef int j_pick_entry              # the stream job_pick chose (its channel list entry)
     cdef int j_pick_close              # the picked command is a PRE closing a host row
     cdef int64_t j_pick_when           # tick the picked command may issue
     cdef int64_t sent                  # requests sent so far (the next one's seq)

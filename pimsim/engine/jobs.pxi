@@ -40,69 +40,128 @@ cdef bint job_blocks(Engine eng, int64_t bank, int64_t seq) noexcept nogil:
     return False
 
 
+cdef int _evaluate(Engine eng, int ch, JStream* js, int64_t* when, int* close) \
+        except -1 nogil:
+    """Compute when the next command of stream ``js`` may issue (into js.bound and
+    ``when``; ``close``: it is a PRE closing a bank the host left open): 1, or 0 if it
+    waits -- while requests or jobs made before its job still need its bank, and a new
+    activation while its rank's refresh is due."""
+    cdef int k = js.job, s = js.s, cmd, rk, bg, ba
+    cdef Job* job = &eng.jobs[k]
+    cdef const int32_t* t = job.cmd + <int64_t>job.next[s] * J_FIELDS
+    cdef int64_t bank, w
+    js.mark = eng.j_picks
+    cmd, rk, bg, ba = t[J_CMD], t[J_RK], t[J_BG], t[J_BA]
+    close[0] = 0
+    if eng.core.scope[cmd] == L_BANK:
+        bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + bg) * eng.banks + ba
+        if eng.j_bank[bank] & eng.j_older[k] or _older_pending(eng, job, ch, bank):
+            return 0
+        js.watch = &eng.core.open_rows[bank]
+        close[0] = cmd == C_ACT and js.watch[0] >= 0
+    else:
+        js.watch = &eng.core.open_banks[ch * eng.ranks + rk]
+    if cmd == C_ACT and job.hold[s] == 0 and _refresh_pending(eng, ch, rk):
+        return 0
+    js.seen = js.watch[0]
+    if close[0]:
+        w = eng.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
+    else:
+        if cmd == C_ACT or cmd == C_AACT:
+            eng.core.act_rows = t[J_RAISED]
+            eng.core.act_weight = t[J_RAISED] if job.by_rows else 1
+        w = eng.core.c_earliest(cmd, ch, rk, bg, ba, t[J_ROW], t[J_COL])
+        eng.core.act_rows = eng.core.act_weight = 1
+    if w < 0:
+        eng.error = -w
+        return -1
+    if w < job.from_tick:
+        w = job.from_tick
+    js.bound = when[0] = w
+    return 1
+
+
+cdef inline bint _before(Job* job, int s, int64_t when, Job* other, int t,
+                         int64_t other_when) noexcept nogil:
+    """Stream ``s`` of ``job`` goes before stream ``t`` of ``other`` (NULL: none): the
+    earlier tick, then the older job, then the first stream."""
+    if other == NULL or when != other_when:
+        return other == NULL or when < other_when
+    return job.age < other.age or (job == other and s < t)
+
+
 cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
-    """The stream of a running job's current phase whose next command on ``ch`` can issue
-    first, if by ``now`` (ties: the oldest job, then its first stream; the job is
-    j_pick_job), else -1 with ``soonest`` lowered. A command waits while requests or jobs
-    made before its job still need its bank, and a new activation while its rank's refresh
-    is due; an ACT to a bank the host left open closes it first (j_pick_close)."""
-    cdef int a, k, s, i, cmd, rk, bg, ba, close, best = -1, best_close = 0, best_job = -1
-    cdef int64_t when, best_when = FOREVER, bank
-    cdef uint8_t older = 0
-    cdef const int32_t* t
-    cdef Job* job
-    for a in range(eng.j_live):
-        k = eng.j_age[a]
-        job = &eng.jobs[k]
-        t = job.cmd
-        for s in range(job.stream0, job.phase_end[job.phase]):
-            i = job.next[s]
-            if i >= job.stream_end[s] or t[i * J_FIELDS + J_CH] != ch:
-                continue
-            i *= J_FIELDS
-            cmd, rk, bg, ba = t[i + J_CMD], t[i + J_RK], t[i + J_BG], t[i + J_BA]
-            close = 0
-            if eng.core.scope[cmd] == L_BANK:
-                bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + bg) * eng.banks + ba
-                if eng.j_bank[bank] & older or _older_pending(eng, job, ch, bank):
-                    continue
-                close = cmd == C_ACT and eng.core.open_rows[bank] >= 0
-            if cmd == C_ACT and job.hold[s] == 0 and _refresh_pending(eng, ch, rk):
-                continue
-            if close:
-                when = eng.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
-            else:
-                if cmd == C_ACT or cmd == C_AACT:
-                    eng.core.act_rows = t[i + J_RAISED]
-                    eng.core.act_weight = t[i + J_RAISED] if job.by_rows else 1
-                when = eng.core.c_earliest(cmd, ch, rk, bg, ba, t[i + J_ROW], t[i + J_COL])
-                eng.core.act_rows = eng.core.act_weight = 1
-            if when < 0:
-                eng.error = -when
-                return -1
-            if when < job.from_tick:
-                when = job.from_tick
-            if when <= eng.now:
-                if when < best_when:
-                    best, best_when, best_close, best_job = s, when, close, k
-            elif when < soonest[0]:
-                soonest[0] = when
-        older |= 1 << k
+    """The entry of ``ch``'s job streams whose next command can issue first, if by ``now``
+    (ties: the oldest job, then its first stream), else -1 with ``soonest`` lowered to the
+    first tick one can (see _evaluate for what a stream waits for).
+
+    A stream keeps the tick last computed for it (js.bound): its next command, and whether
+    it must close the bank first, follow from the state it watches (its bank's open row),
+    and under that state the timing only ever grows, so while the tick lies in the future
+    and the state holds the stream cannot issue and is not recomputed. When nothing can
+    issue, the streams whose kept tick comes before the soonest one computed are computed
+    until none does: ``soonest`` is exact, as the engine wakes up at it (so the cycles it
+    steps stay those of recomputing every stream, which ``exhaustive_jobs`` does)."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef JStream* js
+    cdef Job* best_job = NULL
+    cdef int e, close, status, best = -1, best_close = 0, best_s = 0
+    cdef int64_t when, best_when = FOREVER, mine = FOREVER, kept = FOREVER
+    cdef bint lazy = not eng.exhaustive_jobs
+    eng.j_picks += 1
+    for e in range(c.jobs_n):
+        js = &c.jobs[e]
+        if lazy and js.bound > eng.now and js.watch[0] == js.seen:
+            if js.bound < kept:
+                kept = js.bound
+            continue
+        status = _evaluate(eng, ch, js, &when, &close)
+        if status < 0:
+            return -1
+        if status == 0:
+            continue
+        if when > eng.now:
+            if when < mine:
+                mine = when
+        elif _before(&eng.jobs[js.job], js.s, when, best_job, best_s, best_when):
+            best, best_when, best_close, best_job, best_s = e, when, close, &eng.jobs[js.job], js.s
+    while best < 0 and kept < mine:  # make the soonest exact (see the docstring)
+        kept = FOREVER
+        js = NULL
+        for e in range(c.jobs_n):
+            if c.jobs[e].mark != eng.j_picks and c.jobs[e].bound < kept:
+                kept = c.jobs[e].bound
+                js = &c.jobs[e]
+        if js == NULL or kept >= mine:
+            break
+        status = _evaluate(eng, ch, js, &when, &close)
+        if status < 0:
+            return -1
+        if status and when < mine:
+            mine = when
+        js.mark = eng.j_picks  # computed (or waiting): not again in this call
+    if mine < soonest[0]:
+        soonest[0] = mine
     eng.j_pick_when = best_when
     eng.j_pick_close = best_close
-    eng.j_pick_job = best_job
+    eng.j_pick_entry = best
     return best
 
 
-cdef int job_issue(Engine eng, int ch, int s) except -1 nogil:
-    """Issue the command job_pick chose, at its earliest tick if that lies within this
-    cycle (an overlapped AACT lands tWLOV after its ACT), else now."""
-    cdef Job* job = &eng.jobs[eng.j_pick_job]
-    cdef int i = job.next[s], cmd, rank, p, status
-    cdef const int32_t* t = job.cmd + i * J_FIELDS
+cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
+    """Issue the command job_pick chose (entry ``e`` of ``ch``'s job streams), at its
+    earliest tick if that lies within this cycle (an overlapped AACT lands tWLOV after its
+    ACT), else now."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef JStream* js = &c.jobs[e]
+    cdef int k = js.job, s = js.s
+    cdef Job* job = &eng.jobs[k]
+    cdef int i = job.next[s], cmd, rank, status, to
+    cdef const int32_t* t = job.cmd + <int64_t>i * J_FIELDS
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
+    js.bound = -1  # the stream's next command (or state) changes: compute it afresh
     if eng.j_pick_close:
         status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
         job.closes += 1
@@ -133,44 +192,108 @@ cdef int job_issue(Engine eng, int ch, int s) except -1 nogil:
         eng.j_rank_hold[rank] -= 1
         if when > job.last_pre:
             job.last_pre = when
+    if job.next[s] < job.stream_end[s]:
+        to = job.cmd[<int64_t>job.next[s] * J_FIELDS + J_CH]
+        if to != ch:  # the stream goes on on another channel
+            _stream_enter(eng, to, k, s)
+            _stream_leave(c, e)
+        return 0
+    _stream_leave(c, e)
+    job.left -= 1
     # the phase ends when its streams have; the next starts tRP after its last PRE
-    p = job.phase
-    for s in range(job.stream0, job.phase_end[p]):
-        if job.next[s] < job.stream_end[s]:
-            return 0
-    while True:
+    while job.left == 0:
         job.stream0 = job.phase_end[job.phase]
         job.phase += 1
         if job.last_pre >= 0 and job.last_pre + job.nrp > job.from_tick:
             job.from_tick = job.last_pre + job.nrp
         if job.phase == job.n_phases:
-            _job_ended(eng, eng.j_pick_job)
+            _job_ended(eng, k)
             return 0
-        for s in range(job.stream0, job.phase_end[job.phase]):
-            if job.next[s] < job.stream_end[s]:
-                return 0
+        _phase_enter(eng, k)
+    return 0
+
+
+cdef void _stream_enter(Engine eng, int ch, int k, int s) noexcept nogil:
+    """Stream ``s`` of job ``k`` joins ``ch``'s list (job_load made room)."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef JStream* js = &c.jobs[c.jobs_n]
+    c.jobs_n += 1
+    js.bound = -1
+    js.watch = NULL
+    js.seen = 0
+    js.mark = eng.j_picks - 1
+    js.job = k
+    js.s = s
+
+
+cdef inline void _stream_leave(Channel* c, int e) noexcept nogil:
+    """Entry ``e`` leaves ``c``'s list (the last entry takes its place)."""
+    c.jobs_n -= 1
+    c.jobs[e] = c.jobs[c.jobs_n]
+
+
+cdef void _phase_enter(Engine eng, int k) noexcept nogil:
+    """The streams of job ``k``'s current phase with commands join their channels' lists
+    (job.left: how many)."""
+    cdef Job* job = &eng.jobs[k]
+    cdef int s
+    job.left = 0
+    for s in range(job.stream0, job.phase_end[job.phase]):
+        if job.next[s] < job.stream_end[s]:
+            _stream_enter(eng, job.cmd[<int64_t>job.next[s] * J_FIELDS + J_CH], k, s)
+            job.left += 1
 
 
 cdef void _job_ended(Engine eng, int k) noexcept nogil:
     """Job ``k`` issued its last command: its banks are free, run() reports it."""
-    cdef int a, b = 0
+    cdef int a
     cdef int64_t bank, n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks
     eng.jobs[k].active = False
     for bank in range(n_banks):
         eng.j_bank[bank] &= ~(1 << k)
-    for a in range(eng.j_live):
-        if eng.j_age[a] != k:
-            eng.j_age[b] = eng.j_age[a]
-            b += 1
-    eng.j_live = b
+    for a in range(MAX_JOBS):
+        eng.j_older[a] &= ~(1 << k)
+    eng.j_live -= 1
     eng.j_finished |= 1 << k
+
+
+cdef int _make_room(Engine eng, int extra) except -1:
+    """Room in every channel's list for ``extra`` more streams besides the running jobs'."""
+    cdef int ch, a, need = extra
+    cdef JStream* grown
+    for a in range(MAX_JOBS):
+        if eng.jobs[a].active:
+            need += eng.jobs[a].n_streams
+    for ch in range(eng.n_channels):
+        if eng.chans[ch].jobs_cap < need:
+            grown = <JStream*>realloc(eng.chans[ch].jobs, need * sizeof(JStream))
+            if grown == NULL:
+                raise MemoryError()
+            eng.chans[ch].jobs = grown
+            eng.chans[ch].jobs_cap = need
+    return 0
+
+
+cdef int _check_fields(Engine eng, const int32_t[:, ::1] commands) except -1:
+    """A ValueError unless every command names a known command and a bank (bank commands)
+    or rank (the others) of the system."""
+    cdef int64_t i
+    cdef const int32_t* t
+    for i in range(commands.shape[0]):
+        t = &commands[i, 0]
+        if not 0 <= t[J_CMD] < eng.core.n_cmds or not 0 <= t[J_CH] < eng.n_channels \
+                or not 0 <= t[J_RK] < eng.ranks or (eng.core.scope[t[J_CMD]] == L_BANK and (
+                    not 0 <= t[J_BG] < eng.bankgroups or not 0 <= t[J_BA] < eng.banks)):
+            raise ValueError(f"job command {i} names no command or bank of the system: "
+                             f"{np.asarray(commands[i]).tolist()}")
+    return 0
 
 
 cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
                   const int32_t[::1] phase_end, int64_t not_before, int64_t nrp,
                   bint by_rows) except -1:
     """Engine.load_job: load a job (see its docstring); returns its slot."""
-    cdef int s, k = 0, n = commands.shape[0]
+    cdef int a, s, k = 0, n = commands.shape[0]
     cdef int64_t i
     cdef Job* job
     while k < MAX_JOBS and (eng.jobs[k].active or eng.j_finished >> k & 1):
@@ -182,6 +305,8 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
             or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
         raise ValueError("stream_end/phase_end do not cover the commands")
+    _check_fields(eng, commands)
+    _make_room(eng, stream_end.shape[0])
     when = np.full(n, -1, dtype=np.int64)
     order = np.full(n, -1, dtype=np.int64)
     eng.job_refs[k] = (commands, stream_end, phase_end, when, order)  # keeps them alive
@@ -215,16 +340,22 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     job.closes = 0
     job.by_rows = by_rows
     job.nrp = nrp
+    job.n_streams = stream_end.shape[0]
+    job.age = eng.j_loads
+    eng.j_loads += 1
+    eng.j_older[k] = 0
+    for a in range(MAX_JOBS):
+        if eng.jobs[a].active:
+            eng.j_older[k] |= 1 << a
     job.active = True
-    eng.j_age[eng.j_live] = k
     eng.j_live += 1
     eng.j_loaded = k
     eng.stepped = -1  # step the current cycle again: the job may act in it
     # skip empty phases (a job without commands is done at once)
     while job.phase < job.n_phases:
-        for s in range(job.stream0, phase_end[job.phase]):
-            if job.next[s] < stream_end[s]:
-                return k
+        _phase_enter(eng, k)
+        if job.left:
+            return k
         job.stream0 = phase_end[job.phase]
         job.phase += 1
     _job_ended(eng, k)
