@@ -42,6 +42,12 @@ cdef struct JStream:
     int32_t job          # its job's slot
     int32_t s            # its index among the job's streams
     int32_t mark         # the job_pick call that last computed it (Engine.j_picks)
+    int32_t close        # its next command closes a bank the host left open (a PRE first)
+    int64_t key          # ties go to the lower key: its job's age, then s
+    int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``
+    int32_t weight       # tFAW entries of that command (act_weight)
+    int32_t cmd_windows  # a windowed rule (tFAW) constrains that command
+    int nodes[4]         # the core's node per level for it (prepared: nodes[0] >= 0)
 
 
 cdef struct Channel:
@@ -71,6 +77,7 @@ cdef struct Channel:
     JStream* jobs        # running jobs' streams whose next command is on this channel
     int32_t jobs_n
     int32_t jobs_cap
+    int32_t* jobs_ready  # job_pick's scratch: the entries that may issue now (jobs_cap)
 
 
 cdef enum:

@@ -40,54 +40,91 @@ cdef bint job_blocks(Engine eng, int64_t bank, int64_t seq) noexcept nogil:
     return False
 
 
-cdef int _evaluate(Engine eng, int ch, JStream* js, int64_t* when, int* close) \
-        except -1 nogil:
-    """Compute when the next command of stream ``js`` may issue (into js.bound and
-    ``when``; ``close``: it is a PRE closing a bank the host left open): 1, or 0 if it
-    waits -- while requests or jobs made before its job still need its bank, and a new
-    activation while its rank's refresh is due."""
+cdef bint _in_windows(Core core, int cmd) noexcept nogil:
+    """A windowed rule (tFAW) constrains ``cmd``."""
+    cdef int w
+    for w in range(core.n_windows):
+        if core.win_level[w] <= core.scope[cmd] and core.win_next[w, cmd]:
+            return True
+    return False
+
+
+cdef int64_t _window_floor(Core core, JStream* js) noexcept nogil:
+    """The earliest tick the windowed rules (tFAW) allow the stream's computed command:
+    a lower bound on its tick, read without computing the rest (see Core.earliest_at)."""
+    cdef int w, level, node, size, k
+    cdef int64_t when = 0, value
+    for w in range(core.n_windows):
+        level = core.win_level[w]
+        if level <= core.scope[js.cmd] and core.win_next[w, js.cmd]:
+            node = js.nodes[level] - core.level_offset[level]
+            size = core.win_size[w]
+            k = js.weight if js.weight < size else size
+            value = core.win_hist[core.win_base[w] + node * size
+                                  + (core.win_head[w * core.n_nodes + node] + k - 1) % size] \
+                + core.win_lat[w]
+            if value > when:
+                when = value
+    return when
+
+
+cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
+    """Compute when the next command of stream ``js`` may issue, into js.bound (js.close:
+    it is a PRE closing a bank the host left open), or js.bound = -1 while it waits: while
+    requests or jobs made before its job still need its bank, and a new activation while
+    its rank's refresh is due. 0, or -1 (eng.error set) if the command is illegal. The
+    command and its nodes are worked out once per command and state (js.nodes[0] < 0:
+    not yet); after that only the timing is read again."""
     cdef int k = js.job, s = js.s, cmd, rk, bg, ba
     cdef Job* job = &eng.jobs[k]
     cdef const int32_t* t = job.cmd + <int64_t>job.next[s] * J_FIELDS
     cdef int64_t bank, w
+    cdef Channel* c
     js.mark = eng.j_picks
-    cmd, rk, bg, ba = t[J_CMD], t[J_RK], t[J_BG], t[J_BA]
-    close[0] = 0
+    js.bound = -1
+    cmd, rk = t[J_CMD], t[J_RK]
     if eng.core.scope[cmd] == L_BANK:
-        bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + bg) * eng.banks + ba
-        if eng.j_bank[bank] & eng.j_older[k] or _older_pending(eng, job, ch, bank):
+        bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + t[J_BG]) * eng.banks \
+            + t[J_BA]
+        if eng.j_bank[bank] & eng.j_older[k]:
             return 0
-        js.watch = &eng.core.open_rows[bank]
-        close[0] = cmd == C_ACT and js.watch[0] >= 0
-    else:
+        c = &eng.chans[ch]
+        if (c.readq.n or c.writeq.n or c.active.n) and _older_pending(eng, job, ch, bank):
+            return 0
+        if js.nodes[0] < 0 or js.watch[0] != js.seen:
+            js.watch = &eng.core.open_rows[bank]
+            js.nodes[0] = -1
+    elif js.nodes[0] < 0 or js.watch[0] != js.seen:
         js.watch = &eng.core.open_banks[ch * eng.ranks + rk]
-    if cmd == C_ACT and job.hold[s] == 0 and _refresh_pending(eng, ch, rk):
+        js.nodes[0] = -1
+    if cmd == C_ACT and job.hold[s] == 0 and eng.chans[ch].priority.n \
+            and _refresh_pending(eng, ch, rk):
         return 0
-    js.seen = js.watch[0]
-    if close[0]:
-        w = eng.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
-    else:
-        if cmd == C_ACT or cmd == C_AACT:
+    if js.nodes[0] < 0:  # a new command or state: check it, find its nodes
+        js.seen = js.watch[0]
+        js.close = cmd == C_ACT and eng.core.scope[cmd] == L_BANK and js.seen >= 0
+        js.cmd = C_PRE if js.close else cmd
+        js.weight = 1
+        js.cmd_windows = _in_windows(eng.core, js.cmd)
+        if js.cmd == C_ACT or js.cmd == C_AACT:
             eng.core.act_rows = t[J_RAISED]
-            eng.core.act_weight = t[J_RAISED] if job.by_rows else 1
-        w = eng.core.c_earliest(cmd, ch, rk, bg, ba, t[J_ROW], t[J_COL])
-        eng.core.act_rows = eng.core.act_weight = 1
-    if w < 0:
-        eng.error = -w
-        return -1
-    if w < job.from_tick:
-        w = job.from_tick
-    js.bound = when[0] = w
-    return 1
-
-
-cdef inline bint _before(Job* job, int s, int64_t when, Job* other, int t,
-                         int64_t other_when) noexcept nogil:
-    """Stream ``s`` of ``job`` goes before stream ``t`` of ``other`` (NULL: none): the
-    earlier tick, then the older job, then the first stream."""
-    if other == NULL or when != other_when:
-        return other == NULL or when < other_when
-    return job.age < other.age or (job == other and s < t)
+            js.weight = t[J_RAISED] if job.by_rows else 1
+        eng.core.act_weight = js.weight
+        bg, ba = t[J_BG], t[J_BA]
+        if js.close:
+            w = eng.core.check(C_PRE, ch, rk, bg, ba, 0, 0, js.nodes)
+        else:
+            w = eng.core.check(cmd, ch, rk, bg, ba, t[J_ROW], t[J_COL], js.nodes)
+        if w < 0:
+            js.nodes[0] = -1
+            eng.error = -w
+            return -1
+    else:
+        eng.core.act_weight = js.weight
+        w = eng.core.earliest_at(js.cmd, js.nodes)
+    eng.core.act_rows = eng.core.act_weight = 1
+    js.bound = w if w > job.from_tick else job.from_tick
+    return 0
 
 
 cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
@@ -97,55 +134,75 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
 
     A stream keeps the tick last computed for it (js.bound): its next command, and whether
     it must close the bank first, follow from the state it watches (its bank's open row),
-    and under that state the timing only ever grows, so while the tick lies in the future
-    and the state holds the stream cannot issue and is not recomputed. When nothing can
-    issue, the streams whose kept tick comes before the soonest one computed are computed
-    until none does: ``soonest`` is exact, as the engine wakes up at it (so the cycles it
-    steps stay those of recomputing every stream, which ``exhaustive_jobs`` does)."""
+    and under that state the timing only ever grows, so the kept tick is a lower bound.
+    Streams whose state changed are computed; of those whose kept tick has come, the first
+    by kept tick is computed until it stays first (a lazy priority queue): it goes. When
+    none can, the streams whose kept tick comes before the soonest one computed are
+    computed until none does: ``soonest`` is exact, as the engine wakes up at it (so the
+    cycles it steps stay those of computing every stream, as ``exhaustive_jobs`` does)."""
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* js
-    cdef Job* best_job = NULL
-    cdef int e, close, status, best = -1, best_close = 0, best_s = 0
-    cdef int64_t when, best_when = FOREVER, mine = FOREVER, kept = FOREVER
+    cdef JStream* low
+    cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
+    cdef int64_t mine = FOREVER, kept = FOREVER, w
     cdef bint lazy = not eng.exhaustive_jobs
+    cdef int32_t* ready = c.jobs_ready
     eng.j_picks += 1
-    for e in range(c.jobs_n):
+    for e in range(n):
         js = &c.jobs[e]
-        if lazy and js.bound > eng.now and js.watch[0] == js.seen:
-            if js.bound < kept:
+        if not (lazy and js.bound >= 0 and js.watch[0] == js.seen):
+            if _evaluate(eng, ch, js) < 0:
+                return -1
+            if js.bound < 0:
+                continue
+        else:
+            if js.bound <= eng.now and js.cmd_windows:  # ready, if no window filled since
+                w = _window_floor(eng.core, js)
+                if w > js.bound:
+                    js.bound = w
+            if js.bound > eng.now and js.bound < kept:
                 kept = js.bound
-            continue
-        status = _evaluate(eng, ch, js, &when, &close)
-        if status < 0:
+        if js.bound <= eng.now:
+            ready[n_ready] = e
+            n_ready += 1
+        elif js.bound < mine and js.mark == eng.j_picks:
+            mine = js.bound
+    while True:  # the first of the ready ones, computed
+        low = NULL
+        for i in range(n_ready):
+            js = &c.jobs[ready[i]]
+            if 0 <= js.bound <= eng.now and (low == NULL or js.bound < low.bound
+                                             or (js.bound == low.bound and js.key < low.key)):
+                low, pick = js, ready[i]
+        if low == NULL:
+            pick = -1
+            break
+        if low.mark == eng.j_picks:
+            break
+        if _evaluate(eng, ch, low) < 0:
             return -1
-        if status == 0:
-            continue
-        if when > eng.now:
-            if when < mine:
-                mine = when
-        elif _before(&eng.jobs[js.job], js.s, when, best_job, best_s, best_when):
-            best, best_when, best_close, best_job, best_s = e, when, close, &eng.jobs[js.job], js.s
-    while best < 0 and kept < mine:  # make the soonest exact (see the docstring)
+        if low.bound > eng.now and low.bound < mine:
+            mine = low.bound
+    while pick < 0 and kept < mine:  # make the soonest exact (see the docstring)
         kept = FOREVER
         js = NULL
-        for e in range(c.jobs_n):
+        for e in range(n):
             if c.jobs[e].mark != eng.j_picks and c.jobs[e].bound < kept:
                 kept = c.jobs[e].bound
                 js = &c.jobs[e]
         if js == NULL or kept >= mine:
             break
-        status = _evaluate(eng, ch, js, &when, &close)
-        if status < 0:
+        if _evaluate(eng, ch, js) < 0:
             return -1
-        if status and when < mine:
-            mine = when
-        js.mark = eng.j_picks  # computed (or waiting): not again in this call
+        if js.bound >= 0 and js.bound < mine:
+            mine = js.bound
     if mine < soonest[0]:
         soonest[0] = mine
-    eng.j_pick_when = best_when
-    eng.j_pick_close = best_close
-    eng.j_pick_entry = best
-    return best
+    if pick >= 0:
+        eng.j_pick_when = c.jobs[pick].bound
+        eng.j_pick_close = c.jobs[pick].close
+    eng.j_pick_entry = pick
+    return pick
 
 
 cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
@@ -161,7 +218,7 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
-    js.bound = -1  # the stream's next command (or state) changes: compute it afresh
+    js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
     if eng.j_pick_close:
         status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
         job.closes += 1
@@ -221,9 +278,11 @@ cdef void _stream_enter(Engine eng, int ch, int k, int s) noexcept nogil:
     js.bound = -1
     js.watch = NULL
     js.seen = 0
+    js.nodes[0] = -1
     js.mark = eng.j_picks - 1
     js.job = k
     js.s = s
+    js.key = (eng.jobs[k].age << 32) + s
 
 
 cdef inline void _stream_leave(Channel* c, int e) noexcept nogil:
@@ -261,6 +320,7 @@ cdef int _make_room(Engine eng, int extra) except -1:
     """Room in every channel's list for ``extra`` more streams besides the running jobs'."""
     cdef int ch, a, need = extra
     cdef JStream* grown
+    cdef int32_t* ready
     for a in range(MAX_JOBS):
         if eng.jobs[a].active:
             need += eng.jobs[a].n_streams
@@ -270,6 +330,10 @@ cdef int _make_room(Engine eng, int extra) except -1:
             if grown == NULL:
                 raise MemoryError()
             eng.chans[ch].jobs = grown
+            ready = <int32_t*>realloc(eng.chans[ch].jobs_ready, need * sizeof(int32_t))
+            if ready == NULL:
+                raise MemoryError()
+            eng.chans[ch].jobs_ready = ready
             eng.chans[ch].jobs_cap = need
     return 0
 

@@ -54,3 +54,4 @@ cdef void channel_free(Channel* c) noexcept:
     free(c.lat_hist)
     free(c.lat_tail)
     free(c.jobs)
+    free(c.jobs_ready)
