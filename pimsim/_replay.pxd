@@ -78,6 +78,8 @@ cdef struct Channel:
     int32_t jobs_n
     int32_t jobs_cap
     int32_t* jobs_ready  # job_pick's scratch: the entries that may issue now (jobs_cap)
+    bint jobs_dirty      # a command not of those streams issued (or a job ended): bank
+                         # states and what the streams wait for may have changed
 
 
 cdef enum:
@@ -106,6 +108,9 @@ cdef struct Job:
     int64_t closes              # PREs it issued to close rows the host left open
     int64_t nrp                 # nRP, ticks
     bint by_rows                # an activation takes a tFAW slot per raised row
+    bint stirs                  # its commands change a state another of its streams
+                                # watches (two streams of a phase share a bank, or a rank
+                                # command): each marks the channel dirty
     bint active                 # loaded and not finished
 
 

@@ -337,6 +337,8 @@ cdef class Engine:
         if status != 0:
             self.error = status
             return 0
+        if c.jobs_n:
+            c.jobs_dirty = True  # bank states and the jobs' waits may change
         if r.kind != K_REFRESH:
             bank = r.bank_flat
             if cmd == C_ACT:

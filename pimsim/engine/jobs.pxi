@@ -52,17 +52,19 @@ cdef bint _in_windows(Core core, int cmd) noexcept nogil:
 cdef int64_t _window_floor(Core core, JStream* js) noexcept nogil:
     """The earliest tick the windowed rules (tFAW) allow the stream's computed command:
     a lower bound on its tick, read without computing the rest (see Core.earliest_at)."""
-    cdef int w, level, node, size, k
+    cdef int w, level, node, size, slot
     cdef int64_t when = 0, value
     for w in range(core.n_windows):
         level = core.win_level[w]
         if level <= core.scope[js.cmd] and core.win_next[w, js.cmd]:
             node = js.nodes[level] - core.level_offset[level]
             size = core.win_size[w]
-            k = js.weight if js.weight < size else size
-            value = core.win_hist[core.win_base[w] + node * size
-                                  + (core.win_head[w * core.n_nodes + node] + k - 1) % size] \
-                + core.win_lat[w]
+            # the weight-th oldest entry: head + weight - 1, wrapped (head < size)
+            slot = core.win_head[w * core.n_nodes + node] - 1 \
+                + (js.weight if js.weight < size else size)
+            if slot >= size:
+                slot -= size
+            value = core.win_hist[core.win_base[w] + node * size + slot] + core.win_lat[w]
             if value > when:
                 when = value
     return when
@@ -135,7 +137,8 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     A stream keeps the tick last computed for it (js.bound): its next command, and whether
     it must close the bank first, follow from the state it watches (its bank's open row),
     and under that state the timing only ever grows, so the kept tick is a lower bound.
-    Streams whose state changed are computed; of those whose kept tick has come, the first
+    Streams whose state changed (only commands that mark the channel dirty change it) or
+    that wait are computed; of those whose kept tick has come, the first
     by kept tick is computed until it stays first (a lazy priority queue): it goes. When
     none can, the streams whose kept tick comes before the soonest one computed are
     computed until none does: ``soonest`` is exact, as the engine wakes up at it (so the
@@ -145,12 +148,13 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     cdef JStream* low
     cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
     cdef int64_t mine = FOREVER, kept = FOREVER, w
-    cdef bint lazy = not eng.exhaustive_jobs
+    cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
     cdef int32_t* ready = c.jobs_ready
+    c.jobs_dirty = False
     eng.j_picks += 1
     for e in range(n):
         js = &c.jobs[e]
-        if not (lazy and js.bound >= 0 and js.watch[0] == js.seen):
+        if not (lazy and js.bound >= 0 and (not dirty or js.watch[0] == js.seen)):
             if _evaluate(eng, ch, js) < 0:
                 return -1
             if js.bound < 0:
@@ -221,6 +225,7 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
     if eng.j_pick_close:
         status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
+        c.jobs_dirty = job.stirs or c.jobs_dirty
         job.closes += 1
         if status:
             eng.error = status
@@ -240,6 +245,8 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     job.next[s] += 1
     if job.first < 0:
         job.first = when
+    if job.stirs:
+        c.jobs_dirty = True
     rank = ch * eng.ranks + t[J_RK]
     if cmd == C_ACT:
         job.hold[s] += 1
@@ -304,14 +311,17 @@ cdef void _phase_enter(Engine eng, int k) noexcept nogil:
 
 
 cdef void _job_ended(Engine eng, int k) noexcept nogil:
-    """Job ``k`` issued its last command: its banks are free, run() reports it."""
-    cdef int a
+    """Job ``k`` issued its last command: its banks are free (the streams of younger jobs
+    waiting for them look again), run() reports it."""
+    cdef int a, ch
     cdef int64_t bank, n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks
     eng.jobs[k].active = False
     for bank in range(n_banks):
         eng.j_bank[bank] &= ~(1 << k)
     for a in range(MAX_JOBS):
         eng.j_older[a] &= ~(1 << k)
+    for ch in range(eng.n_channels):
+        eng.chans[ch].jobs_dirty = True
     eng.j_live -= 1
     eng.j_finished |= 1 << k
 
@@ -336,6 +346,35 @@ cdef int _make_room(Engine eng, int extra) except -1:
             eng.chans[ch].jobs_ready = ready
             eng.chans[ch].jobs_cap = need
     return 0
+
+
+cdef bint _stirs(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
+                 const int32_t[::1] phase_end) except -1:
+    """A command of the job may change a state another of its streams watches: it has a
+    rank command, or two streams of a phase use one bank (see Job.stirs)."""
+    cdef int64_t n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks, bank, i
+    cdef int32_t* owner = <int32_t*>malloc(n_banks * sizeof(int32_t))
+    cdef int p, s, first = 0
+    cdef bint found = False
+    if owner == NULL:
+        raise MemoryError()
+    for bank in range(n_banks):
+        owner[bank] = -1  # the last stream that used the bank
+    for p in range(phase_end.shape[0]):
+        for s in range(first, phase_end[p]):
+            for i in range(stream_end[s - 1] if s else 0, stream_end[s]):
+                if eng.core.scope[commands[i, J_CMD]] != L_BANK:
+                    found = True
+                    break
+                bank = ((commands[i, J_CH] * eng.ranks + commands[i, J_RK]) * eng.bankgroups
+                        + commands[i, J_BG]) * eng.banks + commands[i, J_BA]
+                if first <= owner[bank] != s:  # another stream of this phase
+                    found = True
+                    break
+                owner[bank] = s
+        first = phase_end[p]
+    free(owner)
+    return found
 
 
 cdef int _check_fields(Engine eng, const int32_t[:, ::1] commands) except -1:
@@ -405,6 +444,7 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     job.by_rows = by_rows
     job.nrp = nrp
     job.n_streams = stream_end.shape[0]
+    job.stirs = _stirs(eng, commands, stream_end, phase_end)
     job.age = eng.j_loads
     eng.j_loads += 1
     eng.j_older[k] = 0
