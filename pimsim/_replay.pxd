@@ -41,9 +41,10 @@ cdef struct JStream:
     int32_t seen         # banks) still equals seen: timing constraints only ever grow
     int32_t job          # its job's slot
     int32_t s            # its index among the job's streams
-    int32_t mark         # the job_pick call that last computed it (Engine.j_picks)
     int32_t close        # its next command closes a bank the host left open (a PRE first)
     int64_t key          # ties go to the lower key: its job's age, then s
+    int64_t exact        # the bound is its tick while Channel.moves equals this
+    int64_t floored      # Channel.moves when its tFAW floor was last applied
     int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``
     int32_t weight       # tFAW entries of that command (act_weight)
     int32_t cmd_windows  # a windowed rule (tFAW) constrains that command
@@ -78,6 +79,7 @@ cdef struct Channel:
     int32_t jobs_n
     int32_t jobs_cap
     int32_t* jobs_ready  # job_pick's scratch: the entries that may issue now (jobs_cap)
+    int64_t moves        # commands issued and refreshes raised: timing and waits change
     bint jobs_dirty      # a command not of those streams issued (or a job ended): bank
                          # states and what the streams wait for may have changed
 
@@ -144,7 +146,6 @@ cdef class Engine:
     cdef int j_live                    # how many run
     cdef uint8_t j_older[MAX_JOBS]     # [k]: the running jobs loaded before job k (bits)
     cdef int64_t j_loads               # jobs loaded so far
-    cdef int32_t j_picks               # job_pick calls so far (wrapping)
     cdef public bint exhaustive_jobs   # debug: job_pick recomputes every stream each step
     cdef uint8_t j_finished            # jobs finished and not yet reported by run() (bits)
     cdef int j_reported                # the job run() reported JOB_DONE for last (-1: none)

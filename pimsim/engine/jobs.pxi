@@ -82,7 +82,7 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
     cdef const int32_t* t = job.cmd + <int64_t>job.next[s] * J_FIELDS
     cdef int64_t bank, w
     cdef Channel* c
-    js.mark = eng.j_picks
+    js.exact = eng.chans[ch].moves
     js.bound = -1
     cmd, rk = t[J_CMD], t[J_RK]
     if eng.core.scope[cmd] == L_BANK:
@@ -136,22 +136,22 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
 
     A stream keeps the tick last computed for it (js.bound): its next command, and whether
     it must close the bank first, follow from the state it watches (its bank's open row),
-    and under that state the timing only ever grows, so the kept tick is a lower bound.
+    and under that state the timing only ever grows, so the kept tick is a lower bound --
+    and exact while no command issued on the channel and no refresh came due (js.exact).
     Streams whose state changed (only commands that mark the channel dirty change it) or
-    that wait are computed; of those whose kept tick has come, the first
-    by kept tick is computed until it stays first (a lazy priority queue): it goes. When
-    none can, the streams whose kept tick comes before the soonest one computed are
+    that wait are computed; of those whose kept tick has come (lifted to their tFAW floor),
+    the first by kept tick is computed until it stays first (a lazy priority queue): it
+    goes. When none can, the streams whose kept tick comes before the soonest exact one are
     computed until none does: ``soonest`` is exact, as the engine wakes up at it (so the
     cycles it steps stay those of computing every stream, as ``exhaustive_jobs`` does)."""
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* js
     cdef JStream* low
     cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
-    cdef int64_t mine = FOREVER, kept = FOREVER, w
+    cdef int64_t mine = FOREVER, kept = FOREVER, w, moves = c.moves
     cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
     cdef int32_t* ready = c.jobs_ready
     c.jobs_dirty = False
-    eng.j_picks += 1
     for e in range(n):
         js = &c.jobs[e]
         if not (lazy and js.bound >= 0 and (not dirty or js.watch[0] == js.seen)):
@@ -159,8 +159,9 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
                 return -1
             if js.bound < 0:
                 continue
-        else:
-            if js.bound <= eng.now and js.cmd_windows:  # ready, if no window filled since
+        elif js.exact != moves:
+            if js.bound <= eng.now and js.cmd_windows and js.floored != moves:
+                js.floored = moves  # ready, unless a window filled since
                 w = _window_floor(eng.core, js)
                 if w > js.bound:
                     js.bound = w
@@ -169,7 +170,7 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
         if js.bound <= eng.now:
             ready[n_ready] = e
             n_ready += 1
-        elif js.bound < mine and js.mark == eng.j_picks:
+        elif js.bound < mine and js.exact == moves:
             mine = js.bound
     while True:  # the first of the ready ones, computed
         low = NULL
@@ -181,7 +182,7 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
         if low == NULL:
             pick = -1
             break
-        if low.mark == eng.j_picks:
+        if low.exact == moves:
             break
         if _evaluate(eng, ch, low) < 0:
             return -1
@@ -191,7 +192,7 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
         kept = FOREVER
         js = NULL
         for e in range(n):
-            if c.jobs[e].mark != eng.j_picks and c.jobs[e].bound < kept:
+            if c.jobs[e].bound < kept and c.jobs[e].exact != moves:
                 kept = c.jobs[e].bound
                 js = &c.jobs[e]
         if js == NULL or kept >= mine:
@@ -223,6 +224,7 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     if when <= eng.now - eng.tick:
         when = eng.now
     js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
+    c.moves += 1
     if eng.j_pick_close:
         status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
         c.jobs_dirty = job.stirs or c.jobs_dirty
@@ -286,7 +288,7 @@ cdef void _stream_enter(Engine eng, int ch, int k, int s) noexcept nogil:
     js.watch = NULL
     js.seen = 0
     js.nodes[0] = -1
-    js.mark = eng.j_picks - 1
+    js.exact = js.floored = -1
     js.job = k
     js.s = s
     js.key = (eng.jobs[k].age << 32) + s
