@@ -45,7 +45,10 @@ cdef struct JStream:
     int64_t key          # ties go to the lower key: its job's age, then s
     int64_t exact        # the bound is its tick while Channel.moves equals this
     int64_t floored      # Channel.moves when its tFAW floor was last applied
-    int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``
+    int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``,
+    int32_t tcmd         # as are the stream's own command, its rank and its bank's index
+    int32_t rank         # among all banks (-1: a rank command)
+    int64_t bank
     int32_t weight       # tFAW entries of that command (act_weight)
     int32_t cmd_windows  # a windowed rule (tFAW) constrains that command
     int nodes[4]         # the core's node per level for it (prepared: nodes[0] >= 0)

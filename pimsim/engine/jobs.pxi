@@ -70,41 +70,54 @@ cdef int64_t _window_floor(Core core, JStream* js) noexcept nogil:
     return when
 
 
+cdef inline bint _waits(Engine eng, int ch, int k, int s, int cmd, int rank,
+                        int64_t bank) noexcept nogil:
+    """Stream ``s`` of job ``k`` waits to issue ``cmd`` to ``bank`` (-1: a rank command) of
+    ``rank``: while requests or jobs made before the job still need the bank, and with an
+    activation while the rank's refresh is due (unless the stream holds a bank open)."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef Job* job = &eng.jobs[k]
+    if bank >= 0:
+        if eng.j_bank[bank] & eng.j_older[k]:
+            return True
+        if (c.readq.n or c.writeq.n or c.active.n) and _older_pending(eng, job, ch, bank):
+            return True
+    return cmd == C_ACT and job.hold[s] == 0 and c.priority.n \
+        and _refresh_pending(eng, ch, rank)
+
+
 cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
     """Compute when the next command of stream ``js`` may issue, into js.bound (js.close:
-    it is a PRE closing a bank the host left open), or js.bound = -1 while it waits: while
-    requests or jobs made before its job still need its bank, and a new activation while
-    its rank's refresh is due. 0, or -1 (eng.error set) if the command is illegal. The
-    command and its nodes are worked out once per command and state (js.nodes[0] < 0:
-    not yet); after that only the timing is read again."""
-    cdef int k = js.job, s = js.s, cmd, rk, bg, ba
+    it is a PRE closing a bank the host left open), or js.bound = -1 while it waits (see
+    _waits). 0, or -1 (eng.error set) if the command is illegal. The command, its checks
+    and its nodes are worked out once per command and state (js.nodes[0] < 0: not yet);
+    after that only the timing is read again."""
+    cdef int k = js.job, s = js.s, cmd, rk
     cdef Job* job = &eng.jobs[k]
-    cdef const int32_t* t = job.cmd + <int64_t>job.next[s] * J_FIELDS
+    cdef const int32_t* t
     cdef int64_t bank, w
-    cdef Channel* c
     js.exact = eng.chans[ch].moves
     js.bound = -1
-    cmd, rk = t[J_CMD], t[J_RK]
-    if eng.core.scope[cmd] == L_BANK:
-        bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + t[J_BG]) * eng.banks \
-            + t[J_BA]
-        if eng.j_bank[bank] & eng.j_older[k]:
+    if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the timing alone
+        if _waits(eng, ch, k, s, js.tcmd, js.rank, js.bank):
             return 0
-        c = &eng.chans[ch]
-        if (c.readq.n or c.writeq.n or c.active.n) and _older_pending(eng, job, ch, bank):
-            return 0
-        if js.nodes[0] < 0 or js.watch[0] != js.seen:
-            js.watch = &eng.core.open_rows[bank]
-            js.nodes[0] = -1
-    elif js.nodes[0] < 0 or js.watch[0] != js.seen:
-        js.watch = &eng.core.open_banks[ch * eng.ranks + rk]
+        eng.core.act_weight = js.weight
+        w = eng.core.earliest_at(js.cmd, js.nodes)
+    else:
         js.nodes[0] = -1
-    if cmd == C_ACT and job.hold[s] == 0 and eng.chans[ch].priority.n \
-            and _refresh_pending(eng, ch, rk):
-        return 0
-    if js.nodes[0] < 0:  # a new command or state: check it, find its nodes
+        t = job.cmd + <int64_t>job.next[s] * J_FIELDS
+        cmd, rk = t[J_CMD], t[J_RK]
+        bank = -1
+        if eng.core.scope[cmd] == L_BANK:
+            bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + t[J_BG]) \
+                * eng.banks + t[J_BA]
+        if _waits(eng, ch, k, s, cmd, rk, bank):
+            return 0
+        js.tcmd, js.rank, js.bank = cmd, rk, bank
+        js.watch = &eng.core.open_rows[bank] if bank >= 0 \
+            else &eng.core.open_banks[ch * eng.ranks + rk]
         js.seen = js.watch[0]
-        js.close = cmd == C_ACT and eng.core.scope[cmd] == L_BANK and js.seen >= 0
+        js.close = cmd == C_ACT and bank >= 0 and js.seen >= 0
         js.cmd = C_PRE if js.close else cmd
         js.weight = 1
         js.cmd_windows = _in_windows(eng.core, js.cmd)
@@ -112,18 +125,14 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
             eng.core.act_rows = t[J_RAISED]
             js.weight = t[J_RAISED] if job.by_rows else 1
         eng.core.act_weight = js.weight
-        bg, ba = t[J_BG], t[J_BA]
         if js.close:
-            w = eng.core.check(C_PRE, ch, rk, bg, ba, 0, 0, js.nodes)
+            w = eng.core.check(C_PRE, ch, rk, t[J_BG], t[J_BA], 0, 0, js.nodes)
         else:
-            w = eng.core.check(cmd, ch, rk, bg, ba, t[J_ROW], t[J_COL], js.nodes)
+            w = eng.core.check(cmd, ch, rk, t[J_BG], t[J_BA], t[J_ROW], t[J_COL], js.nodes)
         if w < 0:
             js.nodes[0] = -1
             eng.error = -w
             return -1
-    else:
-        eng.core.act_weight = js.weight
-        w = eng.core.earliest_at(js.cmd, js.nodes)
     eng.core.act_rows = eng.core.act_weight = 1
     js.bound = w if w > job.from_tick else job.from_tick
     return 0
