@@ -35,22 +35,28 @@ cdef struct Queue:
 
 cdef struct JStream:
     # a stream of a running job with commands left, in the list of the channel its next
-    # command goes to (Channel.jobs); the list is in no order (job_pick breaks ties itself)
+    # command goes to (Channel.jobs); the list is in no order (job_pick breaks ties itself).
+    # What job_pick reads of every entry comes first (one cache line).
     int64_t bound        # lower bound on the tick its next command may issue (-1: unknown),
     const int32_t* watch # valid while *watch (its bank's open row, or its rank's open
     int32_t seen         # banks) still equals seen: timing constraints only ever grow
-    int32_t job          # its job's slot
-    int32_t s            # its index among the job's streams
     int32_t close        # its next command closes a bank the host left open (a PRE first)
-    int64_t key          # ties go to the lower key: its job's age, then s
     int64_t exact        # the bound is its tick while Channel.moves equals this
     int64_t floored      # Channel.moves when its tFAW floor was last applied
+    int64_t key          # ties go to the lower key: its job's age, then s
+    const int64_t* win_row   # its command's one windowed rule (tFAW; NULL: none or more,
+    const int32_t* win_head  # see _window_floor): the window's ring at its node, the
+    int32_t win_slot     # ring's head, the slot of its weight-th oldest entry past the head
+    int32_t win_size     # (weight - 1), the ring's size,
+    int64_t win_lat      # and the rule's latency
+    int32_t job          # its job's slot
+    int32_t s            # its index among the job's streams
     int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``,
     int32_t tcmd         # as are the stream's own command, its rank and its bank's index
     int32_t rank         # among all banks (-1: a rank command)
-    int64_t bank
     int32_t weight       # tFAW entries of that command (act_weight)
-    int32_t cmd_windows  # a windowed rule (tFAW) constrains that command
+    int64_t bank
+    int32_t cmd_windows  # windowed rules (tFAW) constrain that command
     int nodes[4]         # the core's node per level for it (prepared: nodes[0] >= 0)
 
 

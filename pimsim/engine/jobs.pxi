@@ -40,29 +40,47 @@ cdef bint job_blocks(Engine eng, int64_t bank, int64_t seq) noexcept nogil:
     return False
 
 
-cdef bint _in_windows(Core core, int cmd) noexcept nogil:
-    """A windowed rule (tFAW) constrains ``cmd``."""
-    cdef int w
+cdef void _windows_of(Core core, JStream* js) noexcept nogil:
+    """Find the windowed rules (tFAW) that constrain the stream's computed command at its
+    nodes (js.cmd_windows: how many) and, when it is one, where _window_floor reads it."""
+    cdef int w, level, node, size
+    js.cmd_windows = 0
+    js.win_row = NULL
     for w in range(core.n_windows):
-        if core.win_level[w] <= core.scope[cmd] and core.win_next[w, cmd]:
-            return True
-    return False
+        level = core.win_level[w]
+        if level <= core.scope[js.cmd] and core.win_next[w, js.cmd]:
+            js.cmd_windows += 1
+            node = js.nodes[level] - core.level_offset[level]
+            size = core.win_size[w]
+            js.win_row = &core.win_hist[core.win_base[w] + node * size]
+            js.win_head = &core.win_head[w * core.n_nodes + node]
+            js.win_size = size
+            js.win_slot = (js.weight if js.weight < size else size) - 1
+            js.win_lat = core.win_lat[w]
+    if js.cmd_windows != 1:
+        js.win_row = NULL
 
 
-cdef int64_t _window_floor(Core core, JStream* js) noexcept nogil:
-    """The earliest tick the windowed rules (tFAW) allow the stream's computed command:
-    a lower bound on its tick, read without computing the rest (see Core.earliest_at)."""
+cdef inline int64_t _window_floor(Core core, JStream* js) noexcept nogil:
+    """The earliest tick the windowed rules (tFAW) allow the stream's computed command: a
+    lower bound on its tick, read without computing the rest (as Core.earliest_at does:
+    an activation taking ``weight`` entries needs the weight-th oldest entry a window
+    ago)."""
     cdef int w, level, node, size, slot
     cdef int64_t when = 0, value
+    if js.win_row != NULL:  # the one rule, found by _windows_of
+        slot = js.win_head[0] + js.win_slot
+        if slot >= js.win_size:
+            slot -= js.win_size
+        return js.win_row[slot] + js.win_lat
     for w in range(core.n_windows):
         level = core.win_level[w]
         if level <= core.scope[js.cmd] and core.win_next[w, js.cmd]:
             node = js.nodes[level] - core.level_offset[level]
             size = core.win_size[w]
-            # the weight-th oldest entry: head + weight - 1, wrapped (head < size)
             slot = core.win_head[w * core.n_nodes + node] - 1 \
                 + (js.weight if js.weight < size else size)
-            if slot >= size:
+            if slot >= size:  # head < size
                 slot -= size
             value = core.win_hist[core.win_base[w] + node * size + slot] + core.win_lat[w]
             if value > when:
@@ -120,7 +138,6 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
         js.close = cmd == C_ACT and bank >= 0 and js.seen >= 0
         js.cmd = C_PRE if js.close else cmd
         js.weight = 1
-        js.cmd_windows = _in_windows(eng.core, js.cmd)
         if js.cmd == C_ACT or js.cmd == C_AACT:
             eng.core.act_rows = t[J_RAISED]
             js.weight = t[J_RAISED] if job.by_rows else 1
@@ -133,6 +150,7 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
             js.nodes[0] = -1
             eng.error = -w
             return -1
+        _windows_of(eng.core, js)
     eng.core.act_rows = eng.core.act_weight = 1
     js.bound = w if w > job.from_tick else job.from_tick
     return 0
