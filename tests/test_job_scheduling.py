@@ -130,3 +130,12 @@ def test_a_job_naming_no_bank_of_the_system_is_refused():
     table = np.array([[CMD["ACT"], 0, 0, 9, 0, 0, 0, 1]], dtype=np.int32)
     with pytest.raises(ValueError, match="job command 0 names no command or bank"):
         engine.load_job(table, np.array([1], np.int32), np.array([1], np.int32), 0, 1, False)
+
+
+def test_an_illegal_job_command_stops_the_run_with_the_cores_status():
+    device = Device(load_config("ddr4-2400"))
+    engine = make_engine(device, with_data=False)
+    table = np.array([[CMD["AACT"], 0, 0, 0, 0, 5, 0, 1]], dtype=np.int32)  # bank closed
+    engine.load_job(table, np.array([1], np.int32), np.array([1], np.int32), 0, 1, False)
+    with pytest.raises(RuntimeError, match="illegal command"):
+        engine.run(END_OF_TIME, True)

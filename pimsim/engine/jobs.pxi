@@ -104,7 +104,7 @@ cdef inline bint _waits(Engine eng, int ch, int k, int s, int cmd, int rank,
         and _refresh_pending(eng, ch, rank)
 
 
-cdef int _evaluate(Engine eng, int ch, JStream* js) except -1 nogil:
+cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
     """Compute when the next command of stream ``js`` may issue, into js.bound (js.close:
     it is a PRE closing a bank the host left open), or js.bound = -1 while it waits (see
     _waits). 0, or -1 (eng.error set) if the command is illegal. The command, its checks
