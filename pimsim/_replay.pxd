@@ -33,6 +33,33 @@ cdef struct Queue:
     int32_t cap          # capacity
 
 
+cdef struct JStream:
+    # a stream of a running job with commands left, in the list of the channel its next
+    # command goes to (Channel.jobs); the list is in no order (job_pick breaks ties itself).
+    # What job_pick reads of every entry comes first (one cache line).
+    int64_t bound        # lower bound on the tick its next command may issue (-1: unknown),
+    const int32_t* watch # valid while *watch (its bank's open row, or its rank's open
+    int32_t seen         # banks) still equals seen: timing constraints only ever grow
+    int32_t close        # its next command closes a bank the host left open (a PRE first)
+    int64_t exact        # the bound is its tick while Channel.moves equals this
+    int64_t floored      # Channel.moves when its tFAW floor was last applied
+    int64_t key          # ties go to the lower key: its job's age, then s
+    const int64_t* win_row   # its command's one windowed rule (tFAW; NULL: none or more,
+    const int32_t* win_head  # see _window_floor): the window's ring at its node, the
+    int32_t win_slot     # ring's head, the slot of its weight-th oldest entry past the head
+    int32_t win_size     # (weight - 1), the ring's size,
+    int64_t win_lat      # and the rule's latency
+    int32_t job          # its job's slot
+    int32_t s            # its index among the job's streams
+    int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``,
+    int32_t tcmd         # as are the stream's own command, its rank and its bank's index
+    int32_t rank         # among all banks (-1: a rank command)
+    int32_t weight       # tFAW entries of that command (act_weight)
+    int64_t bank
+    int32_t cmd_windows  # windowed rules (tFAW) constrain that command
+    int nodes[4]         # the core's node per level for it (prepared: nodes[0] >= 0)
+
+
 cdef struct Channel:
     Queue readq          # reads waiting
     Queue writeq         # writes waiting
@@ -57,6 +84,13 @@ cdef struct Channel:
     int64_t* lat_tail    # reads per log-spaced latency bucket above it (see lat_bucket)
     int64_t lat_max      # longest read latency, ticks
     double lat_sum       # sum of read latencies, cycles (each rounded up to a cycle)
+    JStream* jobs        # running jobs' streams whose next command is on this channel
+    int32_t jobs_n
+    int32_t jobs_cap
+    int32_t* jobs_ready  # job_pick's scratch: the entries that may issue now (jobs_cap)
+    int64_t moves        # commands issued and refreshes raised: timing and waits change
+    bint jobs_dirty      # a command not of those streams issued (or a job ended): bank
+                         # states and what the streams wait for may have changed
 
 
 cdef enum:
@@ -75,6 +109,9 @@ cdef struct Job:
     int32_t* hold               # [s]: banks the stream holds open
     int phase                   # current phase
     int stream0                 # its first stream
+    int32_t left                # streams of the phase with commands left
+    int32_t n_streams           # streams in all phases
+    int64_t age                 # jobs loaded before it (ties go to the older job)
     int64_t from_tick           # tick the current phase may start
     int64_t first               # tick of the job's first command (-1: none yet)
     int64_t last_pre            # tick of its last PRE (-1: none yet)
@@ -82,6 +119,9 @@ cdef struct Job:
     int64_t closes              # PREs it issued to close rows the host left open
     int64_t nrp                 # nRP, ticks
     bint by_rows                # an activation takes a tFAW slot per raised row
+    bint stirs                  # its commands change a state another of its streams
+                                # watches (two streams of a phase share a bank, or a rank
+                                # command): each marks the channel dirty
     bint active                 # loaded and not finished
 
 
@@ -112,14 +152,16 @@ cdef class Engine:
     # requests; up to MAX_JOBS at once
     cdef Job* jobs                     # [MAX_JOBS] (off the object: keeps hot fields close)
     cdef object job_refs               # [k]: the arrays job k's pointers point into
-    cdef int j_age[MAX_JOBS]           # running jobs, oldest first
     cdef int j_live                    # how many run
+    cdef uint8_t j_older[MAX_JOBS]     # [k]: the running jobs loaded before job k (bits)
+    cdef int64_t j_loads               # jobs loaded so far
+    cdef public bint exhaustive_jobs   # debug: job_pick recomputes every stream each step
     cdef uint8_t j_finished            # jobs finished and not yet reported by run() (bits)
     cdef int j_reported                # the job run() reported JOB_DONE for last (-1: none)
     cdef int j_loaded                  # the job loaded last (-1: none)
     cdef int32_t* j_rank_hold          # [channel * ranks + rank]: banks jobs hold open there
     cdef uint8_t* j_bank               # [bank]: the jobs running there (bits)
-    cdef int j_pick_job                # the job of the command job_pick chose
+    cdef int j_pick_entry              # the stream job_pick chose (its channel list entry)
     cdef int j_pick_close              # the picked command is a PRE closing a host row
     cdef int64_t j_pick_when           # tick the picked command may issue
     cdef int64_t sent                  # requests sent so far (the next one's seq)

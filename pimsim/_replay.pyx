@@ -262,6 +262,7 @@ cdef class Engine:
             acted = 1
         if 0 <= c.next_refresh <= self.now:
             c.next_refresh += self.refresh_interval
+            c.moves += 1  # a job's activations wait for the refreshes
             for r in range(self.ranks):
                 if c.priority.n < c.priority.cap:
                     head = &c.priority.items[c.priority.n]
@@ -337,6 +338,9 @@ cdef class Engine:
         if status != 0:
             self.error = status
             return 0
+        c.moves += 1
+        if c.jobs_n:
+            c.jobs_dirty = True  # bank states and the jobs' waits may change
         if r.kind != K_REFRESH:
             bank = r.bank_flat
             if cmd == C_ACT:

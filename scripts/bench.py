@@ -7,6 +7,7 @@
     python scripts/bench.py --only replay   # `pimsim run` on 1M-request traces, requests/s
     python scripts/bench.py --only memory   # a 10M-request replay: peak RSS
     python scripts/bench.py --only compare  # one 32 MiB op both ways: requests/s, commands/s
+    python scripts/bench.py --only jobs     # the engine's in-DRAM job path alone, commands/s
     python scripts/bench.py --json out.json
 
 ``core`` drives the Cython core from its own C loop (Core.issue_batch) with a legal random
@@ -18,7 +19,11 @@ rows and reports GB/s of row data read by the kernel.
 requests/s, simulated GB/s and peak RSS. ``memory`` replays a 10,000,000-request trace and
 reports peak RSS, to show memory stays flat whatever the trace length. ``compare`` runs
 one NOT over 32 MiB as `pimsim compare` does: the CPU baseline (1M requests through the
-controller's host mode) and the in-DRAM side (µprograms on every bank).
+controller's host mode) and the in-DRAM side (µprograms on every bank). ``jobs`` times the
+controller alone on the job of a bulk AND over prepared vectors (lowered beforehand,
+untimed): from load_job to its last command, as scheduled (each stream keeping a lower
+bound on its next command's tick) and with every stream computed at every step
+(``exhaustive_jobs``, the same ticks), in commands per second of the thread's CPU time.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from pimsim.ambit.bulk import BulkEngine
 from pimsim.ambit.inputs import fill
 from pimsim.compare import run_in_dram, run_on_cpu
 from pimsim.config import load_config
+from pimsim.controller import END_OF_TIME, JOB_DONE, engine_of
 from pimsim.device import Device
 from pimsim.standards import CMD
 from pimsim.workloads import write_trace
@@ -243,6 +249,30 @@ def bench_bulk(config_name: str, size: int, with_data: bool) -> dict:
     }
 
 
+def bench_jobs(config_name: str, size: int) -> dict:
+    """The engine on the job of ``and`` over prepared ``size``-byte vectors (--no-data):
+    CPU seconds from load_job to JOB_DONE and commands per second, as scheduled and with
+    ``exhaustive_jobs``; best of three each."""
+    out = {}
+    for name, exhaustive in (("kept bounds", False), ("exhaustive", True)):
+        best, commands = float("inf"), 0
+        for _ in range(3):
+            device = Device(load_config(config_name))
+            bulk = BulkEngine(device, with_data=False)
+            vectors = [bulk.alloc(size) for _ in range(3)]
+            plan = bulk.plan("and", *vectors)
+            engine = engine_of(device, with_data=False)
+            engine.exhaustive_jobs = exhaustive
+            start = time.thread_time()
+            plan.job.submit(engine)
+            while engine.run(END_OF_TIME, True) != JOB_DONE:
+                pass
+            best = min(best, time.thread_time() - start)
+            commands = len(plan.job.table)
+        out[name] = {"commands": commands, "seconds": best, "commands_per_s": commands / best}
+    return out
+
+
 def _peak_rss_mb() -> float:
     """This process's peak resident set so far (MB)."""
     with open("/proc/self/status") as fh:
@@ -270,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="ddr4-2400")
     parser.add_argument(
         "--only",
-        choices=["core", "kernels", "replay", "memory", "compare", "bulk", "program"],
+        choices=["core", "kernels", "replay", "memory", "compare", "bulk", "program", "jobs"],
         action="append",
     )
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests per replay trace")
@@ -337,6 +367,14 @@ def main(argv: list[str] | None = None) -> int:
             f"bulk and: the data part (with data minus --no-data) "
             f"{bulk['with data']['seconds'] - bulk['--no-data']['seconds']:.3f} s"
         )
+    if "jobs" in parts:
+        results["jobs"] = bench_jobs(args.config, args.bulk_size)
+        for name, r in results["jobs"].items():
+            print(
+                f"job of and over {args.bulk_size >> 20} MiB vectors, engine alone ({name}): "
+                f"{r['commands']:,} commands in {r['seconds']:.3f} s CPU = "
+                f"{r['commands_per_s'] / 1e6:.2f} M commands/s"
+            )
     if "program" in parts:
         results["program"] = bench_program(args.config, args.program_size)
         for name, r in results["program"].items():

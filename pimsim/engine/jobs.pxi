@@ -40,71 +40,221 @@ cdef bint job_blocks(Engine eng, int64_t bank, int64_t seq) noexcept nogil:
     return False
 
 
-cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
-    """The stream of a running job's current phase whose next command on ``ch`` can issue
-    first, if by ``now`` (ties: the oldest job, then its first stream; the job is
-    j_pick_job), else -1 with ``soonest`` lowered. A command waits while requests or jobs
-    made before its job still need its bank, and a new activation while its rank's refresh
-    is due; an ACT to a bank the host left open closes it first (j_pick_close)."""
-    cdef int a, k, s, i, cmd, rk, bg, ba, close, best = -1, best_close = 0, best_job = -1
-    cdef int64_t when, best_when = FOREVER, bank
-    cdef uint8_t older = 0
+cdef void _windows_of(Core core, JStream* js) noexcept nogil:
+    """Find the windowed rules (tFAW) that constrain the stream's computed command at its
+    nodes (js.cmd_windows: how many) and, when it is one, where _window_floor reads it."""
+    cdef int w, level, node, size
+    js.cmd_windows = 0
+    js.win_row = NULL
+    for w in range(core.n_windows):
+        level = core.win_level[w]
+        if level <= core.scope[js.cmd] and core.win_next[w, js.cmd]:
+            js.cmd_windows += 1
+            node = js.nodes[level] - core.level_offset[level]
+            size = core.win_size[w]
+            js.win_row = &core.win_hist[core.win_base[w] + node * size]
+            js.win_head = &core.win_head[w * core.n_nodes + node]
+            js.win_size = size
+            js.win_slot = (js.weight if js.weight < size else size) - 1
+            js.win_lat = core.win_lat[w]
+    if js.cmd_windows != 1:
+        js.win_row = NULL
+
+
+cdef inline int64_t _window_floor(Core core, JStream* js) noexcept nogil:
+    """The earliest tick the windowed rules (tFAW) allow the stream's computed command: a
+    lower bound on its tick, read without computing the rest (as Core.earliest_at does:
+    an activation taking ``weight`` entries needs the weight-th oldest entry a window
+    ago)."""
+    cdef int w, level, node, size, slot
+    cdef int64_t when = 0, value
+    if js.win_row != NULL:  # the one rule, found by _windows_of
+        slot = js.win_head[0] + js.win_slot
+        if slot >= js.win_size:
+            slot -= js.win_size
+        return js.win_row[slot] + js.win_lat
+    for w in range(core.n_windows):
+        level = core.win_level[w]
+        if level <= core.scope[js.cmd] and core.win_next[w, js.cmd]:
+            node = js.nodes[level] - core.level_offset[level]
+            size = core.win_size[w]
+            slot = core.win_head[w * core.n_nodes + node] - 1 \
+                + (js.weight if js.weight < size else size)
+            if slot >= size:  # head < size
+                slot -= size
+            value = core.win_hist[core.win_base[w] + node * size + slot] + core.win_lat[w]
+            if value > when:
+                when = value
+    return when
+
+
+cdef inline bint _waits(Engine eng, int ch, int k, int s, int cmd, int rank,
+                        int64_t bank) noexcept nogil:
+    """Stream ``s`` of job ``k`` waits to issue ``cmd`` to ``bank`` (-1: a rank command) of
+    ``rank``: while requests or jobs made before the job still need the bank, and with an
+    activation while the rank's refresh is due (unless the stream holds a bank open)."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef Job* job = &eng.jobs[k]
+    if bank >= 0:
+        if eng.j_bank[bank] & eng.j_older[k]:
+            return True
+        if (c.readq.n or c.writeq.n or c.active.n) and _older_pending(eng, job, ch, bank):
+            return True
+    return cmd == C_ACT and job.hold[s] == 0 and c.priority.n \
+        and _refresh_pending(eng, ch, rank)
+
+
+cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
+    """Compute when the next command of stream ``js`` may issue, into js.bound (js.close:
+    it is a PRE closing a bank the host left open), or js.bound = -1 while it waits (see
+    _waits). 0, or -1 (eng.error set) if the command is illegal. The command, its checks
+    and its nodes are worked out once per command and state (js.nodes[0] < 0: not yet);
+    after that only the timing is read again."""
+    cdef int k = js.job, s = js.s, cmd, rk
+    cdef Job* job = &eng.jobs[k]
     cdef const int32_t* t
-    cdef Job* job
-    for a in range(eng.j_live):
-        k = eng.j_age[a]
-        job = &eng.jobs[k]
-        t = job.cmd
-        for s in range(job.stream0, job.phase_end[job.phase]):
-            i = job.next[s]
-            if i >= job.stream_end[s] or t[i * J_FIELDS + J_CH] != ch:
-                continue
-            i *= J_FIELDS
-            cmd, rk, bg, ba = t[i + J_CMD], t[i + J_RK], t[i + J_BG], t[i + J_BA]
-            close = 0
-            if eng.core.scope[cmd] == L_BANK:
-                bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + bg) * eng.banks + ba
-                if eng.j_bank[bank] & older or _older_pending(eng, job, ch, bank):
-                    continue
-                close = cmd == C_ACT and eng.core.open_rows[bank] >= 0
-            if cmd == C_ACT and job.hold[s] == 0 and _refresh_pending(eng, ch, rk):
-                continue
-            if close:
-                when = eng.core.c_earliest(C_PRE, ch, rk, bg, ba, 0, 0)
-            else:
-                if cmd == C_ACT or cmd == C_AACT:
-                    eng.core.act_rows = t[i + J_RAISED]
-                    eng.core.act_weight = t[i + J_RAISED] if job.by_rows else 1
-                when = eng.core.c_earliest(cmd, ch, rk, bg, ba, t[i + J_ROW], t[i + J_COL])
-                eng.core.act_rows = eng.core.act_weight = 1
-            if when < 0:
-                eng.error = -when
+    cdef int64_t bank, w
+    js.exact = eng.chans[ch].moves
+    js.bound = -1
+    if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the timing alone
+        if _waits(eng, ch, k, s, js.tcmd, js.rank, js.bank):
+            return 0
+        eng.core.act_weight = js.weight
+        w = eng.core.earliest_at(js.cmd, js.nodes)
+    else:
+        js.nodes[0] = -1
+        t = job.cmd + <int64_t>job.next[s] * J_FIELDS
+        cmd, rk = t[J_CMD], t[J_RK]
+        bank = -1
+        if eng.core.scope[cmd] == L_BANK:
+            bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + t[J_BG]) \
+                * eng.banks + t[J_BA]
+        if _waits(eng, ch, k, s, cmd, rk, bank):
+            return 0
+        js.tcmd, js.rank, js.bank = cmd, rk, bank
+        js.watch = &eng.core.open_rows[bank] if bank >= 0 \
+            else &eng.core.open_banks[ch * eng.ranks + rk]
+        js.seen = js.watch[0]
+        js.close = cmd == C_ACT and bank >= 0 and js.seen >= 0
+        js.cmd = C_PRE if js.close else cmd
+        js.weight = 1
+        if js.cmd == C_ACT or js.cmd == C_AACT:
+            eng.core.act_rows = t[J_RAISED]
+            js.weight = t[J_RAISED] if job.by_rows else 1
+        eng.core.act_weight = js.weight
+        if js.close:
+            w = eng.core.check(C_PRE, ch, rk, t[J_BG], t[J_BA], 0, 0, js.nodes)
+        else:
+            w = eng.core.check(cmd, ch, rk, t[J_BG], t[J_BA], t[J_ROW], t[J_COL], js.nodes)
+        if w < 0:
+            js.nodes[0] = -1
+            eng.error = -w
+            return -1
+        _windows_of(eng.core, js)
+    eng.core.act_rows = eng.core.act_weight = 1
+    js.bound = w if w > job.from_tick else job.from_tick
+    return 0
+
+
+cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
+    """The entry of ``ch``'s job streams whose next command can issue first, if by ``now``
+    (ties: the oldest job, then its first stream), else -1 with ``soonest`` lowered to the
+    first tick one can (see _evaluate for what a stream waits for).
+
+    A stream keeps the tick last computed for it (js.bound): its next command, and whether
+    it must close the bank first, follow from the state it watches (its bank's open row),
+    and under that state the timing only ever grows, so the kept tick is a lower bound --
+    and exact while no command issued on the channel and no refresh came due (js.exact).
+    Streams whose state changed (only commands that mark the channel dirty change it) or
+    that wait are computed; of those whose kept tick has come (lifted to their tFAW floor),
+    the first by kept tick is computed until it stays first (a lazy priority queue): it
+    goes. When none can, the streams whose kept tick comes before the soonest exact one are
+    computed until none does: ``soonest`` is exact, as the engine wakes up at it (so the
+    cycles it steps stay those of computing every stream, as ``exhaustive_jobs`` does)."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef JStream* js
+    cdef JStream* low
+    cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
+    cdef int64_t mine = FOREVER, kept = FOREVER, w, moves = c.moves
+    cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
+    cdef int32_t* ready = c.jobs_ready
+    c.jobs_dirty = False
+    for e in range(n):
+        js = &c.jobs[e]
+        if not (lazy and js.bound >= 0 and (not dirty or js.watch[0] == js.seen)):
+            if _evaluate(eng, ch, js) < 0:
                 return -1
-            if when < job.from_tick:
-                when = job.from_tick
-            if when <= eng.now:
-                if when < best_when:
-                    best, best_when, best_close, best_job = s, when, close, k
-            elif when < soonest[0]:
-                soonest[0] = when
-        older |= 1 << k
-    eng.j_pick_when = best_when
-    eng.j_pick_close = best_close
-    eng.j_pick_job = best_job
-    return best
+            if js.bound < 0:
+                continue
+        elif js.exact != moves:
+            if js.bound <= eng.now and js.cmd_windows and js.floored != moves:
+                js.floored = moves  # ready, unless a window filled since
+                w = _window_floor(eng.core, js)
+                if w > js.bound:
+                    js.bound = w
+            if js.bound > eng.now and js.bound < kept:
+                kept = js.bound
+        if js.bound <= eng.now:
+            ready[n_ready] = e
+            n_ready += 1
+        elif js.bound < mine and js.exact == moves:
+            mine = js.bound
+    while True:  # the first of the ready ones, computed
+        low = NULL
+        for i in range(n_ready):
+            js = &c.jobs[ready[i]]
+            if 0 <= js.bound <= eng.now and (low == NULL or js.bound < low.bound
+                                             or (js.bound == low.bound and js.key < low.key)):
+                low, pick = js, ready[i]
+        if low == NULL:
+            pick = -1
+            break
+        if low.exact == moves:
+            break
+        if _evaluate(eng, ch, low) < 0:
+            return -1
+        if low.bound > eng.now and low.bound < mine:
+            mine = low.bound
+    while pick < 0 and kept < mine:  # make the soonest exact (see the docstring)
+        kept = FOREVER
+        js = NULL
+        for e in range(n):
+            if c.jobs[e].bound < kept and c.jobs[e].exact != moves:
+                kept = c.jobs[e].bound
+                js = &c.jobs[e]
+        if js == NULL or kept >= mine:
+            break
+        if _evaluate(eng, ch, js) < 0:
+            return -1
+        if js.bound >= 0 and js.bound < mine:
+            mine = js.bound
+    if mine < soonest[0]:
+        soonest[0] = mine
+    if pick >= 0:
+        eng.j_pick_when = c.jobs[pick].bound
+        eng.j_pick_close = c.jobs[pick].close
+    eng.j_pick_entry = pick
+    return pick
 
 
-cdef int job_issue(Engine eng, int ch, int s) except -1 nogil:
-    """Issue the command job_pick chose, at its earliest tick if that lies within this
-    cycle (an overlapped AACT lands tWLOV after its ACT), else now."""
-    cdef Job* job = &eng.jobs[eng.j_pick_job]
-    cdef int i = job.next[s], cmd, rank, p, status
-    cdef const int32_t* t = job.cmd + i * J_FIELDS
+cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
+    """Issue the command job_pick chose (entry ``e`` of ``ch``'s job streams), at its
+    earliest tick if that lies within this cycle (an overlapped AACT lands tWLOV after its
+    ACT), else now."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef JStream* js = &c.jobs[e]
+    cdef int k = js.job, s = js.s
+    cdef Job* job = &eng.jobs[k]
+    cdef int i = job.next[s], cmd, rank, status, to
+    cdef const int32_t* t = job.cmd + <int64_t>i * J_FIELDS
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
+    js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
+    c.moves += 1
     if eng.j_pick_close:
         status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
+        c.jobs_dirty = job.stirs or c.jobs_dirty
         job.closes += 1
         if status:
             eng.error = status
@@ -124,6 +274,8 @@ cdef int job_issue(Engine eng, int ch, int s) except -1 nogil:
     job.next[s] += 1
     if job.first < 0:
         job.first = when
+    if job.stirs:
+        c.jobs_dirty = True
     rank = ch * eng.ranks + t[J_RK]
     if cmd == C_ACT:
         job.hold[s] += 1
@@ -133,44 +285,147 @@ cdef int job_issue(Engine eng, int ch, int s) except -1 nogil:
         eng.j_rank_hold[rank] -= 1
         if when > job.last_pre:
             job.last_pre = when
+    if job.next[s] < job.stream_end[s]:
+        to = job.cmd[<int64_t>job.next[s] * J_FIELDS + J_CH]
+        if to != ch:  # the stream goes on on another channel
+            _stream_enter(eng, to, k, s)
+            _stream_leave(c, e)
+        return 0
+    _stream_leave(c, e)
+    job.left -= 1
     # the phase ends when its streams have; the next starts tRP after its last PRE
-    p = job.phase
-    for s in range(job.stream0, job.phase_end[p]):
-        if job.next[s] < job.stream_end[s]:
-            return 0
-    while True:
+    while job.left == 0:
         job.stream0 = job.phase_end[job.phase]
         job.phase += 1
         if job.last_pre >= 0 and job.last_pre + job.nrp > job.from_tick:
             job.from_tick = job.last_pre + job.nrp
         if job.phase == job.n_phases:
-            _job_ended(eng, eng.j_pick_job)
+            _job_ended(eng, k)
             return 0
-        for s in range(job.stream0, job.phase_end[job.phase]):
-            if job.next[s] < job.stream_end[s]:
-                return 0
+        _phase_enter(eng, k)
+    return 0
+
+
+cdef void _stream_enter(Engine eng, int ch, int k, int s) noexcept nogil:
+    """Stream ``s`` of job ``k`` joins ``ch``'s list (job_load made room)."""
+    cdef Channel* c = &eng.chans[ch]
+    cdef JStream* js = &c.jobs[c.jobs_n]
+    c.jobs_n += 1
+    js.bound = -1
+    js.watch = NULL
+    js.seen = 0
+    js.nodes[0] = -1
+    js.exact = js.floored = -1
+    js.job = k
+    js.s = s
+    js.key = (eng.jobs[k].age << 32) + s
+
+
+cdef inline void _stream_leave(Channel* c, int e) noexcept nogil:
+    """Entry ``e`` leaves ``c``'s list (the last entry takes its place)."""
+    c.jobs_n -= 1
+    c.jobs[e] = c.jobs[c.jobs_n]
+
+
+cdef void _phase_enter(Engine eng, int k) noexcept nogil:
+    """The streams of job ``k``'s current phase with commands join their channels' lists
+    (job.left: how many)."""
+    cdef Job* job = &eng.jobs[k]
+    cdef int s
+    job.left = 0
+    for s in range(job.stream0, job.phase_end[job.phase]):
+        if job.next[s] < job.stream_end[s]:
+            _stream_enter(eng, job.cmd[<int64_t>job.next[s] * J_FIELDS + J_CH], k, s)
+            job.left += 1
 
 
 cdef void _job_ended(Engine eng, int k) noexcept nogil:
-    """Job ``k`` issued its last command: its banks are free, run() reports it."""
-    cdef int a, b = 0
+    """Job ``k`` issued its last command: its banks are free (the streams of younger jobs
+    waiting for them look again), run() reports it."""
+    cdef int a, ch
     cdef int64_t bank, n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks
     eng.jobs[k].active = False
     for bank in range(n_banks):
         eng.j_bank[bank] &= ~(1 << k)
-    for a in range(eng.j_live):
-        if eng.j_age[a] != k:
-            eng.j_age[b] = eng.j_age[a]
-            b += 1
-    eng.j_live = b
+    for a in range(MAX_JOBS):
+        eng.j_older[a] &= ~(1 << k)
+    for ch in range(eng.n_channels):
+        eng.chans[ch].jobs_dirty = True
+    eng.j_live -= 1
     eng.j_finished |= 1 << k
+
+
+cdef int _make_room(Engine eng, int extra) except -1:
+    """Room in every channel's list for ``extra`` more streams besides the running jobs'."""
+    cdef int ch, a, need = extra
+    cdef JStream* grown
+    cdef int32_t* ready
+    for a in range(MAX_JOBS):
+        if eng.jobs[a].active:
+            need += eng.jobs[a].n_streams
+    for ch in range(eng.n_channels):
+        if eng.chans[ch].jobs_cap < need:
+            grown = <JStream*>realloc(eng.chans[ch].jobs, need * sizeof(JStream))
+            if grown == NULL:
+                raise MemoryError()
+            eng.chans[ch].jobs = grown
+            ready = <int32_t*>realloc(eng.chans[ch].jobs_ready, need * sizeof(int32_t))
+            if ready == NULL:
+                raise MemoryError()
+            eng.chans[ch].jobs_ready = ready
+            eng.chans[ch].jobs_cap = need
+    return 0
+
+
+cdef bint _stirs(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
+                 const int32_t[::1] phase_end) except -1:
+    """A command of the job may change a state another of its streams watches: it has a
+    rank command, or two streams of a phase use one bank (see Job.stirs)."""
+    cdef int64_t n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks, bank, i
+    cdef int32_t* owner = <int32_t*>malloc(n_banks * sizeof(int32_t))
+    cdef int p, s, first = 0
+    cdef bint found = False
+    if owner == NULL:
+        raise MemoryError()
+    for bank in range(n_banks):
+        owner[bank] = -1  # the last stream that used the bank
+    for p in range(phase_end.shape[0]):
+        for s in range(first, phase_end[p]):
+            for i in range(stream_end[s - 1] if s else 0, stream_end[s]):
+                if eng.core.scope[commands[i, J_CMD]] != L_BANK:
+                    found = True
+                    break
+                bank = ((commands[i, J_CH] * eng.ranks + commands[i, J_RK]) * eng.bankgroups
+                        + commands[i, J_BG]) * eng.banks + commands[i, J_BA]
+                if first <= owner[bank] != s:  # another stream of this phase
+                    found = True
+                    break
+                owner[bank] = s
+        first = phase_end[p]
+    free(owner)
+    return found
+
+
+cdef int _check_fields(Engine eng, const int32_t[:, ::1] commands) except -1:
+    """A ValueError unless every command names a known command and a bank (bank commands)
+    or rank (the others) of the system."""
+    cdef int64_t i
+    cdef const int32_t* t
+    for i in range(commands.shape[0]):
+        t = &commands[i, 0]
+        if not 0 <= t[J_CMD] < eng.core.n_cmds or not 0 <= t[J_CH] < eng.n_channels \
+                or not 0 <= t[J_RK] < eng.ranks or (eng.core.scope[t[J_CMD]] == L_BANK and (
+                    not 0 <= t[J_BG] < eng.bankgroups or not 0 <= t[J_BA] < eng.banks)):
+            raise ValueError(f"job command {i} names no command or bank of the system: "
+                             f"{np.asarray(commands[i]).tolist()}")
+    return 0
 
 
 cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
                   const int32_t[::1] phase_end, int64_t not_before, int64_t nrp,
                   bint by_rows) except -1:
     """Engine.load_job: load a job (see its docstring); returns its slot."""
-    cdef int s, k = 0, n = commands.shape[0]
+    cdef int a, s, k = 0, n = commands.shape[0]
     cdef int64_t i
     cdef Job* job
     while k < MAX_JOBS and (eng.jobs[k].active or eng.j_finished >> k & 1):
@@ -182,6 +437,8 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
             or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
         raise ValueError("stream_end/phase_end do not cover the commands")
+    _check_fields(eng, commands)
+    _make_room(eng, stream_end.shape[0])
     when = np.full(n, -1, dtype=np.int64)
     order = np.full(n, -1, dtype=np.int64)
     eng.job_refs[k] = (commands, stream_end, phase_end, when, order)  # keeps them alive
@@ -215,16 +472,23 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     job.closes = 0
     job.by_rows = by_rows
     job.nrp = nrp
+    job.n_streams = stream_end.shape[0]
+    job.stirs = _stirs(eng, commands, stream_end, phase_end)
+    job.age = eng.j_loads
+    eng.j_loads += 1
+    eng.j_older[k] = 0
+    for a in range(MAX_JOBS):
+        if eng.jobs[a].active:
+            eng.j_older[k] |= 1 << a
     job.active = True
-    eng.j_age[eng.j_live] = k
     eng.j_live += 1
     eng.j_loaded = k
     eng.stepped = -1  # step the current cycle again: the job may act in it
     # skip empty phases (a job without commands is done at once)
     while job.phase < job.n_phases:
-        for s in range(job.stream0, phase_end[job.phase]):
-            if job.next[s] < stream_end[s]:
-                return k
+        _phase_enter(eng, k)
+        if job.left:
+            return k
         job.stream0 = phase_end[job.phase]
         job.phase += 1
     _job_ended(eng, k)

@@ -53,3 +53,5 @@ cdef void channel_free(Channel* c) noexcept:
     free(c.pending)
     free(c.lat_hist)
     free(c.lat_tail)
+    free(c.jobs)
+    free(c.jobs_ready)
