@@ -338,9 +338,7 @@ cdef class Engine:
         if status != 0:
             self.error = status
             return 0
-        c.moves += 1
-        if c.jobs_n:
-            c.jobs_dirty = True  # bank states and the jobs' waits may change
+        c.moves, c.jobs_dirty = c.moves + 1, c.jobs_n > 0  # jobs: states and waits change
         if r.kind != K_REFRESH:
             bank = r.bank_flat
             if cmd == C_ACT:
