@@ -58,6 +58,23 @@ def _where(
     return f"{text} column {column}" if cmd in ("RD", "WR", "RDA", "WRA") else text
 
 
+def core_of(tables, shape: tuple[int, ...]) -> _core.Core:
+    """A Cython core of ``shape`` (channels, ranks, bank groups, banks per group, rows per
+    bank, columns, burst length) under compiled timing ``tables``
+    (pimsim.standards.compile_tables)."""
+    return _core.Core(
+        shape,
+        tables.latency,
+        tables.sibling,
+        tables.scope,
+        tables.window_level,
+        tables.window_prev,
+        tables.window_next,
+        tables.window_latency,
+        tables.window_size,
+    )
+
+
 class Device:
     """All channels of one DRAM system under one resolved :class:`~pimsim.config.Config`."""
 
@@ -71,8 +88,8 @@ class Device:
         org = config.organisation
         self.layout = SubarrayLayout.from_params(config.pim)
         self.rows_per_bank = self.layout.physical_rows_per_bank(org.rows)
-        t = self.tables
-        self._core = _core.Core(
+        self._core = core_of(
+            self.tables,
             (
                 org.channels,
                 org.ranks,
@@ -82,14 +99,6 @@ class Device:
                 org.columns,
                 org.burst_length,
             ),
-            t.latency,
-            t.sibling,
-            t.scope,
-            t.window_level,
-            t.window_prev,
-            t.window_next,
-            t.window_latency,
-            t.window_size,
         )
 
     @property

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from pimsim import _core
 from pimsim.config import load_config
-from pimsim.device import Device
+from pimsim.device import Device, core_of
 from pimsim.errors import IllegalCommandError
 
 BURST = 8  # words per burst (DDR3/DDR4 burst length)
@@ -25,18 +25,7 @@ WORDS = st.integers(0, 2**64 - 1)
 
 def make_core(banks: int, rows: int, columns: int) -> _core.Core:
     """A core of one channel, one rank, ``banks`` banks of ``rows`` rows of ``columns`` words."""
-    t = Device(load_config("ddr4-2400")).tables
-    return _core.Core(
-        (1, 1, 1, banks, rows, columns, BURST),
-        t.latency,
-        t.sibling,
-        t.scope,
-        t.window_level,
-        t.window_prev,
-        t.window_next,
-        t.window_latency,
-        t.window_size,
-    )
+    return core_of(Device(load_config("ddr4-2400")).tables, (1, 1, 1, banks, rows, columns, BURST))
 
 
 class Twin:
