@@ -286,13 +286,14 @@ class BulkEngine:
         ends[:, 1:, 4] = base[:, None] + offsets
         template = program_template(low, layout)
         table, stream_end = assemble(streams_of(bank), [(np.arange(len(rows)), template, ends)])
-        fields, weights = template.activated(ends)
-        ids = self.device.row_ids(*ends[:, 1:].reshape(-1, 5).T).reshape(len(rows), -1)
+        end_ids = self.device.row_ids(*ends.reshape(-1, 5).T).reshape(len(rows), -1)
+        activated, weights = template.activated(end_ids)
+        ids = end_ids[:, 1:]
 
         def apply(_order: np.ndarray) -> None:
             apply_rows(self.device, low, layout, ids)
 
-        return Part(table, stream_end, apply, self.device.row_ids(*fields.T), weights)
+        return Part(table, stream_end, apply, activated, weights)
 
     def _moved_part(
         self, program: Program, dst: Vector, sources: Sequence[Vector], rows, is_copy: bool

@@ -116,42 +116,55 @@ class Job:
 
     def _count(self, when: np.ndarray, closes: int, nrp: int) -> JobCounters:
         t = self.table
-        per_kind = np.bincount(t[:, 0], minlength=len(COMMANDS))
+        code = np.ascontiguousarray(t[:, 0])
+        per_kind = np.bincount(code, minlength=len(COMMANDS))
         per_kind[CMD["PRE"]] += closes
         issued = {name: int(per_kind[c]) for c, name in enumerate(COMMANDS) if per_kind[c]}
-        acts = (t[:, 0] == CMD["ACT"]) | (t[:, 0] == CMD["AACT"])
-        ids = np.concatenate([p.activated for p in self.parts])
-        weights = np.concatenate([p.weights for p in self.parts])
-        most = 0
-        if len(ids):
-            _, inverse = np.unique(ids, return_inverse=True)
-            most = int(np.bincount(inverse, weights=weights).max())
+        # wordlines raised per kind (small integers: the float sums are exact)
+        raised = np.bincount(code, weights=t[:, 7], minlength=len(COMMANDS))
         return JobCounters(
             issued=issued,
-            rows_raised=int(t[acts, 7].sum()),
-            max_row_activations=most,
-            busy_ticks=self._busy(when, nrp),
+            rows_raised=int(raised[CMD["ACT"]]) + int(raised[CMD["AACT"]]),
+            max_row_activations=self._most_activations(),
+            busy_ticks=self._busy(code, when, nrp),
         )
 
-    def _busy(self, when: np.ndarray, nrp: int) -> dict[Bank, int]:
-        """Per bank: the sum of (PRE + tRP) minus the sum of ACT ticks."""
-        t = self.table
-        act, pre = t[:, 0] == CMD["ACT"], t[:, 0] == CMD["PRE"]
+    def _most_activations(self) -> int:
+        """The most activations of one row: a count per row id over the ids' span when it is
+        not much wider than the ids (no sort), else per distinct id."""
+        ids = np.concatenate([p.activated for p in self.parts])
+        if not len(ids):
+            return 0
+        weights = np.concatenate([p.weights for p in self.parts])
+        low = int(ids.min())
+        if int(ids.max()) - low < 4 * len(ids) + (1 << 20):
+            counts = np.zeros(int(ids.max()) - low + 1, dtype=np.int64)
+            np.add.at(counts, ids - low, weights)
+            return int(counts.max())
+        _, inverse = np.unique(ids, return_inverse=True)
+        counts = np.zeros(int(inverse.max()) + 1, dtype=np.int64)
+        np.add.at(counts, inverse.reshape(-1), weights)
+        return int(counts.max())
+
+    def _busy(self, code: np.ndarray, when: np.ndarray, nrp: int) -> dict[Bank, int]:
+        """Per bank with an ACT or PRE: the sum of (PRE + tRP) minus the sum of ACT ticks,
+        summed exactly (int64) per flat bank index, banks in index order."""
+        act, pre = code == CMD["ACT"], code == CMD["PRE"]
         pick = act | pre
         if not pick.any():
             return {}
-        fields = t[pick, 1:5].astype(np.int64)
-        ticks = np.where(pre[pick], when[pick] + nrp, -when[pick])
-        org = self.device.config.organisation
-        flat = ((fields[:, 0] * org.ranks + fields[:, 1]) * org.bankgroups + fields[:, 2]) * (
-            org.banks_per_group
-        ) + fields[:, 3]
-        banks, inverse = np.unique(flat, return_inverse=True)
-        by_bank = np.argsort(inverse, kind="stable")
-        starts = np.searchsorted(flat[by_bank], banks)  # each bank's first entry
-        sums = np.add.reduceat(ticks[by_bank], starts)
-        keys = fields[by_bank][starts].tolist()
-        return {tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)}
+        t, org = self.table, self.device.config.organisation
+        shape = (org.channels, org.ranks, org.bankgroups, org.banks_per_group)
+        flat = ((t[:, 1] * shape[1] + t[:, 2]) * shape[2] + t[:, 3]) * shape[3] + t[:, 4]
+        ticks = np.where(pre, when + nrp, -when)
+        ticks[~pick] = 0
+        sums = np.zeros(int(np.prod(shape)), dtype=np.int64)
+        np.add.at(sums, flat, ticks)
+        seen = np.zeros(len(sums), dtype=bool)
+        seen[flat[pick]] = True
+        banks = np.flatnonzero(seen)
+        keys = np.stack(np.unravel_index(banks, shape), axis=1).tolist()
+        return {tuple(k): int(s) for k, s in zip(keys, sums[banks].tolist(), strict=True)}
 
 
 def run_job(device: Device, job: Job) -> Span:

@@ -195,12 +195,13 @@ class Template:
         t[:, :, 7] = self.raised
         return t
 
-    def activated(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fields (n * h, 5) of the rows the runs activate, and how often each."""
-        rows = ends[:, self.hit_end, :].copy()
-        rows[:, :, 4] += self.hit_add
-        counts = np.broadcast_to(self.hit_count, rows.shape[:2])
-        return rows.reshape(-1, 5), counts.reshape(-1)
+    def activated(self, end_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids (n * h,) of the rows the runs activate and how often each, from the row
+        ids (n, m) of the runs' endpoints (a row's id plus an offset is the id of the row
+        that far from it in its bank: the id's last field is the row)."""
+        ids = end_ids[:, self.hit_end] + self.hit_add
+        counts = np.broadcast_to(self.hit_count, ids.shape)
+        return ids.reshape(-1), counts.reshape(-1)
 
 
 _TEMPLATE_FIELDS = tuple(Template.__dataclass_fields__)

@@ -51,11 +51,18 @@ def check_offsets(program: Program, offsets: np.ndarray) -> None:
     """BulkError if, in some row, an output sharing an input's row (``offsets`` (n,
     operands): each row's operand offsets) is written before that input's last read."""
     n_in = len(program.inputs)
+    if not offsets.size or not n_in:
+        return
     same = offsets[:, :n_in] == offsets[:, n_in : n_in + 1]
-    for pattern in np.unique(same, axis=0) if same.size else ():
+    # each row's pattern as a number, input 0 the highest bit: the patterns found, in
+    # ascending order, are the distinct rows of ``same`` in lexicographic order
+    bits = 1 << np.arange(n_in - 1, -1, -1, dtype=np.int64)
+    found = np.flatnonzero(np.bincount(same.astype(np.int64) @ bits, minlength=1 << n_in))
+    for code in found.tolist():
         bound: dict[str, int | str] = {name: -1 - k for k, name in enumerate(program.operands)}
-        for k in np.flatnonzero(pattern):
-            bound[program.outputs[0]] = bound[program.inputs[k]]
+        for k in range(n_in):
+            if code >> (n_in - 1 - k) & 1:
+                bound[program.outputs[0]] = bound[program.inputs[k]]
         try:
             check_aliases(program, bound)
         except ValueError as error:
@@ -207,12 +214,12 @@ def moved_part(
         template = _template(program, low, layout, org, key, n_in, m, is_copy)
         groups.append((rows, template, ends[rows]))
     table, stream_end = assemble(streams_of(out[:, 0] * org.ranks + out[:, 1]), groups)
-    hit_fields, weights = zip(*(t.activated(e) for _, t, e in groups), strict=True)
-    activated = device.row_ids(*np.concatenate(hit_fields).T)
+    end_ids = device.row_ids(*ends.reshape(-1, 5).T).reshape(n, -1)
+    hit_ids, weights = zip(*(t.activated(end_ids[rows]) for rows, t, _ in groups), strict=True)
+    activated = np.concatenate(hit_ids)
     ids = np.empty((n, m), dtype=np.int64)
-    for k, src in enumerate(sources):
-        ids[:, k] = device.row_ids(*src.T)
-    ids[:, n_in:] = device.row_ids(*ends[:, 1 + n_in : 1 + m].reshape(-1, 5).T).reshape(n, -1)
+    ids[:, :n_in] = end_ids[:, 1 + m :: 2]  # the sources (1 + m + 2k)
+    ids[:, n_in:] = end_ids[:, 1 + n_in : 1 + m]
 
     def apply(_order: np.ndarray) -> None:
         apply_rows(device, low, layout, ids)
