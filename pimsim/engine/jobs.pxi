@@ -169,42 +169,48 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     that wait are computed; of those whose kept tick has come (lifted to their tFAW floor),
     the first by kept tick is computed until it stays first (a lazy priority queue): it
     goes. When none can, the streams whose kept tick comes before the soonest exact one are
-    computed until none does: ``soonest`` is exact, as the engine wakes up at it (so the
-    cycles it steps stay those of computing every stream, as ``exhaustive_jobs`` does)."""
+    computed (their tFAW floor first) until none does: ``soonest`` is exact, as the engine
+    wakes up at it (so the cycles it steps stay those of computing every stream, as
+    ``exhaustive_jobs`` does)."""
     cdef Channel* c = &eng.chans[ch]
+    cdef JStream* jobs = c.jobs
     cdef JStream* js
     cdef JStream* low
     cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
-    cdef int64_t mine = FOREVER, kept = FOREVER, w, moves = c.moves
+    cdef int64_t mine = FOREVER, kept = FOREVER, w, b, moves = c.moves, now = eng.now
     cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
     cdef int32_t* ready = c.jobs_ready
     c.jobs_dirty = False
     for e in range(n):
-        js = &c.jobs[e]
-        if not (lazy and js.bound >= 0 and (not dirty or js.watch[0] == js.seen)):
+        js = &jobs[e]
+        b = js.bound
+        if not lazy or b < 0 or (dirty and js.watch[0] != js.seen):
             if _evaluate(eng, ch, js) < 0:
                 return -1
-            if js.bound < 0:
+            b = js.bound
+            if b < 0:
                 continue
         elif js.exact != moves:
-            if js.bound <= eng.now and js.cmd_windows and js.floored != moves:
+            if b <= now and js.cmd_windows and js.floored != moves:
                 js.floored = moves  # ready, unless a window filled since
                 w = _window_floor(eng.core, js)
-                if w > js.bound:
-                    js.bound = w
-            if js.bound > eng.now and js.bound < kept:
-                kept = js.bound
-        if js.bound <= eng.now:
+                if w > b:
+                    b = js.bound = w
+            if b > now:
+                if b < kept:
+                    kept = b
+                continue
+        if b <= now:
             ready[n_ready] = e
             n_ready += 1
-        elif js.bound < mine and js.exact == moves:
-            mine = js.bound
-    while True:  # the first of the ready ones, computed
+        elif b < mine:
+            mine = b
+    while n_ready:  # the first of the ready ones, computed
         low = NULL
         for i in range(n_ready):
-            js = &c.jobs[ready[i]]
-            if 0 <= js.bound <= eng.now and (low == NULL or js.bound < low.bound
-                                             or (js.bound == low.bound and js.key < low.key)):
+            js = &jobs[ready[i]]
+            if 0 <= js.bound <= now and (low == NULL or js.bound < low.bound
+                                         or (js.bound == low.bound and js.key < low.key)):
                 low, pick = js, ready[i]
         if low == NULL:
             pick = -1
@@ -213,17 +219,23 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
             break
         if _evaluate(eng, ch, low) < 0:
             return -1
-        if low.bound > eng.now and low.bound < mine:
+        if low.bound > now and low.bound < mine:
             mine = low.bound
     while pick < 0 and kept < mine:  # make the soonest exact (see the docstring)
         kept = FOREVER
         js = NULL
         for e in range(n):
-            if c.jobs[e].bound < kept and c.jobs[e].exact != moves:
-                kept = c.jobs[e].bound
-                js = &c.jobs[e]
+            if jobs[e].bound < kept and jobs[e].exact != moves:
+                kept = jobs[e].bound
+                js = &jobs[e]
         if js == NULL or kept >= mine:
             break
+        if js.cmd_windows and js.floored != moves:  # its tFAW floor first: cheaper
+            js.floored = moves
+            w = _window_floor(eng.core, js)
+            if w > js.bound:
+                js.bound = w
+                continue
         if _evaluate(eng, ch, js) < 0:
             return -1
         if js.bound >= 0 and js.bound < mine:
@@ -231,8 +243,8 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     if mine < soonest[0]:
         soonest[0] = mine
     if pick >= 0:
-        eng.j_pick_when = c.jobs[pick].bound
-        eng.j_pick_close = c.jobs[pick].close
+        eng.j_pick_when = jobs[pick].bound
+        eng.j_pick_close = jobs[pick].close
     eng.j_pick_entry = pick
     return pick
 
