@@ -88,6 +88,18 @@ cdef inline int64_t _window_floor(Core core, JStream* js) noexcept nogil:
     return when
 
 
+cdef inline int64_t _earliest(Core core, JStream* js) noexcept nogil:
+    """Core.earliest_at of the stream's prepared command at its weight, inline: the latest
+    of its nodes' next ticks for it (Core.future) and its tFAW floor."""
+    cdef int level
+    cdef int64_t when = _window_floor(core, js) if js.cmd_windows else 0, value
+    for level in range(core.scope[js.cmd] + 1):
+        value = core.future[js.nodes[level] * core.n_cmds + js.cmd]
+        if value > when:
+            when = value
+    return when
+
+
 cdef inline bint _waits(Engine eng, int ch, int k, int s, int cmd, int rank,
                         int64_t bank) noexcept nogil:
     """Stream ``s`` of job ``k`` waits to issue ``cmd`` to ``bank`` (-1: a rank command) of
@@ -119,8 +131,7 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
     if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the timing alone
         if _waits(eng, ch, k, s, js.tcmd, js.rank, js.bank):
             return 0
-        eng.core.act_weight = js.weight
-        w = eng.core.earliest_at(js.cmd, js.nodes)
+        w = _earliest(eng.core, js)
     else:
         js.nodes[0] = -1
         t = job.cmd + <int64_t>job.next[s] * J_FIELDS
