@@ -263,34 +263,31 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
 cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     """Issue the command job_pick chose (entry ``e`` of ``ch``'s job streams), at its
     earliest tick if that lies within this cycle (an overlapped AACT lands tWLOV after its
-    ACT), else now."""
+    ACT), else now. job_pick computed it at its nodes in the present state (it is exact):
+    it is applied to the core without being checked again."""
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* js = &c.jobs[e]
     cdef int k = js.job, s = js.s
     cdef Job* job = &eng.jobs[k]
-    cdef int i = job.next[s], cmd, rank, status, to
+    cdef int i = job.next[s], cmd, rank, to
     cdef const int32_t* t = job.cmd + <int64_t>i * J_FIELDS
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
-    js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
     c.moves += 1
     if eng.j_pick_close:
-        status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
+        eng.core.apply(C_PRE, ch, 0, 0, js.nodes, when)
+        js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
         c.jobs_dirty = job.stirs or c.jobs_dirty
         job.closes += 1
-        if status:
-            eng.error = status
         return 0
     cmd = t[J_CMD]
     if cmd == C_ACT or cmd == C_AACT:
         eng.core.act_rows = t[J_RAISED]
         eng.core.act_weight = t[J_RAISED] if job.by_rows else 1
-    status = eng.core.c_issue(cmd, ch, t[J_RK], t[J_BG], t[J_BA], t[J_ROW], t[J_COL], when)
+    eng.core.apply(cmd, ch, t[J_ROW], t[J_COL], js.nodes, when)
     eng.core.act_rows = eng.core.act_weight = 1
-    if status:
-        eng.error = status
-        return 0
+    js.bound = js.nodes[0] = -1
     job.when[i] = when
     job.order[job.issued] = i
     job.issued += 1
