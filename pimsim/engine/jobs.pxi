@@ -88,6 +88,18 @@ cdef inline int64_t _window_floor(Core core, JStream* js) noexcept nogil:
     return when
 
 
+cdef inline int64_t _earliest(Core core, JStream* js) noexcept nogil:
+    """Core.earliest_at of the stream's prepared command at its weight, inline: the latest
+    of its nodes' next ticks for it (Core.future) and its tFAW floor."""
+    cdef int level
+    cdef int64_t when = _window_floor(core, js) if js.cmd_windows else 0, value
+    for level in range(core.scope[js.cmd] + 1):
+        value = core.future[js.nodes[level] * core.n_cmds + js.cmd]
+        if value > when:
+            when = value
+    return when
+
+
 cdef inline bint _waits(Engine eng, int ch, int k, int s, int cmd, int rank,
                         int64_t bank) noexcept nogil:
     """Stream ``s`` of job ``k`` waits to issue ``cmd`` to ``bank`` (-1: a rank command) of
@@ -119,8 +131,7 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
     if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the timing alone
         if _waits(eng, ch, k, s, js.tcmd, js.rank, js.bank):
             return 0
-        eng.core.act_weight = js.weight
-        w = eng.core.earliest_at(js.cmd, js.nodes)
+        w = _earliest(eng.core, js)
     else:
         js.nodes[0] = -1
         t = job.cmd + <int64_t>job.next[s] * J_FIELDS
@@ -169,42 +180,48 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     that wait are computed; of those whose kept tick has come (lifted to their tFAW floor),
     the first by kept tick is computed until it stays first (a lazy priority queue): it
     goes. When none can, the streams whose kept tick comes before the soonest exact one are
-    computed until none does: ``soonest`` is exact, as the engine wakes up at it (so the
-    cycles it steps stay those of computing every stream, as ``exhaustive_jobs`` does)."""
+    computed (their tFAW floor first) until none does: ``soonest`` is exact, as the engine
+    wakes up at it (so the cycles it steps stay those of computing every stream, as
+    ``exhaustive_jobs`` does)."""
     cdef Channel* c = &eng.chans[ch]
+    cdef JStream* jobs = c.jobs
     cdef JStream* js
     cdef JStream* low
     cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
-    cdef int64_t mine = FOREVER, kept = FOREVER, w, moves = c.moves
+    cdef int64_t mine = FOREVER, kept = FOREVER, w, b, moves = c.moves, now = eng.now
     cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
     cdef int32_t* ready = c.jobs_ready
     c.jobs_dirty = False
     for e in range(n):
-        js = &c.jobs[e]
-        if not (lazy and js.bound >= 0 and (not dirty or js.watch[0] == js.seen)):
+        js = &jobs[e]
+        b = js.bound
+        if not lazy or b < 0 or (dirty and js.watch[0] != js.seen):
             if _evaluate(eng, ch, js) < 0:
                 return -1
-            if js.bound < 0:
+            b = js.bound
+            if b < 0:
                 continue
         elif js.exact != moves:
-            if js.bound <= eng.now and js.cmd_windows and js.floored != moves:
+            if b <= now and js.cmd_windows and js.floored != moves:
                 js.floored = moves  # ready, unless a window filled since
                 w = _window_floor(eng.core, js)
-                if w > js.bound:
-                    js.bound = w
-            if js.bound > eng.now and js.bound < kept:
-                kept = js.bound
-        if js.bound <= eng.now:
+                if w > b:
+                    b = js.bound = w
+            if b > now:
+                if b < kept:
+                    kept = b
+                continue
+        if b <= now:
             ready[n_ready] = e
             n_ready += 1
-        elif js.bound < mine and js.exact == moves:
-            mine = js.bound
-    while True:  # the first of the ready ones, computed
+        elif b < mine:
+            mine = b
+    while n_ready:  # the first of the ready ones, computed
         low = NULL
         for i in range(n_ready):
-            js = &c.jobs[ready[i]]
-            if 0 <= js.bound <= eng.now and (low == NULL or js.bound < low.bound
-                                             or (js.bound == low.bound and js.key < low.key)):
+            js = &jobs[ready[i]]
+            if 0 <= js.bound <= now and (low == NULL or js.bound < low.bound
+                                         or (js.bound == low.bound and js.key < low.key)):
                 low, pick = js, ready[i]
         if low == NULL:
             pick = -1
@@ -213,17 +230,23 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
             break
         if _evaluate(eng, ch, low) < 0:
             return -1
-        if low.bound > eng.now and low.bound < mine:
+        if low.bound > now and low.bound < mine:
             mine = low.bound
     while pick < 0 and kept < mine:  # make the soonest exact (see the docstring)
         kept = FOREVER
         js = NULL
         for e in range(n):
-            if c.jobs[e].bound < kept and c.jobs[e].exact != moves:
-                kept = c.jobs[e].bound
-                js = &c.jobs[e]
+            if jobs[e].bound < kept and jobs[e].exact != moves:
+                kept = jobs[e].bound
+                js = &jobs[e]
         if js == NULL or kept >= mine:
             break
+        if js.cmd_windows and js.floored != moves:  # its tFAW floor first: cheaper
+            js.floored = moves
+            w = _window_floor(eng.core, js)
+            if w > js.bound:
+                js.bound = w
+                continue
         if _evaluate(eng, ch, js) < 0:
             return -1
         if js.bound >= 0 and js.bound < mine:
@@ -231,8 +254,8 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     if mine < soonest[0]:
         soonest[0] = mine
     if pick >= 0:
-        eng.j_pick_when = c.jobs[pick].bound
-        eng.j_pick_close = c.jobs[pick].close
+        eng.j_pick_when = jobs[pick].bound
+        eng.j_pick_close = jobs[pick].close
     eng.j_pick_entry = pick
     return pick
 
@@ -240,34 +263,31 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
 cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     """Issue the command job_pick chose (entry ``e`` of ``ch``'s job streams), at its
     earliest tick if that lies within this cycle (an overlapped AACT lands tWLOV after its
-    ACT), else now."""
+    ACT), else now. job_pick computed it at its nodes in the present state (it is exact):
+    it is applied to the core without being checked again."""
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* js = &c.jobs[e]
     cdef int k = js.job, s = js.s
     cdef Job* job = &eng.jobs[k]
-    cdef int i = job.next[s], cmd, rank, status, to
+    cdef int i = job.next[s], cmd, rank, to
     cdef const int32_t* t = job.cmd + <int64_t>i * J_FIELDS
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
-    js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
     c.moves += 1
     if eng.j_pick_close:
-        status = eng.core.c_issue(C_PRE, ch, t[J_RK], t[J_BG], t[J_BA], 0, 0, when)
+        eng.core.apply(C_PRE, ch, 0, 0, js.nodes, when)
+        js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
         c.jobs_dirty = job.stirs or c.jobs_dirty
         job.closes += 1
-        if status:
-            eng.error = status
         return 0
     cmd = t[J_CMD]
     if cmd == C_ACT or cmd == C_AACT:
         eng.core.act_rows = t[J_RAISED]
         eng.core.act_weight = t[J_RAISED] if job.by_rows else 1
-    status = eng.core.c_issue(cmd, ch, t[J_RK], t[J_BG], t[J_BA], t[J_ROW], t[J_COL], when)
+    eng.core.apply(cmd, ch, t[J_ROW], t[J_COL], js.nodes, when)
     eng.core.act_rows = eng.core.act_weight = 1
-    if status:
-        eng.error = status
-        return 0
+    js.bound = js.nodes[0] = -1
     job.when[i] = when
     job.order[job.issued] = i
     job.issued += 1
