@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from signals import restore_sigint
 from timing_helpers import make_device
 
 from pimsim.agents import System
@@ -353,6 +354,7 @@ def test_ctrl_c_on_a_real_run_exits_130_with_a_marked_csv(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=restore_sigint,
     )
     # interrupt once the export has begun (the run takes seconds; a fixed sleep would race it)
     deadline = time.monotonic() + 60

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from signals import restore_sigint
 
 from pimsim.cli.main import cli
 from pimsim.outputs import OutputError, atomic_open, atomic_write, check_output_path
@@ -220,6 +221,7 @@ def interrupt(args, wait_for, tmp_path, timeout=120):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=restore_sigint,
         cwd=tmp_path,
     )
     err = []

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from signals import restore_sigint
 
 from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import NUMPY_OPS
@@ -286,6 +287,7 @@ def test_ctrl_c_keeps_the_work_done_and_exits_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=restore_sigint,
     )
     time.sleep(4)
     assert proc.poll() is None, "the replay ended before Ctrl-C"
