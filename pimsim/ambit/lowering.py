@@ -177,11 +177,12 @@ class Template:
             *(np.concatenate([getattr(self, f), getattr(other, f)]) for f in _TEMPLATE_FIELDS)
         )
 
-    def table(self, ends: np.ndarray) -> np.ndarray:
+    def table(self, ends: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The (n, c, 8) int32 job table of the runs of rows with endpoints ``ends``
-        (n, m, 5): one broadcast per endpoint and field."""
+        (n, m, 5): one broadcast per endpoint and field, into ``out`` when given (a view of
+        the job's table: no temporary)."""
         n = len(ends)
-        t = np.empty((n, self.commands, JOB_FIELDS), dtype=np.int32)
+        t = np.empty((n, self.commands, JOB_FIELDS), dtype=np.int32) if out is None else out
         t[:, :, 0] = self.code
         for e in np.unique(self.bank).tolist():
             cols = np.flatnonzero(self.bank == e)
@@ -273,10 +274,12 @@ def assemble(
         by_start = np.argsort(start[rows], kind="stable")  # runs of one stream in a slice
         for first in range(0, len(rows), _CHUNK_ROWS):
             chunk = by_start[first : first + _CHUNK_ROWS]
-            at, block = start[rows[chunk]], template.table(ends[chunk])
-            if (np.diff(at) == c).all():  # consecutive runs: one slice
-                table[at[0] : at[0] + block.shape[0] * c] = block.reshape(-1, JOB_FIELDS)
+            at = start[rows[chunk]]
+            if (np.diff(at) == c).all():  # consecutive runs: written in place
+                view = table[at[0] : at[0] + len(chunk) * c].reshape(len(chunk), c, JOB_FIELDS)
+                template.table(ends[chunk], out=view)
             else:
+                block = template.table(ends[chunk])
                 table[(at[:, None] + np.arange(c)).reshape(-1)] = block.reshape(-1, JOB_FIELDS)
     per_stream = np.bincount(streams, weights=length, minlength=int(streams.max(initial=-1)) + 1)
     return table, np.cumsum(per_stream).astype(np.int64)
