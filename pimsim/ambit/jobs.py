@@ -69,9 +69,13 @@ class Job:
         self.device, self.not_before, self.with_data = device, not_before, with_data
         self.parts = list(parts)
         tables = [p.table for p in self.parts]
-        self.table = np.ascontiguousarray(
-            np.concatenate(tables) if tables else np.zeros((0, JOB_FIELDS), dtype=np.int32)
-        )
+        filled = [t for t in tables if len(t)]
+        if len(filled) == 1:  # one part has commands: its table is the job's, not copied
+            self.table = np.ascontiguousarray(filled[0])
+        else:
+            self.table = np.ascontiguousarray(
+                np.concatenate(tables) if tables else np.zeros((0, JOB_FIELDS), dtype=np.int32)
+            )
         starts = np.cumsum([0] + [len(t) for t in tables])
         self.starts = starts
         for part, a, b in zip(self.parts, starts[:-1], starts[1:], strict=True):
