@@ -134,7 +134,7 @@ cdef class Engine:
     cdef Core core                # the DRAM core commands go to
     cdef Channel* chans           # one controller per channel
     cdef int n_channels
-    cdef int ranks, bankgroups, banks, rows, columns, burst
+    cdef int ranks, bankgroups, banks, rows, burst
     cdef int read_latency         # nCL + nBL: RD issue to data returned (ticks)
     cdef int tick                 # ticks per clock cycle
     cdef int64_t refresh_interval # nREFI (ticks), 0 = no refresh

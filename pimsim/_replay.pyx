@@ -121,7 +121,6 @@ cdef class Engine:
         self.bankgroups = core.n_bankgroups
         self.banks = core.n_banks
         self.rows = core.n_rows
-        self.columns = core.n_columns
         self.burst = core.burst_words
         self.read_latency = read_latency
         self.tick = tick
