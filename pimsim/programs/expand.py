@@ -202,7 +202,7 @@ class _State:
         for value in values:
             frame.env[loop.var] = value
             self.run(frame, loop.body, depth)
-        del frame.env[loop.var]
+        frame.env.pop(loop.var, None)
         frame.loops = frame.loops - {loop.var}
 
     def _row(self, frame: _Frame, ref: RowRef, where: Where, field: str) -> str:
