@@ -83,6 +83,16 @@ def test_params_defaults_ranges_and_missing_values():
         parse(text, "t.pim", params={"n": 3, "q": 1})
 
 
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [("1-2*3", -5), ("2*3-1", 5), ("10-4-3", 3), ("2**3**2", 512), ("-2**2", -4), ("(1-2)*3", -3),
+     ("7//2*2", 6), ("7%4+1", 4), ("n*n-5*n-1", 5), ("2*-3", -6)],
+)  # fmt: skip
+def test_integer_expressions_follow_python_precedence(expr, value):
+    program = parse(f"param n = 6\nparam k = {expr}\nout s\nAAP C0 -> s\n", "t.pim")
+    assert program.params["k"] == value
+
+
 def test_loops_count_up_down_and_may_be_empty():
     text = "param n\nin a:n\nout s:n\nfor i in n-1..0 by -1\nAAP a[i] -> s[n-1-i]\nend\n"
     text += "for j in 1..0\nAP B12\nend\n"
