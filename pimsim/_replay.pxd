@@ -41,8 +41,8 @@ cdef struct JStream:
     const int32_t* watch # valid while *watch (its bank's open row, or its rank's open
     int32_t seen         # banks) still equals seen: timing constraints only ever grow
     int32_t close        # its next command closes a bank the host left open (a PRE first)
-    int64_t exact        # the bound is its tick while Channel.moves equals this
-    int64_t floored      # Channel.moves when its tFAW floor was last applied
+    int64_t exact        # the bound is its tick while its epoch (_epoch) equals this
+    int64_t floored      # its epoch when its tFAW floor was last applied
     int64_t key          # ties go to the lower key: its job's age, then s
     const int64_t* win_row   # its command's one windowed rule (tFAW; NULL: none or more,
     const int32_t* win_head  # see _window_floor): the window's ring at its node, the
@@ -89,8 +89,13 @@ cdef struct Channel:
     int32_t jobs_cap
     int32_t* jobs_ready  # job_pick's scratch: the entries that may issue now (jobs_cap)
     int64_t moves        # commands issued and refreshes raised: timing and waits change
+                         # (but job commands that change one rank's timing alone: those
+                         # count in Engine.j_rank_moves)
     bint jobs_dirty      # a command not of those streams issued (or a job ended): bank
                          # states and what the streams wait for may have changed
+    int64_t pick_stamp   # job_pick's last answer (none could issue before pick_when; the
+    int32_t pick_entry   # first is entry pick_entry) holds while moves equals this (-1:
+    int64_t pick_when    # none kept); a job command or a stream joining clears it
 
 
 cdef enum:
@@ -104,6 +109,8 @@ cdef struct Job:
     int32_t n_phases
     int64_t* when               # [i]: tick command i issued (-1: not yet)
     int64_t* order              # commands in issue order
+    int64_t* busy               # [bank]: its PREs' ticks plus nRP minus its ACTs' ticks
+    uint8_t* busy_seen          # [bank]: the job issued an ACT or PRE there
     int64_t issued              # commands issued so far
     int32_t* next               # [s]: the stream's next command
     int32_t* hold               # [s]: banks the stream holds open
@@ -160,6 +167,9 @@ cdef class Engine:
     cdef int j_reported                # the job run() reported JOB_DONE for last (-1: none)
     cdef int j_loaded                  # the job loaded last (-1: none)
     cdef int32_t* j_rank_hold          # [channel * ranks + rank]: banks jobs hold open there
+    cdef int64_t* j_rank_moves         # [channel * ranks + rank]: job commands issued there
+                                       # that change the timing of that rank alone
+    cdef uint8_t* j_rank_local         # [cmd]: the command changes its own rank's timing alone
     cdef uint8_t* j_bank               # [bank]: the jobs running there (bits)
     cdef int j_pick_entry              # the stream job_pick chose (its channel list entry)
     cdef int j_pick_close              # the picked command is a PRE closing a host row

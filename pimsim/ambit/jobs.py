@@ -102,7 +102,7 @@ class Job:
 
     def finish(self, engine) -> Span:
         """After JOB_DONE: apply the data, take the counters, return the span."""
-        order, when, first, last_pre, closes = engine.job_log()
+        order, _, first, last_pre, closes = engine.job_log()
         nrp = self.device.timing_ticks["nRP"]
         if self.with_data:
             for part, start in zip(self.parts, self.starts, strict=False):
@@ -113,12 +113,12 @@ class Job:
                     continue
                 mine = order[(order >= start) & (order < start + len(part.table))]
                 part.apply(mine - start)
-        self.counters = self._count(when, closes, nrp)
+        self.counters = self._count(engine, closes)
         if first < 0:
             return Span(self.not_before, self.not_before)
         return Span(int(first), int(last_pre) + nrp if last_pre >= 0 else int(first))
 
-    def _count(self, when: np.ndarray, closes: int, nrp: int) -> JobCounters:
+    def _count(self, engine, closes: int) -> JobCounters:
         t = self.table
         code = np.ascontiguousarray(t[:, 0])
         per_kind = np.bincount(code, minlength=len(COMMANDS))
@@ -130,18 +130,19 @@ class Job:
             issued=issued,
             rows_raised=int(raised[CMD["ACT"]]) + int(raised[CMD["AACT"]]),
             max_row_activations=self._most_activations(),
-            busy_ticks=self._busy(code, when, nrp),
+            busy_ticks=self._busy(engine),
         )
 
     def _most_activations(self) -> int:
         """The most activations of one row: a count per row id over the ids' span when it is
-        not much wider than the ids (no sort), else per distinct id."""
+        not much wider than the ids (no sort; the count array's pages no id falls in are
+        never written, so they cost no memory), else per distinct id."""
         ids = np.concatenate([p.activated for p in self.parts])
         if not len(ids):
             return 0
         weights = np.concatenate([p.weights for p in self.parts])
         low = int(ids.min())
-        if int(ids.max()) - low < 4 * len(ids) + (1 << 20):
+        if int(ids.max()) - low < 16 * len(ids) + (1 << 22):
             counts = np.zeros(int(ids.max()) - low + 1, dtype=np.int64)
             np.add.at(counts, ids - low, weights)
             return int(counts.max())
@@ -150,25 +151,14 @@ class Job:
         np.add.at(counts, inverse.reshape(-1), weights)
         return int(counts.max())
 
-    def _busy(self, code: np.ndarray, when: np.ndarray, nrp: int) -> dict[Bank, int]:
+    def _busy(self, engine) -> dict[Bank, int]:
         """Per bank with an ACT or PRE: the sum of (PRE + tRP) minus the sum of ACT ticks,
-        summed exactly (int64) per flat bank index, banks in index order."""
-        act, pre = code == CMD["ACT"], code == CMD["PRE"]
-        pick = act | pre
-        if not pick.any():
-            return {}
-        t, org = self.table, self.device.config.organisation
+        as the controller summed them (int64, Engine.job_busy), banks in index order."""
+        banks, sums = engine.job_busy()
+        org = self.device.config.organisation
         shape = (org.channels, org.ranks, org.bankgroups, org.banks_per_group)
-        flat = ((t[:, 1] * shape[1] + t[:, 2]) * shape[2] + t[:, 3]) * shape[3] + t[:, 4]
-        ticks = np.where(pre, when + nrp, -when)
-        ticks[~pick] = 0
-        sums = np.zeros(int(np.prod(shape)), dtype=np.int64)
-        np.add.at(sums, flat, ticks)
-        seen = np.zeros(len(sums), dtype=bool)
-        seen[flat[pick]] = True
-        banks = np.flatnonzero(seen)
         keys = np.stack(np.unravel_index(banks, shape), axis=1).tolist()
-        return {tuple(k): int(s) for k, s in zip(keys, sums[banks].tolist(), strict=True)}
+        return {tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)}
 
 
 def run_job(device: Device, job: Job) -> Span:

@@ -5,6 +5,33 @@
 # requests made after it wait for it), so jobs on disjoint banks overlap.
 
 
+cdef uint8_t* rank_local_commands(Core core) noexcept:
+    """Per command code: 1 if issuing it changes the timing of its own rank's nodes and of
+    the channel's node alone (no rule on the sibling ranks, no channel-wide window), so the
+    kept bounds of the job streams in the other ranks stay exact once lifted to their
+    command's tick at the channel's node (job_pick reads that live; see _epoch). NULL when
+    out of memory."""
+    cdef uint8_t* local = <uint8_t*>malloc(core.n_cmds * sizeof(uint8_t))
+    cdef int cmd, w
+    if local == NULL:
+        return NULL
+    for cmd in range(core.n_cmds):
+        local[cmd] = core.sib_n[L_RANK * core.n_cmds + cmd] == 0
+        for w in range(core.n_windows):
+            if core.win_level[w] == L_CHANNEL and core.win_prev[w, cmd]:
+                local[cmd] = 0
+    return local
+
+
+cdef inline int64_t _epoch(Engine eng, int ch, const JStream* js) noexcept nogil:
+    """A version of what the stream's computed tick depends on but the channel node's
+    timing: it grows whenever a command that may change that part issues on ``ch`` (or a
+    refresh comes due), so the kept tick, lifted to the channel node's tick for its
+    command, is exact while it stays the same. Commands that change one rank's timing
+    (and the channel's) alone count in that rank's moves, the others in the channel's."""
+    return eng.chans[ch].moves + eng.j_rank_moves[ch * eng.ranks + js.rank]
+
+
 cdef bint _older_pending(Engine eng, Job* job, int ch, int64_t bank) noexcept nogil:
     """A request sent before ``job`` still waits for ``bank`` (it goes first there)."""
     cdef Channel* c = &eng.chans[ch]
@@ -126,7 +153,7 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
     cdef Job* job = &eng.jobs[k]
     cdef const int32_t* t
     cdef int64_t bank, w
-    js.exact = eng.chans[ch].moves
+    js.exact = -1  # not exact until computed (epochs are >= 0)
     js.bound = -1
     if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the timing alone
         if _waits(eng, ch, k, s, js.tcmd, js.rank, js.bank):
@@ -164,7 +191,13 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
         _windows_of(eng.core, js)
     eng.core.act_rows = eng.core.act_weight = 1
     js.bound = w if w > job.from_tick else job.from_tick
+    js.exact = _epoch(eng, ch, js)
     return 0
+
+
+cdef inline bint _before(const JStream* a, const JStream* b) noexcept nogil:
+    """Stream ``a`` goes before ``b`` (NULL: none) by kept tick, then key."""
+    return b == NULL or a.bound < b.bound or (a.bound == b.bound and a.key < b.key)
 
 
 cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
@@ -175,23 +208,38 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     A stream keeps the tick last computed for it (js.bound): its next command, and whether
     it must close the bank first, follow from the state it watches (its bank's open row),
     and under that state the timing only ever grows, so the kept tick is a lower bound --
-    and exact while no command issued on the channel and no refresh came due (js.exact).
-    Streams whose state changed (only commands that mark the channel dirty change it) or
-    that wait are computed; of those whose kept tick has come (lifted to their tFAW floor),
-    the first by kept tick is computed until it stays first (a lazy priority queue): it
-    goes. When none can, the streams whose kept tick comes before the soonest exact one are
-    computed (their tFAW floor first) until none does: ``soonest`` is exact, as the engine
-    wakes up at it (so the cycles it steps stay those of computing every stream, as
-    ``exhaustive_jobs`` does)."""
+    and, lifted to the tick the channel's node allows its command (the command bus), exact
+    while its epoch stays the same (see _epoch: commands in other ranks leave it). Streams
+    whose state changed (only commands that mark the channel dirty change it) or that wait
+    are computed; every stream is a lazy priority queue's entry: the first by kept tick
+    (lifted to its tFAW floor first, which is cheaper) is computed until it stays first.
+    If that one can issue by ``now`` it goes; else its tick is ``soonest``, exact, as the
+    engine wakes up at it (so the cycles it steps stay those of computing every stream, as
+    ``exhaustive_jobs`` does), and it is kept for the next call: while nothing moves on the
+    channel (c.pick_stamp) the answer stays the same and no stream is looked at."""
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* jobs = c.jobs
     cdef JStream* js
-    cdef JStream* low
-    cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
-    cdef int64_t mine = FOREVER, kept = FOREVER, w, b, moves = c.moves, now = eng.now
-    cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
-    cdef int32_t* ready = c.jobs_ready
+    cdef JStream* low = NULL  # the first ready stream
+    cdef JStream* soon = NULL  # the first exact stream not ready
+    cdef int e, i, n = c.jobs_n, n_ready = 0, n_kept = 0, pick = -1
+    cdef int64_t w, b, epoch, now = eng.now
+    cdef const int64_t* rank_moves = &eng.j_rank_moves[ch * eng.ranks]
+    cdef const int64_t* channel = &eng.core.future[ch * eng.core.n_cmds]  # the channel node
+    cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty, waiting = False
+    cdef int32_t* ready = c.jobs_ready  # ready from the front, the other inexact from the back
+    if lazy and not dirty and c.pick_stamp == c.moves:  # the last call's answer holds
+        if c.pick_when > now:
+            if c.pick_when < soonest[0]:
+                soonest[0] = c.pick_when
+            eng.j_pick_entry = -1
+            return -1
+        eng.j_pick_when = c.pick_when
+        eng.j_pick_close = jobs[c.pick_entry].close
+        eng.j_pick_entry = c.pick_entry
+        return c.pick_entry
     c.jobs_dirty = False
+    c.pick_stamp = -1
     for e in range(n):
         js = &jobs[e]
         b = js.bound
@@ -200,62 +248,76 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
                 return -1
             b = js.bound
             if b < 0:
+                waiting = True
                 continue
-        elif js.exact != moves:
-            if b <= now and js.cmd_windows and js.floored != moves:
-                js.floored = moves  # ready, unless a window filled since
-                w = _window_floor(eng.core, js)
-                if w > b:
-                    b = js.bound = w
-            if b > now:
-                if b < kept:
-                    kept = b
-                continue
+        else:
+            w = channel[js.cmd]  # the command bus moves on whichever rank issued
+            if w > b:
+                b = js.bound = w
+            if js.exact != c.moves + rank_moves[js.rank]:
+                epoch = c.moves + rank_moves[js.rank]
+                if b <= now and js.cmd_windows and js.floored != epoch:
+                    js.floored = epoch  # ready, unless a window filled since
+                    w = _window_floor(eng.core, js)
+                    if w > b:
+                        b = js.bound = w
+                if b > now:
+                    n_kept += 1
+                    ready[n - n_kept] = e
+                    continue
         if b <= now:
             ready[n_ready] = e
             n_ready += 1
-        elif b < mine:
-            mine = b
+        elif _before(js, soon):
+            soon = js
     while n_ready:  # the first of the ready ones, computed
         low = NULL
         for i in range(n_ready):
             js = &jobs[ready[i]]
-            if 0 <= js.bound <= now and (low == NULL or js.bound < low.bound
-                                         or (js.bound == low.bound and js.key < low.key)):
+            if 0 <= js.bound <= now and _before(js, low):
                 low, pick = js, ready[i]
         if low == NULL:
             pick = -1
             break
-        if low.exact == moves:
+        if low.exact == c.moves + rank_moves[low.rank]:
             break
         if _evaluate(eng, ch, low) < 0:
             return -1
-        if low.bound > now and low.bound < mine:
-            mine = low.bound
-    while pick < 0 and kept < mine:  # make the soonest exact (see the docstring)
-        kept = FOREVER
+        if low.bound > now and _before(low, soon):
+            soon = low
+        elif low.bound < 0:
+            waiting = True
+    while pick < 0 and n_kept:  # the first of the others, computed (see the docstring)
         js = NULL
-        for e in range(n):
-            if jobs[e].bound < kept and jobs[e].exact != moves:
-                kept = jobs[e].bound
-                js = &jobs[e]
-        if js == NULL or kept >= mine:
+        for i in range(n - n_kept, n):
+            if _before(&jobs[ready[i]], js):
+                js, e = &jobs[ready[i]], i
+        if not _before(js, soon):
             break
-        if js.cmd_windows and js.floored != moves:  # its tFAW floor first: cheaper
-            js.floored = moves
+        epoch = c.moves + rank_moves[js.rank]
+        if js.cmd_windows and js.floored != epoch:  # its tFAW floor first: cheaper
+            js.floored = epoch
             w = _window_floor(eng.core, js)
             if w > js.bound:
                 js.bound = w
-                continue
+                if not _before(js, soon):
+                    continue
         if _evaluate(eng, ch, js) < 0:
             return -1
-        if js.bound >= 0 and js.bound < mine:
-            mine = js.bound
-    if mine < soonest[0]:
-        soonest[0] = mine
+        ready[e] = ready[n - n_kept]  # exact now: out of the queue
+        n_kept -= 1
+        if js.bound < 0:
+            waiting = True
+        elif _before(js, soon):
+            soon = js
     if pick >= 0:
         eng.j_pick_when = jobs[pick].bound
         eng.j_pick_close = jobs[pick].close
+    elif soon != NULL:
+        if soon.bound < soonest[0]:
+            soonest[0] = soon.bound
+        if lazy and not waiting:
+            c.pick_stamp, c.pick_entry, c.pick_when = c.moves, soon - jobs, soon.bound
     eng.j_pick_entry = pick
     return pick
 
@@ -274,7 +336,12 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
-    c.moves += 1
+    c.pick_stamp = -1
+    cmd = C_PRE if eng.j_pick_close else t[J_CMD]
+    if eng.j_rank_local[cmd]:
+        eng.j_rank_moves[ch * eng.ranks + t[J_RK]] += 1
+    else:
+        c.moves += 1
     if eng.j_pick_close:
         eng.core.apply(C_PRE, ch, 0, 0, js.nodes, when)
         js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
@@ -300,9 +367,13 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     if cmd == C_ACT:
         job.hold[s] += 1
         eng.j_rank_hold[rank] += 1
+        job.busy[js.bank] -= when
+        job.busy_seen[js.bank] = 1
     elif cmd == C_PRE:
         job.hold[s] -= 1
         eng.j_rank_hold[rank] -= 1
+        job.busy[js.bank] += when + job.nrp
+        job.busy_seen[js.bank] = 1
         if when > job.last_pre:
             job.last_pre = when
     if job.next[s] < job.stream_end[s]:
@@ -331,11 +402,13 @@ cdef void _stream_enter(Engine eng, int ch, int k, int s) noexcept nogil:
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* js = &c.jobs[c.jobs_n]
     c.jobs_n += 1
+    c.pick_stamp = -1
     js.bound = -1
     js.watch = NULL
     js.seen = 0
     js.nodes[0] = -1
     js.exact = js.floored = -1
+    js.rank = 0
     js.job = k
     js.s = s
     js.key = (eng.jobs[k].age << 32) + s
@@ -446,7 +519,7 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
                   bint by_rows) except -1:
     """Engine.load_job: load a job (see its docstring); returns its slot."""
     cdef int a, s, k = 0, n = commands.shape[0]
-    cdef int64_t i
+    cdef int64_t i, n_banks
     cdef Job* job
     while k < MAX_JOBS and (eng.jobs[k].active or eng.j_finished >> k & 1):
         k += 1
@@ -461,7 +534,10 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     _make_room(eng, stream_end.shape[0])
     when = np.full(n, -1, dtype=np.int64)
     order = np.full(n, -1, dtype=np.int64)
-    eng.job_refs[k] = (commands, stream_end, phase_end, when, order)  # keeps them alive
+    n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks
+    busy = np.zeros(n_banks, dtype=np.int64)
+    busy_seen = np.zeros(n_banks, dtype=np.uint8)
+    eng.job_refs[k] = (commands, stream_end, phase_end, when, order, busy, busy_seen)
     job = &eng.jobs[k]
     free(job.next)
     free(job.hold)
@@ -469,13 +545,16 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     job.hold = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
     if job.next == NULL or job.hold == NULL:
         raise MemoryError()
-    cdef int64_t[::1] when_view = when, order_view = order
+    cdef int64_t[::1] when_view = when, order_view = order, busy_view = busy
+    cdef uint8_t[::1] seen_view = busy_seen
     job.cmd = &commands[0, 0] if n else NULL
     job.stream_end = &stream_end[0] if stream_end.shape[0] else NULL
     job.phase_end = &phase_end[0]
     job.n_phases = phase_end.shape[0]
     job.when = &when_view[0] if n else NULL
     job.order = &order_view[0] if n else NULL
+    job.busy = &busy_view[0]
+    job.busy_seen = &seen_view[0]
     job.issued = 0
     for s in range(stream_end.shape[0]):
         job.next[s] = stream_end[s - 1] if s else 0
@@ -521,5 +600,14 @@ cdef object job_record(Engine eng, int job):
     if job < 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), -1, -1, 0
     j = &eng.jobs[job]
-    when, order = eng.job_refs[job][3:]
+    when, order = eng.job_refs[job][3:5]
     return order[: j.issued].copy(), when.copy(), j.first, j.last_pre, j.closes
+
+
+cdef object job_busy_record(Engine eng, int job):
+    """Engine.job_busy of job ``job`` (-1: none yet, empty)."""
+    if job < 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    busy, seen = eng.job_refs[job][5:7]
+    banks = np.flatnonzero(seen)
+    return banks, busy[banks]
