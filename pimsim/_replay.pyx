@@ -33,7 +33,7 @@ from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 
 from pimsim._core cimport (C_AACT, C_ACT, C_PRE, C_PREA, C_RD, C_RDA, C_REF, C_WR, C_WRA,
-                           L_BANK, L_CHANNEL, L_RANK, Core)
+                           L_BANK, Core)
 
 cnp.import_array()
 
@@ -104,8 +104,6 @@ cdef class Engine:
         self.row_accesses = NULL
         self.sb = NULL
         self.j_rank_hold = NULL
-        self.j_rank_moves = NULL
-        self.j_rank_local = NULL
         self.j_bank = NULL
         self.jobs = NULL
         self.skip_counts = NULL
@@ -139,10 +137,6 @@ cdef class Engine:
         self.j_rank_hold = <int32_t*>calloc(self.n_channels * self.ranks, sizeof(int32_t))
         self.j_bank = <uint8_t*>calloc(
             self.n_channels * self.ranks * self.bankgroups * self.banks, sizeof(uint8_t))
-        self.j_rank_moves = <int64_t*>calloc(self.n_channels * self.ranks, sizeof(int64_t))
-        self.j_rank_local = rank_local_commands(core)
-        if self.j_rank_moves == NULL or self.j_rank_local == NULL:
-            raise MemoryError()
         if self.chans == NULL or self.row_accesses == NULL or self.j_rank_hold == NULL \
                 or self.j_bank == NULL:
             raise MemoryError()
@@ -183,8 +177,6 @@ cdef class Engine:
         free(self.row_accesses)
         free(self.sb)
         free(self.j_rank_hold)
-        free(self.j_rank_moves)
-        free(self.j_rank_local)
         free(self.j_bank)
         free(self.skip_counts)
         free(self.skip_refreshes)
@@ -437,12 +429,14 @@ cdef class Engine:
         PRE's tick (-1: none) and the PREs it added to close rows the host had left open."""
         return job_record(self, self.j_reported if job < 0 else job)
 
-    def job_busy(self, int job=-1):
-        """Job ``job`` (default: as job_log): the banks (flat indices, ascending) where it
-        issued an ACT or PRE and, per bank, the ticks it kept the bank busy: the sum of its
-        PREs' ticks plus nRP minus the sum of its ACTs' ticks (the PREs closing rows the
-        host left open not included)."""
-        return job_busy_record(self, self.j_reported if job < 0 else job)
+    def job_counters(self, int job=-1):
+        """Job ``job`` (default: as job_log), counted as its commands issued: the commands
+        per kind (an int64 array by command code), the wordlines its ACTs and AACTs raised,
+        the banks (flat indices, ascending) where it issued an ACT or PRE and, per bank,
+        the ticks it kept the bank busy: the sum of its PREs' ticks plus nRP minus the sum
+        of its ACTs' ticks. The PREs closing rows the host left open are not in them (see
+        job_log)."""
+        return job_counts(self, self.j_reported if job < 0 else job)
 
     @property
     def job_active(self):

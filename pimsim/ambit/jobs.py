@@ -7,8 +7,9 @@ issue first going next, which is what a controller with one queue per bank does.
 the host share the banks and the command bus with it; refresh keeps the controller's nREFI
 grid. When the controller reports the job done (:meth:`Job.finish`) each part applies its
 data effect (parts in order: a part starts after the one before has ended) and the counters
-are taken from the table and the job log with numpy: commands per kind, rows raised, the
-most activations of one row, per-bank busy time (each ACT to its PRE plus tRP).
+are taken: commands per kind, rows raised and per-bank busy time (each ACT to its PRE plus
+tRP) as the controller counted them while issuing, the most activations of one row from the
+parts' activated rows with numpy.
 """
 
 from __future__ import annotations
@@ -119,18 +120,18 @@ class Job:
         return Span(int(first), int(last_pre) + nrp if last_pre >= 0 else int(first))
 
     def _count(self, engine, closes: int) -> JobCounters:
-        t = self.table
-        code = np.ascontiguousarray(t[:, 0])
-        per_kind = np.bincount(code, minlength=len(COMMANDS))
+        """The counters, as the controller counted the job's commands (Engine.job_counters)."""
+        per_kind, raised, banks, sums = engine.job_counters()
         per_kind[CMD["PRE"]] += closes
         issued = {name: int(per_kind[c]) for c, name in enumerate(COMMANDS) if per_kind[c]}
-        # wordlines raised per kind (small integers: the float sums are exact)
-        raised = np.bincount(code, weights=t[:, 7], minlength=len(COMMANDS))
+        org = self.device.config.organisation
+        shape = (org.channels, org.ranks, org.bankgroups, org.banks_per_group)
+        keys = np.stack(np.unravel_index(banks, shape), axis=1).tolist()
         return JobCounters(
             issued=issued,
-            rows_raised=int(raised[CMD["ACT"]]) + int(raised[CMD["AACT"]]),
+            rows_raised=int(raised),
             max_row_activations=self._most_activations(),
-            busy_ticks=self._busy(engine),
+            busy_ticks={tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)},
         )
 
     def _most_activations(self) -> int:
@@ -150,15 +151,6 @@ class Job:
         counts = np.zeros(int(inverse.max()) + 1, dtype=np.int64)
         np.add.at(counts, inverse.reshape(-1), weights)
         return int(counts.max())
-
-    def _busy(self, engine) -> dict[Bank, int]:
-        """Per bank with an ACT or PRE: the sum of (PRE + tRP) minus the sum of ACT ticks,
-        as the controller summed them (int64, Engine.job_busy), banks in index order."""
-        banks, sums = engine.job_busy()
-        org = self.device.config.organisation
-        shape = (org.channels, org.ranks, org.bankgroups, org.banks_per_group)
-        keys = np.stack(np.unravel_index(banks, shape), axis=1).tolist()
-        return {tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)}
 
 
 def run_job(device: Device, job: Job) -> Span:

@@ -55,4 +55,3 @@ cdef void channel_free(Channel* c) noexcept:
     free(c.lat_hist)
     free(c.lat_tail)
     free(c.jobs)
-    free(c.jobs_ready)
