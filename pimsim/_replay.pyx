@@ -594,11 +594,13 @@ cdef class Engine:
     cdef bint _idle(self) noexcept nogil:
         cdef int ch
         cdef Channel* c
+        if self.j_live or self.sb_n or self.in_n:
+            return False
         for ch in range(self.n_channels):
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return self.sb_n == 0 and self.in_n == 0 and self.j_live == 0
+        return True
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``

@@ -217,19 +217,21 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     for e in range(n):
         js = &jobs[e]
         b = js.bound
-        if fast and (b > best or (b == best and js.key > first.key)) \
-                and not (dirty and js.watch[0] != js.seen):
-            continue  # its tick only grows from b (>= 0): it cannot go first
-        if not fast or b < 0 or js.checked != moves or (dirty and js.watch[0] != js.seen):
-            if _evaluate(eng, ch, js) < 0:
-                return -1
-            b = js.bound
-            if b < 0:
-                waiting = True
+        if fast:
+            if b > best or (b == best and js.key > first.key):
+                if not dirty or js.watch[0] == js.seen:
+                    continue  # its tick only grows from b (>= 0): it cannot go first
+            elif b >= 0 and js.checked == moves and (not dirty or js.watch[0] == js.seen):
+                b = js.bound = _tick(eng.core, js)
+                if b < best or (b == best and js.key < first.key):
+                    first, best = js, b
                 continue
-        else:
-            b = js.bound = _tick(eng.core, js)
-        if b < best or (b == best and js.key < first.key):
+        if _evaluate(eng, ch, js) < 0:
+            return -1
+        b = js.bound
+        if b < 0:
+            waiting = True
+        elif b < best or (b == best and js.key < first.key):
             first, best = js, b
     if first != NULL:
         if first.bound <= eng.now:
