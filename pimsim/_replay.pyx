@@ -39,6 +39,7 @@ cnp.import_array()
 
 cdef extern from *:  # Cython's own branch hint (__builtin_expect), for rare branches
     bint unlikely(bint) noexcept nogil
+    void __builtin_prefetch(const void*) noexcept nogil  # GCC/Clang: fetch a cache line
 
 cdef enum:
     K_READ = 0

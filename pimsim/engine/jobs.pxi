@@ -148,6 +148,7 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
         return 0
     js.nodes[0] = -1
     t = job.cmd + <int64_t>job.next[s] * J_FIELDS
+    __builtin_prefetch(t + 2 * J_FIELDS)  # the stream's command after next: soon needed
     cmd, rk = t[J_CMD], t[J_RK]
     bank = -1
     if eng.core.scope[cmd] == L_BANK:
@@ -200,7 +201,7 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     cdef JStream* js
     cdef JStream* first = NULL
     cdef int e, n = c.jobs_n, pick = -1
-    cdef int64_t b, best = FOREVER, moves = c.moves
+    cdef int64_t b, w, best = FOREVER, moves = c.moves
     cdef bint fast = not eng.exhaustive_jobs, dirty = c.jobs_dirty, waiting = False
     if fast and not dirty and c.pick_stamp == moves:  # the last call's answer holds
         if c.pick_when > eng.now:
@@ -222,6 +223,11 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
                 if not dirty or js.watch[0] == js.seen:
                     continue  # its tick only grows from b (>= 0): it cannot go first
             elif b >= 0 and js.checked == moves and (not dirty or js.watch[0] == js.seen):
+                if js.win_row != NULL:  # its tFAW floor first: a cheaper bound, often enough
+                    w = _window_floor(eng.core, js)
+                    if w > best or (w == best and js.key > first.key):
+                        js.bound = w
+                        continue
                 b = js.bound = _tick(eng.core, js)
                 if b < best or (b == best and js.key < first.key):
                     first, best = js, b
