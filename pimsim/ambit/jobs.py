@@ -136,16 +136,16 @@ class Job:
 
     def _most_activations(self) -> int:
         """The most activations of one row: a count per row id over the ids' span when it is
-        not much wider than the ids (no sort; the count array's pages no id falls in are
-        never written, so they cost no memory), else per distinct id."""
+        not much wider than the ids (no sort; int32 counts: a job has fewer than 2**31
+        commands), else per distinct id."""
         ids = np.concatenate([p.activated for p in self.parts])
         if not len(ids):
             return 0
         weights = np.concatenate([p.weights for p in self.parts])
         low = int(ids.min())
         if int(ids.max()) - low < 16 * len(ids) + (1 << 22):
-            counts = np.zeros(int(ids.max()) - low + 1, dtype=np.int64)
-            np.add.at(counts, ids - low, weights)
+            counts = np.zeros(int(ids.max()) - low + 1, dtype=np.int32)
+            np.add.at(counts, ids - low, weights.astype(np.int32))
             return int(counts.max())
         _, inverse = np.unique(ids, return_inverse=True)
         counts = np.zeros(int(inverse.max()) + 1, dtype=np.int64)
