@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from pimsim.ambit.bulk import BulkEngine
 from pimsim.config import load_config
-from pimsim.controller import DONE, END_OF_TIME, JOB_DONE, NEED_INPUT, engine_of, make_engine
+from pimsim.controller import (
+    DONE,
+    END_OF_TIME,
+    JOB_DONE,
+    MAX_TICK,
+    NEED_INPUT,
+    engine_of,
+    make_engine,
+)
 from pimsim.device import Device
 from pimsim.standards import CMD
 
@@ -131,6 +139,16 @@ def test_a_job_naming_no_bank_of_the_system_is_refused():
     table = np.array([[CMD["ACT"], 0, 0, 9, 0, 0, 0, 1]], dtype=np.int32)
     with pytest.raises(ValueError, match="job command 0 names no command or bank"):
         engine.load_job(table, np.array([1], np.int32), np.array([1], np.int32), 0, 1, False)
+
+
+def test_a_job_starting_past_the_last_tick_is_refused():
+    device = Device(load_config("ddr4-2400"))
+    engine = make_engine(device, with_data=False)
+    table = np.array([[CMD["ACT"], 0, 0, 0, 0, 0, 0, 1]], dtype=np.int32)
+    with pytest.raises(ValueError, match="a job starts at tick .* at the latest"):
+        engine.load_job(
+            table, np.array([1], np.int32), np.array([1], np.int32), MAX_TICK + 1, 1, False
+        )
 
 
 def test_a_refused_job_leaves_no_bank_taken():

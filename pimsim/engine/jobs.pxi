@@ -219,17 +219,17 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
         js = &jobs[e]
         b = js.bound
         if fast:
-            if b > best or (b == best and js.key > first.key):
+            if b > best or (b == best and first != NULL and js.key > first.key):
                 if not dirty or js.watch[0] == js.seen:
                     continue  # its tick only grows from b (>= 0): it cannot go first
             elif b >= 0 and js.checked == moves and (not dirty or js.watch[0] == js.seen):
                 if js.win_row != NULL:  # its tFAW floor first: a cheaper bound, often enough
                     w = _window_floor(eng.core, js)
-                    if w > best or (w == best and js.key > first.key):
+                    if w > best or (w == best and first != NULL and js.key > first.key):
                         js.bound = w
                         continue
                 b = js.bound = _tick(eng.core, js)
-                if b < best or (b == best and js.key < first.key):
+                if b < best or (b == best and (first == NULL or js.key < first.key)):
                     first, best = js, b
                 continue
         if _evaluate(eng, ch, js) < 0:
@@ -237,7 +237,7 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
         b = js.bound
         if b < 0:
             waiting = True
-        elif b < best or (b == best and js.key < first.key):
+        elif b < best or (b == best and (first == NULL or js.key < first.key)):
             first, best = js, b
     if first != NULL:
         if first.bound <= eng.now:
@@ -449,6 +449,8 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
         raise RuntimeError(f"{MAX_JOBS} jobs are still running")
     if commands.shape[1] != J_FIELDS:
         raise ValueError(f"job commands need {J_FIELDS} fields")
+    if not_before > MAX_TICK:
+        raise ValueError(f"a job starts at tick {MAX_TICK} at the latest, not {not_before}")
     if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
             or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
         raise ValueError("stream_end/phase_end do not cover the commands")
