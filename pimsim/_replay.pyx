@@ -430,6 +430,11 @@ cdef class Engine:
         PRE's tick (-1: none) and the PREs it added to close rows the host had left open."""
         return job_record(self, self.j_reported if job < 0 else job)
 
+    def job_span(self, int job=-1):
+        """Job ``job`` (default: as job_log): the last three of job_log (its first command's
+        tick, its last PRE's tick, the PREs it added), without copying its log."""
+        return job_span_of(self, self.j_reported if job < 0 else job)
+
     def job_counters(self, int job=-1):
         """Job ``job`` (default: as job_log), counted as its commands issued: the commands
         per kind (an int64 array by command code), the wordlines its ACTs and AACTs raised,

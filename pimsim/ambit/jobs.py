@@ -103,9 +103,10 @@ class Job:
 
     def finish(self, engine) -> Span:
         """After JOB_DONE: apply the data, take the counters, return the span."""
-        order, _, first, last_pre, closes = engine.job_log()
+        first, last_pre, closes = engine.job_span()
         nrp = self.device.timing_ticks["nRP"]
         if self.with_data:
+            order = engine.job_log()[0]
             for part, start in zip(self.parts, self.starts, strict=False):
                 if part.apply is None or not len(part.table):
                     continue

@@ -518,12 +518,17 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
 
 cdef object job_record(Engine eng, int job):
     """Engine.job_log of job ``job`` (-1: none yet, empty)."""
-    cdef Job* j
     if job < 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), -1, -1, 0
-    j = &eng.jobs[job]
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), *job_span_of(eng, job)
     when, order = eng.job_refs[job][3:5]
-    return order[: j.issued].copy(), when.copy(), j.first, j.last_pre, j.closes
+    return order[: eng.jobs[job].issued].copy(), when.copy(), *job_span_of(eng, job)
+
+
+cdef tuple job_span_of(Engine eng, int job):
+    """Engine.job_span of job ``job`` (-1: none yet)."""
+    if job < 0:
+        return -1, -1, 0
+    return eng.jobs[job].first, eng.jobs[job].last_pre, eng.jobs[job].closes
 
 
 cdef object job_counts(Engine eng, int job):
