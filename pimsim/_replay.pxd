@@ -36,19 +36,23 @@ cdef struct Queue:
 cdef struct JStream:
     # a stream of a running job with commands left, in the list of the channel its next
     # command goes to (Channel.jobs); the list is in no order (job_pick breaks ties itself).
-    # What job_pick reads of every entry comes first (one cache line).
-    int64_t bound        # lower bound on the tick its next command may issue (-1: unknown),
-    const int32_t* watch # valid while *watch (its bank's open row, or its rank's open
-    int32_t seen         # banks) still equals seen: timing constraints only ever grow
-    int32_t close        # its next command closes a bank the host left open (a PRE first)
-    int64_t exact        # the bound is its tick while Channel.moves equals this
-    int64_t floored      # Channel.moves when its tFAW floor was last applied
+    # What job_pick reads of every entry comes first.
+    int64_t bound        # the tick its next command may issue, as job_pick last computed
+                         # it (-1: unknown, or it waits: computed afresh)
     int64_t key          # ties go to the lower key: its job's age, then s
+    const int64_t* fut[4]  # where the core keeps its command's next tick at each node of
+                           # its path (past the command's level: ZERO_TICK)
+    int64_t from_tick    # its phase's start
+    int64_t checked      # Channel.moves when its waits were last looked at
+    const int32_t* watch # its command is valid while *watch (its bank's open row, or its
+    int32_t seen         # rank's open banks) still equals seen
+    int32_t close        # its next command closes a bank the host left open (a PRE first)
     const int64_t* win_row   # its command's one windowed rule (tFAW; NULL: none or more,
     const int32_t* win_head  # see _window_floor): the window's ring at its node, the
     int32_t win_slot     # ring's head, the slot of its weight-th oldest entry past the head
     int32_t win_size     # (weight - 1), the ring's size,
     int64_t win_lat      # and the rule's latency
+    int32_t cmd_windows  # windowed rules (tFAW) constrain that command
     int32_t job          # its job's slot
     int32_t s            # its index among the job's streams
     int32_t cmd          # the command computed (PRE when closing), valid with ``nodes``,
@@ -56,7 +60,6 @@ cdef struct JStream:
     int32_t rank         # among all banks (-1: a rank command)
     int32_t weight       # tFAW entries of that command (act_weight)
     int64_t bank
-    int32_t cmd_windows  # windowed rules (tFAW) constrain that command
     int nodes[4]         # the core's node per level for it (prepared: nodes[0] >= 0)
 
 
@@ -87,10 +90,13 @@ cdef struct Channel:
     JStream* jobs        # running jobs' streams whose next command is on this channel
     int32_t jobs_n
     int32_t jobs_cap
-    int32_t* jobs_ready  # job_pick's scratch: the entries that may issue now (jobs_cap)
-    int64_t moves        # commands issued and refreshes raised: timing and waits change
+    int64_t moves        # host commands issued and refreshes raised: what job streams
+                         # wait for may change
     bint jobs_dirty      # a command not of those streams issued (or a job ended): bank
                          # states and what the streams wait for may have changed
+    int64_t pick_stamp   # job_pick's last answer (none could issue before pick_when; the
+    int32_t pick_entry   # first is entry pick_entry) holds while moves equals this (-1:
+    int64_t pick_when    # none kept); a job command or a stream joining clears it
 
 
 cdef enum:
@@ -104,6 +110,10 @@ cdef struct Job:
     int32_t n_phases
     int64_t* when               # [i]: tick command i issued (-1: not yet)
     int64_t* order              # commands in issue order
+    int64_t* kinds              # [cmd]: its commands issued of each kind (not the closes)
+    int64_t raised              # wordlines its ACTs and AACTs raised
+    int64_t* busy               # [bank]: its PREs' ticks plus nRP minus its ACTs' ticks
+    uint8_t* busy_seen          # [bank]: the job issued an ACT or PRE there
     int64_t issued              # commands issued so far
     int32_t* next               # [s]: the stream's next command
     int32_t* hold               # [s]: banks the stream holds open

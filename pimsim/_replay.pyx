@@ -39,6 +39,7 @@ cnp.import_array()
 
 cdef extern from *:  # Cython's own branch hint (__builtin_expect), for rare branches
     bint unlikely(bint) noexcept nogil
+    void __builtin_prefetch(const void*) noexcept nogil  # GCC/Clang: fetch a cache line
 
 cdef enum:
     K_READ = 0
@@ -429,6 +430,20 @@ cdef class Engine:
         PRE's tick (-1: none) and the PREs it added to close rows the host had left open."""
         return job_record(self, self.j_reported if job < 0 else job)
 
+    def job_span(self, int job=-1):
+        """Job ``job`` (default: as job_log): the last three of job_log (its first command's
+        tick, its last PRE's tick, the PREs it added), without copying its log."""
+        return job_span_of(self, self.j_reported if job < 0 else job)
+
+    def job_counters(self, int job=-1):
+        """Job ``job`` (default: as job_log), counted as its commands issued: the commands
+        per kind (an int64 array by command code), the wordlines its ACTs and AACTs raised,
+        the banks (flat indices, ascending) where it issued an ACT or PRE and, per bank,
+        the ticks it kept the bank busy: the sum of its PREs' ticks plus nRP minus the sum
+        of its ACTs' ticks. The PREs closing rows the host left open are not in them (see
+        job_log)."""
+        return job_counts(self, self.j_reported if job < 0 else job)
+
     @property
     def job_active(self):
         """A job is loaded and has commands left."""
@@ -585,11 +600,13 @@ cdef class Engine:
     cdef bint _idle(self) noexcept nogil:
         cdef int ch
         cdef Channel* c
+        if self.j_live or self.sb_n or self.in_n:
+            return False
         for ch in range(self.n_channels):
             c = &self.chans[ch]
             if c.readq.n or c.writeq.n or c.active.n or c.pend_n:
                 return False
-        return self.sb_n == 0 and self.in_n == 0 and self.j_live == 0
+        return True
 
     def channel_stats(self, int ch):
         """Counters of channel ``ch`` and its read latencies (ticks): ``latency_histogram``

@@ -1,6 +1,7 @@
-"""The engine's scheduling of in-DRAM jobs: the kept lower bounds per stream (job_pick) give
-the same command ticks as computing every stream at every step (``exhaustive_jobs``), with
-host requests, refreshes and several jobs in flight."""
+"""The engine's scheduling of in-DRAM jobs: job_pick (streams' ticks read through kept
+pointers, what they wait for worked out again only when it may have changed, the answer kept
+while nothing moves) gives the same command ticks as working every stream out afresh at
+every step (``exhaustive_jobs``), with host requests, refreshes and several jobs in flight."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,15 @@ from hypothesis import strategies as st
 
 from pimsim.ambit.bulk import BulkEngine
 from pimsim.config import load_config
-from pimsim.controller import DONE, END_OF_TIME, JOB_DONE, NEED_INPUT, engine_of, make_engine
+from pimsim.controller import (
+    DONE,
+    END_OF_TIME,
+    JOB_DONE,
+    MAX_TICK,
+    NEED_INPUT,
+    engine_of,
+    make_engine,
+)
 from pimsim.device import Device
 from pimsim.standards import CMD
 
@@ -130,6 +139,43 @@ def test_a_job_naming_no_bank_of_the_system_is_refused():
     table = np.array([[CMD["ACT"], 0, 0, 9, 0, 0, 0, 1]], dtype=np.int32)
     with pytest.raises(ValueError, match="job command 0 names no command or bank"):
         engine.load_job(table, np.array([1], np.int32), np.array([1], np.int32), 0, 1, False)
+
+
+def test_a_job_starting_past_the_last_tick_is_refused():
+    device = Device(load_config("ddr4-2400"))
+    engine = make_engine(device, with_data=False)
+    table = np.array([[CMD["ACT"], 0, 0, 0, 0, 0, 0, 1]], dtype=np.int32)
+    with pytest.raises(ValueError, match="a job starts at tick .* at the latest"):
+        engine.load_job(
+            table, np.array([1], np.int32), np.array([1], np.int32), MAX_TICK + 1, 1, False
+        )
+
+
+def test_a_refused_job_leaves_no_bank_taken():
+    """A job whose first command names bank 0 and whose second names no bank is refused; a
+    job on bank 1 then runs, and a read of bank 0 is served while it does (jobs and requests
+    on disjoint banks overlap: nothing waits for the refused job)."""
+    device = Device(load_config("ddr4-2400"))
+    engine = make_engine(device, with_data=False)
+    bad = np.array(
+        [[CMD["ACT"], 0, 0, 0, 0, 5, 0, 1], [CMD["PRE"], 0, 0, 9, 0, 0, 0, 1]], dtype=np.int32
+    )
+    with pytest.raises(ValueError, match="job command 1 names no command or bank"):
+        engine.load_job(bad, np.array([2], np.int32), np.array([1], np.int32), 0, 1, False)
+    pairs = [[CMD["ACT"], 0, 0, 0, 1, 5, 0, 1], [CMD["PRE"], 0, 0, 0, 1, 0, 0, 1]] * 20
+    nrp = device.timing_ticks["nRP"]
+    engine.load_job(
+        np.array(pairs, np.int32), np.array([40], np.int32), np.array([1], np.int32), 0, nrp, False
+    )
+    engine.load(
+        np.zeros(1, np.int64),
+        np.zeros(1, np.uint8),
+        np.zeros((1, 6), np.int32),
+        np.zeros(1, np.uint64),
+    )
+    while engine.run(END_OF_TIME, True) != JOB_DONE:
+        pass
+    assert engine.channel_stats(0)["reads"] == 1
 
 
 def test_an_illegal_job_command_stops_the_run_with_the_cores_status():

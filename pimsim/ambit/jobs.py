@@ -7,8 +7,9 @@ issue first going next, which is what a controller with one queue per bank does.
 the host share the banks and the command bus with it; refresh keeps the controller's nREFI
 grid. When the controller reports the job done (:meth:`Job.finish`) each part applies its
 data effect (parts in order: a part starts after the one before has ended) and the counters
-are taken from the table and the job log with numpy: commands per kind, rows raised, the
-most activations of one row, per-bank busy time (each ACT to its PRE plus tRP).
+are taken: commands per kind, rows raised and per-bank busy time (each ACT to its PRE plus
+tRP) as the controller counted them while issuing, the most activations of one row from the
+parts' activated rows with numpy.
 """
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ class Job:
 
     def finish(self, engine) -> Span:
         """After JOB_DONE: apply the data, take the counters, return the span."""
-        order, when, first, last_pre, closes = engine.job_log()
+        first, last_pre, closes = engine.job_span()
         nrp = self.device.timing_ticks["nRP"]
         if self.with_data:
+            order = engine.job_log()[0]
             for part, start in zip(self.parts, self.starts, strict=False):
                 if part.apply is None or not len(part.table):
                     continue
@@ -113,62 +115,43 @@ class Job:
                     continue
                 mine = order[(order >= start) & (order < start + len(part.table))]
                 part.apply(mine - start)
-        self.counters = self._count(when, closes, nrp)
+        self.counters = self._count(engine, closes)
         if first < 0:
             return Span(self.not_before, self.not_before)
         return Span(int(first), int(last_pre) + nrp if last_pre >= 0 else int(first))
 
-    def _count(self, when: np.ndarray, closes: int, nrp: int) -> JobCounters:
-        t = self.table
-        code = np.ascontiguousarray(t[:, 0])
-        per_kind = np.bincount(code, minlength=len(COMMANDS))
+    def _count(self, engine, closes: int) -> JobCounters:
+        """The counters, as the controller counted the job's commands (Engine.job_counters)."""
+        per_kind, raised, banks, sums = engine.job_counters()
         per_kind[CMD["PRE"]] += closes
         issued = {name: int(per_kind[c]) for c, name in enumerate(COMMANDS) if per_kind[c]}
-        # wordlines raised per kind (small integers: the float sums are exact)
-        raised = np.bincount(code, weights=t[:, 7], minlength=len(COMMANDS))
+        org = self.device.config.organisation
+        shape = (org.channels, org.ranks, org.bankgroups, org.banks_per_group)
+        keys = np.stack(np.unravel_index(banks, shape), axis=1).tolist()
         return JobCounters(
             issued=issued,
-            rows_raised=int(raised[CMD["ACT"]]) + int(raised[CMD["AACT"]]),
+            rows_raised=int(raised),
             max_row_activations=self._most_activations(),
-            busy_ticks=self._busy(code, when, nrp),
+            busy_ticks={tuple(k): int(s) for k, s in zip(keys, sums.tolist(), strict=True)},
         )
 
     def _most_activations(self) -> int:
         """The most activations of one row: a count per row id over the ids' span when it is
-        not much wider than the ids (no sort), else per distinct id."""
+        not much wider than the ids (no sort; int32 counts: a job has fewer than 2**31
+        commands), else per distinct id."""
         ids = np.concatenate([p.activated for p in self.parts])
         if not len(ids):
             return 0
         weights = np.concatenate([p.weights for p in self.parts])
         low = int(ids.min())
-        if int(ids.max()) - low < 4 * len(ids) + (1 << 20):
-            counts = np.zeros(int(ids.max()) - low + 1, dtype=np.int64)
-            np.add.at(counts, ids - low, weights)
+        if int(ids.max()) - low < 16 * len(ids) + (1 << 22):
+            counts = np.zeros(int(ids.max()) - low + 1, dtype=np.int32)
+            np.add.at(counts, ids - low, weights.astype(np.int32))
             return int(counts.max())
         _, inverse = np.unique(ids, return_inverse=True)
         counts = np.zeros(int(inverse.max()) + 1, dtype=np.int64)
         np.add.at(counts, inverse.reshape(-1), weights)
         return int(counts.max())
-
-    def _busy(self, code: np.ndarray, when: np.ndarray, nrp: int) -> dict[Bank, int]:
-        """Per bank with an ACT or PRE: the sum of (PRE + tRP) minus the sum of ACT ticks,
-        summed exactly (int64) per flat bank index, banks in index order."""
-        act, pre = code == CMD["ACT"], code == CMD["PRE"]
-        pick = act | pre
-        if not pick.any():
-            return {}
-        t, org = self.table, self.device.config.organisation
-        shape = (org.channels, org.ranks, org.bankgroups, org.banks_per_group)
-        flat = ((t[:, 1] * shape[1] + t[:, 2]) * shape[2] + t[:, 3]) * shape[3] + t[:, 4]
-        ticks = np.where(pre, when + nrp, -when)
-        ticks[~pick] = 0
-        sums = np.zeros(int(np.prod(shape)), dtype=np.int64)
-        np.add.at(sums, flat, ticks)
-        seen = np.zeros(len(sums), dtype=bool)
-        seen[flat[pick]] = True
-        banks = np.flatnonzero(seen)
-        keys = np.stack(np.unravel_index(banks, shape), axis=1).tolist()
-        return {tuple(k): int(s) for k, s in zip(keys, sums[banks].tolist(), strict=True)}
 
 
 def run_job(device: Device, job: Job) -> Span:

@@ -5,6 +5,9 @@
 # requests made after it wait for it), so jobs on disjoint banks overlap.
 
 
+cdef int64_t ZERO_TICK = 0  # a node's next tick past a command's level (JStream.fut)
+
+
 cdef bint _older_pending(Engine eng, Job* job, int ch, int64_t bank) noexcept nogil:
     """A request sent before ``job`` still waits for ``bank`` (it goes first there)."""
     cdef Channel* c = &eng.chans[ch]
@@ -88,16 +91,25 @@ cdef inline int64_t _window_floor(Core core, JStream* js) noexcept nogil:
     return when
 
 
-cdef inline int64_t _earliest(Core core, JStream* js) noexcept nogil:
-    """Core.earliest_at of the stream's prepared command at its weight, inline: the latest
-    of its nodes' next ticks for it (Core.future) and its tFAW floor."""
-    cdef int level
-    cdef int64_t when = _window_floor(core, js) if js.cmd_windows else 0, value
-    for level in range(core.scope[js.cmd] + 1):
-        value = core.future[js.nodes[level] * core.n_cmds + js.cmd]
+cdef inline int64_t _tick(Core core, JStream* js) noexcept nogil:
+    """Core.earliest_at of the stream's prepared command at its weight, inline, no earlier
+    than its phase's start: the latest of its nodes' next ticks for it (Core.future, read
+    through js.fut), its tFAW floor and js.from_tick."""
+    cdef int64_t when = js.fut[0][0], value
+    value = js.fut[1][0]
+    if value > when:
+        when = value
+    value = js.fut[2][0]
+    if value > when:
+        when = value
+    value = js.fut[3][0]
+    if value > when:
+        when = value
+    if js.cmd_windows:
+        value = _window_floor(core, js)
         if value > when:
             when = value
-    return when
+    return when if when > js.from_tick else js.from_tick
 
 
 cdef inline bint _waits(Engine eng, int ch, int k, int s, int cmd, int rank,
@@ -121,49 +133,53 @@ cdef int _evaluate(Engine eng, int ch, JStream* js) noexcept nogil:
     it is a PRE closing a bank the host left open), or js.bound = -1 while it waits (see
     _waits). 0, or -1 (eng.error set) if the command is illegal. The command, its checks
     and its nodes are worked out once per command and state (js.nodes[0] < 0: not yet);
-    after that only the timing is read again."""
-    cdef int k = js.job, s = js.s, cmd, rk
+    after that only the waits and the timing are read again."""
+    cdef int k = js.job, s = js.s, cmd, rk, level
     cdef Job* job = &eng.jobs[k]
     cdef const int32_t* t
     cdef int64_t bank, w
-    js.exact = eng.chans[ch].moves
     js.bound = -1
-    if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the timing alone
+    js.checked = eng.chans[ch].moves
+    js.from_tick = job.from_tick
+    if js.nodes[0] >= 0 and js.watch[0] == js.seen:  # prepared: the waits and the timing
         if _waits(eng, ch, k, s, js.tcmd, js.rank, js.bank):
             return 0
-        w = _earliest(eng.core, js)
+        js.bound = _tick(eng.core, js)
+        return 0
+    js.nodes[0] = -1
+    t = job.cmd + <int64_t>job.next[s] * J_FIELDS
+    __builtin_prefetch(t + 2 * J_FIELDS)  # the stream's command after next: soon needed
+    cmd, rk = t[J_CMD], t[J_RK]
+    bank = -1
+    if eng.core.scope[cmd] == L_BANK:
+        bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + t[J_BG]) * eng.banks + t[J_BA]
+    if _waits(eng, ch, k, s, cmd, rk, bank):
+        return 0
+    js.tcmd, js.rank, js.bank = cmd, rk, bank
+    js.watch = &eng.core.open_rows[bank] if bank >= 0 \
+        else &eng.core.open_banks[ch * eng.ranks + rk]
+    js.seen = js.watch[0]
+    js.close = cmd == C_ACT and bank >= 0 and js.seen >= 0
+    js.cmd = C_PRE if js.close else cmd
+    js.weight = 1
+    if js.cmd == C_ACT or js.cmd == C_AACT:
+        eng.core.act_rows = t[J_RAISED]
+        js.weight = t[J_RAISED] if job.by_rows else 1
+    eng.core.act_weight = js.weight
+    if js.close:
+        w = eng.core.check(C_PRE, ch, rk, t[J_BG], t[J_BA], 0, 0, js.nodes)
     else:
-        js.nodes[0] = -1
-        t = job.cmd + <int64_t>job.next[s] * J_FIELDS
-        cmd, rk = t[J_CMD], t[J_RK]
-        bank = -1
-        if eng.core.scope[cmd] == L_BANK:
-            bank = ((<int64_t>ch * eng.ranks + rk) * eng.bankgroups + t[J_BG]) \
-                * eng.banks + t[J_BA]
-        if _waits(eng, ch, k, s, cmd, rk, bank):
-            return 0
-        js.tcmd, js.rank, js.bank = cmd, rk, bank
-        js.watch = &eng.core.open_rows[bank] if bank >= 0 \
-            else &eng.core.open_banks[ch * eng.ranks + rk]
-        js.seen = js.watch[0]
-        js.close = cmd == C_ACT and bank >= 0 and js.seen >= 0
-        js.cmd = C_PRE if js.close else cmd
-        js.weight = 1
-        if js.cmd == C_ACT or js.cmd == C_AACT:
-            eng.core.act_rows = t[J_RAISED]
-            js.weight = t[J_RAISED] if job.by_rows else 1
-        eng.core.act_weight = js.weight
-        if js.close:
-            w = eng.core.check(C_PRE, ch, rk, t[J_BG], t[J_BA], 0, 0, js.nodes)
-        else:
-            w = eng.core.check(cmd, ch, rk, t[J_BG], t[J_BA], t[J_ROW], t[J_COL], js.nodes)
-        if w < 0:
-            js.nodes[0] = -1
-            eng.error = -w
-            return -1
-        _windows_of(eng.core, js)
+        w = eng.core.check(cmd, ch, rk, t[J_BG], t[J_BA], t[J_ROW], t[J_COL], js.nodes)
     eng.core.act_rows = eng.core.act_weight = 1
-    js.bound = w if w > job.from_tick else job.from_tick
+    if w < 0:
+        js.nodes[0] = -1
+        eng.error = -w
+        return -1
+    for level in range(4):
+        js.fut[level] = &eng.core.future[js.nodes[level] * eng.core.n_cmds + js.cmd] \
+            if level <= eng.core.scope[js.cmd] else &ZERO_TICK
+    _windows_of(eng.core, js)
+    js.bound = w if w > js.from_tick else js.from_tick
     return 0
 
 
@@ -172,90 +188,67 @@ cdef int job_pick(Engine eng, int ch, int64_t* soonest) except -2 nogil:
     (ties: the oldest job, then its first stream), else -1 with ``soonest`` lowered to the
     first tick one can (see _evaluate for what a stream waits for).
 
-    A stream keeps the tick last computed for it (js.bound): its next command, and whether
-    it must close the bank first, follow from the state it watches (its bank's open row),
-    and under that state the timing only ever grows, so the kept tick is a lower bound --
-    and exact while no command issued on the channel and no refresh came due (js.exact).
-    Streams whose state changed (only commands that mark the channel dirty change it) or
-    that wait are computed; of those whose kept tick has come (lifted to their tFAW floor),
-    the first by kept tick is computed until it stays first (a lazy priority queue): it
-    goes. When none can, the streams whose kept tick comes before the soonest exact one are
-    computed (their tFAW floor first) until none does: ``soonest`` is exact, as the engine
-    wakes up at it (so the cycles it steps stay those of computing every stream, as
-    ``exhaustive_jobs`` does)."""
+    Every stream's tick is computed at every call, from the timing the core keeps (a few
+    loads: see _tick); what else it depends on is worked out again only when it may have
+    changed: its command and nodes when its own command issued or the state it watches
+    (its bank's open row) changed (only commands that mark the channel dirty change it),
+    its waits when a host command issued or a refresh came due (Channel.moves). When none
+    can issue, the answer holds until something moves on the channel (c.pick_stamp): the
+    cycles the engine skips to it take no look at the streams. ``exhaustive_jobs`` works
+    every stream out afresh at every call (the reference)."""
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* jobs = c.jobs
     cdef JStream* js
-    cdef JStream* low
-    cdef int e, i, n = c.jobs_n, n_ready = 0, pick = -1
-    cdef int64_t mine = FOREVER, kept = FOREVER, w, b, moves = c.moves, now = eng.now
-    cdef bint lazy = not eng.exhaustive_jobs, dirty = c.jobs_dirty
-    cdef int32_t* ready = c.jobs_ready
+    cdef JStream* first = NULL
+    cdef int e, n = c.jobs_n, pick = -1
+    cdef int64_t b, w, best = FOREVER, moves = c.moves
+    cdef bint fast = not eng.exhaustive_jobs, dirty = c.jobs_dirty, waiting = False
+    if fast and not dirty and c.pick_stamp == moves:  # the last call's answer holds
+        if c.pick_when > eng.now:
+            if c.pick_when < soonest[0]:
+                soonest[0] = c.pick_when
+            eng.j_pick_entry = -1
+            return -1
+        eng.j_pick_when = c.pick_when
+        eng.j_pick_close = jobs[c.pick_entry].close
+        eng.j_pick_entry = c.pick_entry
+        return c.pick_entry
     c.jobs_dirty = False
+    c.pick_stamp = -1
     for e in range(n):
         js = &jobs[e]
         b = js.bound
-        if not lazy or b < 0 or (dirty and js.watch[0] != js.seen):
-            if _evaluate(eng, ch, js) < 0:
-                return -1
-            b = js.bound
-            if b < 0:
-                continue
-        elif js.exact != moves:
-            if b <= now and js.cmd_windows and js.floored != moves:
-                js.floored = moves  # ready, unless a window filled since
-                w = _window_floor(eng.core, js)
-                if w > b:
-                    b = js.bound = w
-            if b > now:
-                if b < kept:
-                    kept = b
-                continue
-        if b <= now:
-            ready[n_ready] = e
-            n_ready += 1
-        elif b < mine:
-            mine = b
-    while n_ready:  # the first of the ready ones, computed
-        low = NULL
-        for i in range(n_ready):
-            js = &jobs[ready[i]]
-            if 0 <= js.bound <= now and (low == NULL or js.bound < low.bound
-                                         or (js.bound == low.bound and js.key < low.key)):
-                low, pick = js, ready[i]
-        if low == NULL:
-            pick = -1
-            break
-        if low.exact == moves:
-            break
-        if _evaluate(eng, ch, low) < 0:
-            return -1
-        if low.bound > now and low.bound < mine:
-            mine = low.bound
-    while pick < 0 and kept < mine:  # make the soonest exact (see the docstring)
-        kept = FOREVER
-        js = NULL
-        for e in range(n):
-            if jobs[e].bound < kept and jobs[e].exact != moves:
-                kept = jobs[e].bound
-                js = &jobs[e]
-        if js == NULL or kept >= mine:
-            break
-        if js.cmd_windows and js.floored != moves:  # its tFAW floor first: cheaper
-            js.floored = moves
-            w = _window_floor(eng.core, js)
-            if w > js.bound:
-                js.bound = w
+        if fast:
+            if b > best or (b == best and first != NULL and js.key > first.key):
+                if not dirty or js.watch[0] == js.seen:
+                    continue  # its tick only grows from b (>= 0): it cannot go first
+            elif b >= 0 and js.checked == moves and (not dirty or js.watch[0] == js.seen):
+                if js.win_row != NULL:  # its tFAW floor first: a cheaper bound, often enough
+                    w = _window_floor(eng.core, js)
+                    if w > best or (w == best and first != NULL and js.key > first.key):
+                        js.bound = w
+                        continue
+                b = js.bound = _tick(eng.core, js)
+                if b < best or (b == best and (first == NULL or js.key < first.key)):
+                    first, best = js, b
                 continue
         if _evaluate(eng, ch, js) < 0:
             return -1
-        if js.bound >= 0 and js.bound < mine:
-            mine = js.bound
-    if mine < soonest[0]:
-        soonest[0] = mine
-    if pick >= 0:
-        eng.j_pick_when = jobs[pick].bound
-        eng.j_pick_close = jobs[pick].close
+        b = js.bound
+        if b < 0:
+            waiting = True
+        elif b < best or (b == best and (first == NULL or js.key < first.key)):
+            first, best = js, b
+    if first != NULL:
+        if first.bound <= eng.now:
+            pick = first - jobs
+            eng.j_pick_when = first.bound
+            eng.j_pick_close = first.close
+        else:
+            if first.bound < soonest[0]:
+                soonest[0] = first.bound
+            if fast and not waiting:
+                c.pick_stamp, c.pick_entry, c.pick_when = moves, first - jobs, first.bound
     eng.j_pick_entry = pick
     return pick
 
@@ -274,7 +267,7 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     cdef int64_t when = eng.j_pick_when
     if when <= eng.now - eng.tick:
         when = eng.now
-    c.moves += 1
+    c.pick_stamp = -1  # the timing moves on
     if eng.j_pick_close:
         eng.core.apply(C_PRE, ch, 0, 0, js.nodes, when)
         js.bound = js.nodes[0] = -1  # its next command (or state) changes: compute it afresh
@@ -282,7 +275,9 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
         job.closes += 1
         return 0
     cmd = t[J_CMD]
+    job.kinds[cmd] += 1
     if cmd == C_ACT or cmd == C_AACT:
+        job.raised += t[J_RAISED]
         eng.core.act_rows = t[J_RAISED]
         eng.core.act_weight = t[J_RAISED] if job.by_rows else 1
     eng.core.apply(cmd, ch, t[J_ROW], t[J_COL], js.nodes, when)
@@ -300,9 +295,13 @@ cdef int job_issue(Engine eng, int ch, int e) except -1 nogil:
     if cmd == C_ACT:
         job.hold[s] += 1
         eng.j_rank_hold[rank] += 1
+        job.busy[js.bank] -= when
+        job.busy_seen[js.bank] = 1
     elif cmd == C_PRE:
         job.hold[s] -= 1
         eng.j_rank_hold[rank] -= 1
+        job.busy[js.bank] += when + job.nrp
+        job.busy_seen[js.bank] = 1
         if when > job.last_pre:
             job.last_pre = when
     if job.next[s] < job.stream_end[s]:
@@ -331,11 +330,11 @@ cdef void _stream_enter(Engine eng, int ch, int k, int s) noexcept nogil:
     cdef Channel* c = &eng.chans[ch]
     cdef JStream* js = &c.jobs[c.jobs_n]
     c.jobs_n += 1
+    c.pick_stamp = -1
     js.bound = -1
     js.watch = NULL
     js.seen = 0
     js.nodes[0] = -1
-    js.exact = js.floored = -1
     js.job = k
     js.s = s
     js.key = (eng.jobs[k].age << 32) + s
@@ -379,7 +378,6 @@ cdef int _make_room(Engine eng, int extra) except -1:
     """Room in every channel's list for ``extra`` more streams besides the running jobs'."""
     cdef int ch, a, need = extra
     cdef JStream* grown
-    cdef int32_t* ready
     for a in range(MAX_JOBS):
         if eng.jobs[a].active:
             need += eng.jobs[a].n_streams
@@ -389,56 +387,52 @@ cdef int _make_room(Engine eng, int extra) except -1:
             if grown == NULL:
                 raise MemoryError()
             eng.chans[ch].jobs = grown
-            ready = <int32_t*>realloc(eng.chans[ch].jobs_ready, need * sizeof(int32_t))
-            if ready == NULL:
-                raise MemoryError()
-            eng.chans[ch].jobs_ready = ready
             eng.chans[ch].jobs_cap = need
     return 0
 
 
-cdef bint _stirs(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
-                 const int32_t[::1] phase_end) except -1:
-    """A command of the job may change a state another of its streams watches: it has a
-    rank command, or two streams of a phase use one bank (see Job.stirs)."""
+cdef int _scan(Engine eng, int k, const int32_t[:, ::1] commands,
+               const int32_t[::1] stream_end, const int32_t[::1] phase_end) except -1:
+    """One pass over job ``k``'s commands: a ValueError unless every command names a known
+    command and a bank (bank commands) or rank (the others) of the system; marks the job's
+    banks (Engine.j_bank); returns Job.stirs: a command may change a state another of its
+    streams watches (it has a rank command, or two streams of a phase use one bank)."""
     cdef int64_t n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks, bank, i
-    cdef int32_t* owner = <int32_t*>malloc(n_banks * sizeof(int32_t))
-    cdef int p, s, first = 0
-    cdef bint found = False
+    cdef int32_t* owner = <int32_t*>malloc(n_banks * sizeof(int32_t))  # the last stream
+    cdef int p = 0, s = 0, first = 0, cmd                               # that used the bank
+    cdef bint stirs = False
+    cdef const int32_t* t
     if owner == NULL:
         raise MemoryError()
     for bank in range(n_banks):
-        owner[bank] = -1  # the last stream that used the bank
-    for p in range(phase_end.shape[0]):
-        for s in range(first, phase_end[p]):
-            for i in range(stream_end[s - 1] if s else 0, stream_end[s]):
-                if eng.core.scope[commands[i, J_CMD]] != L_BANK:
-                    found = True
-                    break
-                bank = ((commands[i, J_CH] * eng.ranks + commands[i, J_RK]) * eng.bankgroups
-                        + commands[i, J_BG]) * eng.banks + commands[i, J_BA]
-                if first <= owner[bank] != s:  # another stream of this phase
-                    found = True
-                    break
-                owner[bank] = s
-        first = phase_end[p]
-    free(owner)
-    return found
-
-
-cdef int _check_fields(Engine eng, const int32_t[:, ::1] commands) except -1:
-    """A ValueError unless every command names a known command and a bank (bank commands)
-    or rank (the others) of the system."""
-    cdef int64_t i
-    cdef const int32_t* t
+        owner[bank] = -1
     for i in range(commands.shape[0]):
+        while i >= stream_end[s]:  # s: command i's stream, in phase p from stream first
+            s += 1
+        while s >= phase_end[p]:
+            first = phase_end[p]
+            p += 1
         t = &commands[i, 0]
-        if not 0 <= t[J_CMD] < eng.core.n_cmds or not 0 <= t[J_CH] < eng.n_channels \
-                or not 0 <= t[J_RK] < eng.ranks or (eng.core.scope[t[J_CMD]] == L_BANK and (
+        cmd = t[J_CMD]
+        if not 0 <= cmd < eng.core.n_cmds or not 0 <= t[J_CH] < eng.n_channels \
+                or not 0 <= t[J_RK] < eng.ranks or (eng.core.scope[cmd] == L_BANK and (
                     not 0 <= t[J_BG] < eng.bankgroups or not 0 <= t[J_BA] < eng.banks)):
+            free(owner)
+            for bank in range(n_banks):
+                eng.j_bank[bank] &= ~(1 << k)
             raise ValueError(f"job command {i} names no command or bank of the system: "
                              f"{np.asarray(commands[i]).tolist()}")
-    return 0
+        if eng.core.scope[cmd] != L_BANK:
+            stirs = True
+            continue
+        bank = ((t[J_CH] * eng.ranks + t[J_RK]) * eng.bankgroups + t[J_BG]) * eng.banks \
+            + t[J_BA]
+        eng.j_bank[bank] |= 1 << k
+        if first <= owner[bank] != s:  # another stream of this phase
+            stirs = True
+        owner[bank] = s
+    free(owner)
+    return stirs
 
 
 cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1] stream_end,
@@ -446,7 +440,8 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
                   bint by_rows) except -1:
     """Engine.load_job: load a job (see its docstring); returns its slot."""
     cdef int a, s, k = 0, n = commands.shape[0]
-    cdef int64_t i
+    cdef int64_t n_banks
+    cdef bint stirs
     cdef Job* job
     while k < MAX_JOBS and (eng.jobs[k].active or eng.j_finished >> k & 1):
         k += 1
@@ -454,14 +449,20 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
         raise RuntimeError(f"{MAX_JOBS} jobs are still running")
     if commands.shape[1] != J_FIELDS:
         raise ValueError(f"job commands need {J_FIELDS} fields")
+    if not_before > MAX_TICK:
+        raise ValueError(f"a job starts at tick {MAX_TICK} at the latest, not {not_before}")
     if phase_end.shape[0] == 0 or phase_end[phase_end.shape[0] - 1] != stream_end.shape[0] \
             or (stream_end.shape[0] and stream_end[stream_end.shape[0] - 1] != n):
         raise ValueError("stream_end/phase_end do not cover the commands")
-    _check_fields(eng, commands)
     _make_room(eng, stream_end.shape[0])
+    stirs = _scan(eng, k, commands, stream_end, phase_end)
     when = np.full(n, -1, dtype=np.int64)
     order = np.full(n, -1, dtype=np.int64)
-    eng.job_refs[k] = (commands, stream_end, phase_end, when, order)  # keeps them alive
+    n_banks = eng.n_channels * eng.ranks * eng.bankgroups * eng.banks
+    kinds = np.zeros(eng.core.n_cmds, dtype=np.int64)
+    busy = np.zeros(n_banks, dtype=np.int64)
+    busy_seen = np.zeros(n_banks, dtype=np.uint8)
+    eng.job_refs[k] = (commands, stream_end, phase_end, when, order, kinds, busy, busy_seen)
     job = &eng.jobs[k]
     free(job.next)
     free(job.hold)
@@ -469,21 +470,21 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     job.hold = <int32_t*>calloc(stream_end.shape[0] + 1, sizeof(int32_t))
     if job.next == NULL or job.hold == NULL:
         raise MemoryError()
-    cdef int64_t[::1] when_view = when, order_view = order
+    cdef int64_t[::1] when_view = when, order_view = order, busy_view = busy, kinds_view = kinds
+    cdef uint8_t[::1] seen_view = busy_seen
     job.cmd = &commands[0, 0] if n else NULL
     job.stream_end = &stream_end[0] if stream_end.shape[0] else NULL
     job.phase_end = &phase_end[0]
     job.n_phases = phase_end.shape[0]
     job.when = &when_view[0] if n else NULL
     job.order = &order_view[0] if n else NULL
+    job.kinds = &kinds_view[0]
+    job.raised = 0
+    job.busy = &busy_view[0]
+    job.busy_seen = &seen_view[0]
     job.issued = 0
     for s in range(stream_end.shape[0]):
         job.next[s] = stream_end[s - 1] if s else 0
-    for i in range(n):
-        if eng.core.scope[commands[i, J_CMD]] == L_BANK:
-            eng.j_bank[((commands[i, J_CH] * eng.ranks + commands[i, J_RK])
-                        * eng.bankgroups + commands[i, J_BG]) * eng.banks
-                       + commands[i, J_BA]] |= 1 << k
     job.phase = 0
     job.stream0 = 0
     job.from_tick = not_before
@@ -493,7 +494,7 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
     job.by_rows = by_rows
     job.nrp = nrp
     job.n_streams = stream_end.shape[0]
-    job.stirs = _stirs(eng, commands, stream_end, phase_end)
+    job.stirs = stirs
     job.age = eng.j_loads
     eng.j_loads += 1
     eng.j_older[k] = 0
@@ -517,9 +518,24 @@ cdef int job_load(Engine eng, const int32_t[:, ::1] commands, const int32_t[::1]
 
 cdef object job_record(Engine eng, int job):
     """Engine.job_log of job ``job`` (-1: none yet, empty)."""
-    cdef Job* j
     if job < 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), -1, -1, 0
-    j = &eng.jobs[job]
-    when, order = eng.job_refs[job][3:]
-    return order[: j.issued].copy(), when.copy(), j.first, j.last_pre, j.closes
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), *job_span_of(eng, job)
+    when, order = eng.job_refs[job][3:5]
+    return order[: eng.jobs[job].issued].copy(), when.copy(), *job_span_of(eng, job)
+
+
+cdef tuple job_span_of(Engine eng, int job):
+    """Engine.job_span of job ``job`` (-1: none yet)."""
+    if job < 0:
+        return -1, -1, 0
+    return eng.jobs[job].first, eng.jobs[job].last_pre, eng.jobs[job].closes
+
+
+cdef object job_counts(Engine eng, int job):
+    """Engine.job_counters of job ``job`` (-1: none yet, zeros)."""
+    if job < 0:
+        return (np.zeros(eng.core.n_cmds, dtype=np.int64), 0, np.empty(0, dtype=np.int64),
+                np.empty(0, dtype=np.int64))
+    kinds, busy, seen = eng.job_refs[job][5:8]
+    banks = np.flatnonzero(seen)
+    return kinds.copy(), eng.jobs[job].raised, banks, busy[banks]

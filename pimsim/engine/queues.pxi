@@ -41,6 +41,7 @@ cdef int channel_init(Channel* c, int read_queue, int write_queue, int banks, in
     if c.pending == NULL or c.lat_hist == NULL or c.lat_tail == NULL:
         raise MemoryError()
     c.next_refresh = refresh_interval if refresh_interval > 0 else -1
+    c.pick_stamp = -1
     return 0
 
 
@@ -54,4 +55,3 @@ cdef void channel_free(Channel* c) noexcept:
     free(c.lat_hist)
     free(c.lat_tail)
     free(c.jobs)
-    free(c.jobs_ready)
