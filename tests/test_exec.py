@@ -103,7 +103,7 @@ def test_bindings_zeros_ones_integers_and_npy(tmp_path):
         (["--check", "Dk=Di", "--check", "Dk=Dj"], "--check: output Dk is checked twice"),
         (["--check", "Di + q"], "unknown name 'q' (inputs and params: Di, Dj)"),
         (["-p", "k=x"], "program param k: 'x' is not an integer"),
-        (["--width", "8"], "--width: xor has no param n"),
+        (["--width", "8"], "xor.pim:0: param: xor takes no param n"),
         (["--json", "/nonexistent-dir/x.json"], "--json"),
         (["-p", "timing.nRCD=-3"], "timing.nRCD"),
     ],
@@ -174,3 +174,125 @@ def test_help_has_an_example_that_works_when_pasted():
     ran = invoke(*first[1:])
     assert ran.exit_code == 0, ran.output
     assert "result: correct" in ran.output
+
+
+# -- .pim v2: multi-bit operands, several outputs, signed values ---------------------------------
+
+MY_ADD = """\
+# s = (a + b) mod 2^n, ripple carry: the carry lives in T0 and T3 from one bit to the next.
+op my_add
+param n in 2..64
+in a:n b:n
+out s:n
+AAP C0 -> T0,T3            # carry in = 0
+for i in 0..n-1
+  AAP a[i] -> ~DCC1,T1     # T1 = a, DCC1 = NOT a
+  AAP DCC1 -> T2           # T2 = NOT a
+  AAP b[i] -> T1           # T1 = b
+  AP T1,T2,T3              # T1 = T2 = T3 = MAJ(b, NOT a, c)
+  AAP a[i] -> T2,T3        # T2 = T3 = a
+  AAP b[i] -> DCC1         # DCC1 = b
+  AAP DCC1,T0,T3 -> ~DCC0  # carry out = MAJ(b, c, a) in DCC1, T0, T3; DCC0 = NOT it
+  AAP DCC0,T1,T2 -> s[i]   # s = MAJ(NOT cout, MAJ(b, NOT a, c), a)
+end
+"""
+
+HALF_ADDER = """\
+in a b
+out s c
+check s = a ^ b
+check c = a & b
+AAP a -> B0
+AAP b -> B1
+AAP C0 -> B2
+AAP B12 -> c
+AAP a -> B8
+AAP b -> B9
+AAP C0 -> B10
+AP B14
+AP B15
+AAP C1 -> B2
+AAP B12 -> s
+"""
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_hand_written_8_bit_ripple_carry_adder_is_bit_exact(tmp_path):
+    path = write(tmp_path, "my_add.pim", MY_ADD)
+    doc, _ = run_json(path, "--width", "8", "--check", "(a+b)%2**8", "--elements", "100000")
+    assert doc["correct"] is True and doc["params"] == {"n": 8}
+    assert doc["aap_per_op"] + doc["ap_per_op"] <= 8 * 8 + 1
+    assert doc["operands"]["s"] == {"role": "out", "width": 8, "signed": False}
+
+
+def test_one_adder_on_one_subarray_takes_aap_taap_plus_ap_tap(tmp_path):
+    path = write(tmp_path, "my_add.pim", MY_ADD)
+    args = ("--config", "ddr3-1600", "--banks", "1", "--elements", "64")
+    doc, _ = run_json(path, "--width", "16", *args, "-p", "controller.refresh=false")
+    assert (doc["aap_per_op"], doc["ap_per_op"]) == (7 * 16 + 1, 16)
+    assert doc["time_ns"] == (7 * 16 + 1) * 49 + 16 * 45
+
+
+def test_edge_values_of_a_64_bit_adder(tmp_path):
+    path = write(tmp_path, "my_add.pim", MY_ADD)
+    edges = np.array([0, 1, 2**63, 2**64 - 1, 2**64 - 2], dtype=np.uint64)
+    np.save(tmp_path / "a.npy", edges)
+    np.save(tmp_path / "b.npy", edges[::-1].copy())
+    binds = ("--bind", f"a={tmp_path / 'a.npy'}", "--bind", f"b={tmp_path / 'b.npy'}")
+    doc, _ = run_json(path, "--width", "64", *binds, "--check", "(a + b) % 2**64")
+    assert doc["correct"] is True and doc["elements"] == 5
+
+
+def test_a_program_with_two_outputs_checks_itself(tmp_path):
+    path = write(tmp_path, "ha.pim", HALF_ADDER)
+    doc, text = run_json(path, "--elements", "5000")
+    assert doc["correct"] is True and doc["check_source"] == "program"
+    assert doc["checks"] == {"s": "a ^ b", "c": "a & b"}
+    assert "correct (s = a ^ b; c = a & b, from the program's check lines)" in text
+    doc, text = run_json(path, "--check", "c=a&b")  # --check replaces the program's lines
+    assert doc["correct"] is True and doc["unchecked"] == ["s"] and "unchecked: s" in text
+    result = invoke("exec", path, "--check", "a & b")
+    assert result.exit_code == 2
+    assert "the program has 2 outputs (s, c): name one, as OUT=EXPR" in result.output
+
+
+def test_a_bad_check_line_in_the_program_names_it(tmp_path):
+    path = write(tmp_path, "ha.pim", HALF_ADDER.replace("check c = a & b", "check c = a & q"))
+    result = invoke("exec", path)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"Error: {path}: check c: unknown name 'q' (inputs and params: a, b)"
+    )
+
+
+def test_signed_values_are_shown_as_twos_complement(tmp_path):
+    text = "param n\nin a:n\nout s:n\nsigned a s\nfor i in 0..n-1\n  AAP a[i] -> s[i]\nend\n"
+    path = write(tmp_path, "copy.pim", text)
+    doc, _ = run_json(path, "--width", "8", "--bind", "a=-5", "--check", "a", "--elements", "9")
+    assert doc["correct"] is True and doc["operands"]["a"]["signed"] is True
+    result = invoke("exec", path, "--width", "8", "--bind", "a=-5", "--check", "-a")
+    assert result.exit_code == 1
+    assert "output s differs at element 0 (a=-5): expected 5, got -5" in result.output
+    result = invoke("exec", path, "--width", "8", "--bind", "a=128")
+    assert (
+        result.exit_code == 2 and "a=128: outside the 8-bit signed range -128..127" in result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--width", "65"], "my_add.pim:0: param: n = 65 is outside 2..64"),
+        ([], "param n has no value (pimsim exec --width N binds n)"),
+        (["--width", "8", "-p", "n=8"], "-p n=... and --width both bind param n"),
+    ],
+)
+def test_width_errors(tmp_path, args, message):
+    path = write(tmp_path, "my_add.pim", MY_ADD)
+    result = invoke("exec", path, *args)
+    assert result.exit_code == 2 and message in result.output, result.output

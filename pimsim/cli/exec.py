@@ -205,23 +205,18 @@ def _split_params(
 
 def _program(name: str, params: dict[str, int]) -> Program:
     """A library operation by its exact name, else the ``.pim`` file at that path, with
-    ``params`` bound; a param the program does not declare is a usage error."""
+    ``params`` bound (the parser refuses a param the program does not declare, or a value
+    outside its range)."""
     if name in builtin_names():
-        prog = builtin(name, params=params)
-    else:
-        if not os.path.exists(name) and not name.endswith(".pim") and "/" not in name:
-            raise ProgramError(
-                echo(name)[1:-1],
-                0,
-                "program",
-                f"neither a library operation ({', '.join(builtin_names())}) nor a file",
-            )
-        prog = load(name, params=params)
-    unknown = sorted(set(params) - set(prog.params))
-    if unknown:
-        option = "--width" if unknown[0] == "n" and "n" in params else "-p"
-        raise click.UsageError(f"{option}: {prog.name} has no param {unknown[0]}")
-    return prog
+        return builtin(name, params=params)
+    if not os.path.exists(name) and not name.endswith(".pim") and "/" not in name:
+        raise ProgramError(
+            echo(name)[1:-1],
+            0,
+            "program",
+            f"neither a library operation ({', '.join(builtin_names())}) nor a file",
+        )
+    return load(name, params=params)
 
 
 def _check_widths(prog: Program, operands: tuple[WideOperand, ...]) -> None:
