@@ -183,3 +183,13 @@ def test_random_multi_output_programs_match_the_per_command_twin(program, seed):
     want = twin(program, engine.pim.layout, [d.reshape(-1) for d in data], groups * words)
     for k, out in enumerate(want):
         assert np.array_equal(got[k].reshape(-1), out), program.outputs[k]
+
+
+def test_a_single_output_program_over_many_input_rows():
+    """40 input rows and one output (a v2 reduction's shape): aliasing is checked per
+    pattern found, not over all 2**40 patterns."""
+    names = [f"a[{i}]" for i in range(40)]
+    program = flat("last", names, ["y"], [("AAP", names[-1], "y")])
+    engine = BulkEngine(Device(CONFIG))
+    report, data, (y,) = run(engine, program, 2 * len(engine.banks))
+    assert np.array_equal(y, data[-1]) and report.cpu_rows == 0

@@ -472,7 +472,8 @@ def _summary(doc: dict) -> str:
     params = ", ".join(f"{k}={v}" for k, v in doc["params"].items())
     head = (
         f"{doc['program']}{f' ({params})' if params else ''} on {doc['elements']:,} elements, "
-        f"{doc['row_groups']:,} row group(s) over {doc['banks']} bank(s) ({doc['config']})"
+        f"{doc['row_groups']:,} row group(s) on {min(doc['row_groups'], doc['banks'])} "
+        f"bank(s) in parallel ({doc['config']})"
     )
     if doc.get("interrupted"):
         commands = ", ".join(f"{k} {v:,}" for k, v in doc["commands"].items())
