@@ -56,6 +56,19 @@ def test_signed_operands_are_twos_complement_and_floor_like_python():
     assert expect("np.abs(a) >= 5", values, operands, 1) == [1, 0, 1, 1]
 
 
+def test_bit_count_counts_the_ones_of_the_magnitude():
+    values = {"a": [0, 7, 2**64 - 1, 2**63], "b": [0, 0, 0, 0]}
+    assert expect("np.bitwise_count(a)", values, {"a": Operand(64), "b": Operand(1)}, 7) == [
+        0,
+        3,
+        64,
+        1,
+    ]
+    values = {"a": [-1, -128, 127, 0], "b": [0, 0, 0, 0]}
+    got = expect("np.bitwise_count(a)", values, {"a": Operand(8, True), "b": Operand(1)}, 4)
+    assert got == [1, 1, 7, 0]  # numpy's and Python's int.bit_count: ones of abs(x)
+
+
 def test_one_bit_logic_and_constants():
     values = {"a": [0, 0, 1, 1], "b": [0, 1, 0, 1]}
     operands = {"a": Operand(1), "b": Operand(1)}
@@ -83,7 +96,7 @@ def test_one_bit_logic_and_constants():
         ("'s'", "'s' is not an integer"),
         ("a[0]", "'a[0]' is not allowed"),
         ("[a for a in b]", "is not allowed"),
-        ("-" * 200 + "a", "nested more than 64 deep"),
+        ("-" * 300 + "a", "nested more than 100 deep"),
         ("a" * 1001, "longer than 1,000 characters"),
         ("a\0", "not an expression"),
     ],
@@ -187,7 +200,10 @@ def _extend(children):
             lambda e, t=t: t[1][1](e) if t[0][1](e) != 0 else t[2][1](e),
         )
     )
-    return st.one_of(binary, unary, power, shift, calls, where)
+    count = children.map(
+        lambda t: (f"np.bitwise_count({t[0]})", lambda e, t=t: t[1](e).bit_count())
+    )
+    return st.one_of(binary, unary, power, shift, calls, where, count)
 
 
 expressions = st.recursive(leaves, _extend, max_leaves=8)

@@ -4,7 +4,8 @@ A check expression (``check s = (a + b) % 2**n`` in a ``.pim`` file, ``pimsim ex
 is numpy-style arithmetic over the program's input operands (their integer values: unsigned,
 or two's complement for operands declared ``signed``), its params and integer literals:
 ``+ - * // % ** & | ^ ~ << >>``, unary ``-``/``+``, comparisons (``a > b`` is 1 or 0; a chain
-``a < b < c`` is both), ``np.minimum``, ``np.maximum``, ``np.where``, ``abs`` and ``np.abs``.
+``a < b < c`` is both), ``np.minimum``, ``np.maximum``, ``np.where``, ``abs``, ``np.abs`` and
+``np.bitwise_count`` (the ones of ``abs(x)``, as numpy and Python's ``int.bit_count`` count).
 The expected value of an output of width w is the expression's value modulo 2**w.
 
 The text is parsed with :mod:`ast` and only the nodes above are accepted (never ``eval``).
@@ -30,7 +31,7 @@ from pimsim.errors import PimsimError, cut
 #: Longest check expression accepted (characters), its deepest nesting, and the largest
 #: exponent or shift count.
 MAX_TEXT = 1000
-MAX_DEPTH = 64
+MAX_DEPTH = 100
 MAX_SHIFT = 1024
 #: Elements evaluated at a time on arrays of Python integers (bounds host memory).
 CHUNK = 1 << 16
@@ -53,7 +54,14 @@ _BINARY = {
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 #: Functions by how they are written, and their number of arguments.
-_FUNCTIONS = {"np.minimum": 2, "np.maximum": 2, "np.where": 3, "np.abs": 1, "abs": 1}
+_FUNCTIONS = {
+    "np.minimum": 2,
+    "np.maximum": 2,
+    "np.where": 3,
+    "np.abs": 1,
+    "abs": 1,
+    "np.bitwise_count": 1,
+}
 _REFUSED = {
     ast.Div: "'/' is true division: write '//' for an integer quotient",
     ast.MatMult: "'@' is not an integer operation",
@@ -298,6 +306,9 @@ def _lifted(args: list, exact: bool) -> list:
     return [a if isinstance(a, np.ndarray) else np.array(a, dtype=object) for a in args]
 
 
+_BIT_COUNT = np.frompyfunc(int.bit_count, 1, 1)
+
+
 def _call(name: str, args: list, exact: bool):
     args = _lifted(args, exact)
     if name in ("abs", "np.abs"):
@@ -305,6 +316,10 @@ def _call(name: str, args: list, exact: bool):
     if name == "np.where":
         cond, x, y = args
         return np.where(np.asarray(cond) != 0, x, y)
+    if name == "np.bitwise_count":
+        if exact:
+            return np.bitwise_count(np.asarray(args[0], dtype=np.int64)).astype(np.int64)
+        return _BIT_COUNT(args[0])
     fn = np.minimum if name == "np.minimum" else np.maximum
     return fn(*args)
 
@@ -317,6 +332,9 @@ def _call_bounds(name: str, args: list[tuple[int, int]]) -> tuple[int, int]:
     if name == "np.where":
         (_, _), (a, b), (c, d) = args
         return min(a, c), max(b, d)
+    if name == "np.bitwise_count":
+        lo, hi = args[0]
+        return 0, max(abs(lo).bit_length(), abs(hi).bit_length())
     (a, b), (c, d) = args
     if name == "np.minimum":
         return min(a, c), min(b, d)
