@@ -19,7 +19,7 @@ import numpy as np
 from pimsim.ambit.bulk import BulkEngine, BulkError
 from pimsim.ambit.report import OpReport
 from pimsim.programs.parse import Program
-from pimsim.programs.twin import Operand
+from pimsim.programs.twin import Check, Operand
 from pimsim.programs.vertical import from_rows, to_rows
 
 
@@ -37,6 +37,10 @@ class WideOperand:
     def bounds(self) -> tuple[int, int]:
         """Smallest and largest value of its integer meaning."""
         return Operand(self.width, self.signed).bounds
+
+    def meaning(self, bits: int) -> int:
+        """A stored bit pattern as the operand's integer (two's complement if signed)."""
+        return bits - (1 << self.width) if self.signed and bits >> (self.width - 1) else bits
 
 
 def operands_of(program: Program, role: str) -> tuple[WideOperand, ...]:
@@ -101,3 +105,68 @@ class OperandRows:
     def run(self, not_before: int = 0) -> OpReport:
         """The program over every row group, to its end."""
         return self.engine.run(self.program, self.outputs, self.inputs, not_before=not_before)
+
+
+#: What an input holds: "random", "zeros", "ones" (every bit set), one integer for every
+#: element, or an array of one value per element (int64 if signed, else uint64).
+Spec = str | int | np.ndarray
+
+
+def input_values(
+    inputs: tuple[WideOperand, ...], specs: Mapping[str, Spec], count: int, seed: int
+) -> dict[WideOperand, np.ndarray]:
+    """Each input's ``count`` values (int64 if signed, else uint64) by its spec (random by
+    default): input k's random values are the stream (seed, k), so binding one input
+    leaves the others' values as they were."""
+    values = {}
+    for k, op in enumerate(inputs):
+        spec = specs.get(op.name, "random")
+        dtype = np.int64 if op.signed else np.uint64
+        lo, hi = op.bounds
+        if isinstance(spec, np.ndarray):
+            values[op] = spec
+        elif spec == "random":
+            rng = np.random.default_rng((seed, k))
+            values[op] = rng.integers(lo, hi, count, dtype=dtype, endpoint=True)
+        else:
+            fill = {"zeros": 0, "ones": -1 if op.signed else hi}.get(spec, spec)
+            values[op] = np.full(count, fill, dtype=dtype)
+    return values
+
+
+def verdict(
+    program: Program,
+    checks: Mapping[str, Check],
+    values: Mapping[WideOperand, np.ndarray],
+    got: Mapping[str, np.ndarray],
+    count: int,
+) -> dict:
+    """Whether every checked output holds its expected values (``correct``: None when no
+    output is checked), the outputs left ``unchecked``, and the first ``mismatch`` (lowest
+    element index; outputs in declaration order): its index, the inputs there, expected
+    and got as the operand's integers."""
+    inputs, outputs = operands_of(program, "in"), operands_of(program, "out")
+    by_name = {op.name: values[op] for op in inputs}
+    meaning = {op.name: op for op in inputs}
+    first = None
+    for op in outputs:
+        if op.name not in checks:
+            continue
+        want = checks[op.name].expected(by_name, meaning, program.params, op.width, count)
+        wrong = np.flatnonzero(want != got[op.name])
+        if len(wrong) and (first is None or wrong[0] < first[1]):
+            first = (op, int(wrong[0]), want)
+    doc: dict = {
+        "correct": None if not checks else first is None,
+        "unchecked": [op.name for op in outputs if op.name not in checks],
+    }
+    if first is not None:
+        op, e, want = first
+        doc["mismatch"] = {
+            "output": op.name,
+            "index": e,
+            "inputs": {name: int(v[e]) for name, v in by_name.items()},
+            "expected": op.meaning(int(want[e])),
+            "got": op.meaning(int(got[op.name][e])),
+        }
+    return doc

@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from pimsim.ambit.bulk import BulkEngine
-from pimsim.ambit.operands import OperandRows, WideOperand, operands_of
+from pimsim.ambit.operands import OperandRows, WideOperand, input_values, operands_of, verdict
 from pimsim.cli.compare import MAX_BANKS, MAX_RANKS
 from pimsim.cli.options import (
     INTERRUPTED,
@@ -157,13 +157,13 @@ def exec_command(
         doc = _document(cfg, prog, rows, inputs, outputs, sources, check_exprs, check_source)
         try:
             logger.info("running %s on %d elements (%s)", prog.name, count, cfg.name)
-            values = _values(inputs, sources, count, seed) if engine.with_data else {}
+            values = input_values(inputs, sources, count, seed) if engine.with_data else {}
             rows.write(values)
             report = rows.run()
             doc.update(_costs(engine, cfg, prog, report, count, energy_profile))
             if engine.with_data:
                 got = rows.read(outputs)
-                doc.update(_verdict(prog, check_exprs, values, got, inputs, outputs, count))
+                doc.update(verdict(prog, check_exprs, values, got, count))
         except KeyboardInterrupt:
             doc.update(_so_far(engine))
     write_outputs(doc, _summary(doc), json_path)
@@ -344,27 +344,6 @@ def _elements(elements: int | None, sources: dict[str, object], engine: BulkEngi
     return count
 
 
-def _values(
-    inputs: tuple[WideOperand, ...], sources: dict[str, object], count: int, seed: int
-) -> dict[WideOperand, np.ndarray]:
-    """Each input's values (int64 if signed, else uint64): random ones from the stream
-    (seed, k) of input k, so binding one input leaves the others' values as they were."""
-    values = {}
-    for k, op in enumerate(inputs):
-        spec = sources.get(op.name, "random")
-        dtype = np.int64 if op.signed else np.uint64
-        lo, hi = op.bounds
-        if isinstance(spec, np.ndarray):
-            values[op] = spec
-        elif spec == "random":
-            rng = np.random.default_rng((seed, k))
-            values[op] = rng.integers(lo, hi, count, dtype=dtype, endpoint=True)
-        else:
-            fill = {"zeros": 0, "ones": -1 if op.signed else hi}.get(spec, spec)
-            values[op] = np.full(count, fill, dtype=dtype)
-    return values
-
-
 # -- running, checking, reporting ----------------------------------------------------------------
 
 
@@ -417,46 +396,6 @@ def _costs(engine: BulkEngine, cfg: Config, prog: Program, report, count: int, p
         "energy_nj": {k: round(v, 3) for k, v in energy.items()},
         "energy_nj_per_element": round(energy["above_idle"] / count, 6),
     }
-
-
-def _verdict(
-    prog: Program,
-    checks: dict[str, Check],
-    values: dict[WideOperand, np.ndarray],
-    got: dict[str, np.ndarray],
-    inputs: tuple[WideOperand, ...],
-    outputs: tuple[WideOperand, ...],
-    count: int,
-) -> dict:
-    """Whether every checked output holds its expected values, and the first element
-    (lowest index; outputs in declaration order) that does not."""
-    by_name = {op.name: values[op] for op in inputs}
-    operands = {op.name: op for op in inputs}
-    unchecked = [op.name for op in outputs if op.name not in checks]
-    first = None
-    for op in outputs:
-        if op.name not in checks:
-            continue
-        want = checks[op.name].expected(by_name, operands, prog.params, op.width, count)
-        wrong = np.flatnonzero(want != got[op.name])
-        if len(wrong) and (first is None or wrong[0] < first[1]):
-            first = (op, int(wrong[0]), want)
-    doc: dict = {"correct": None if not checks else first is None, "unchecked": unchecked}
-    if first is not None:
-        op, e, want = first
-        doc["mismatch"] = {
-            "output": op.name,
-            "index": e,
-            "inputs": {name: int(v[e]) for name, v in by_name.items()},
-            "expected": _as_meaning(int(want[e]), op),
-            "got": _as_meaning(int(got[op.name][e]), op),
-        }
-    return doc
-
-
-def _as_meaning(bits: int, op: WideOperand) -> int:
-    """A stored bit pattern as the operand's integer (two's complement if signed)."""
-    return bits - (1 << op.width) if op.signed and bits >> (op.width - 1) else bits
 
 
 def _mismatch_text(program: str, m: dict) -> str:
