@@ -57,11 +57,18 @@ def op_lines(mapper: AddressMapper, dst: int, sources: Sequence[int]) -> Lines:
 
 
 def line_requests(
-    fields: Sequence[np.ndarray], addresses: Sequence[np.ndarray], cycle: int
+    fields: Sequence[np.ndarray],
+    addresses: Sequence[np.ndarray],
+    cycle: int,
+    writes: int = 1,
 ) -> tuple[np.ndarray, ...]:
     """The host's requests over result lines: ``fields`` (n, 6) and ``addresses`` (n,) of
-    each source's lines, then of the destination's. Per result line one read per source,
-    then the write, which depends on those reads."""
+    each source's lines, then of the destination's (the last ``writes`` of them: an
+    operation over wide elements may read and write several lines per step). Per result
+    line one read per source, then the writes: the first depends on those reads, the
+    others follow it through the store buffer (in order, one compute step each; a write
+    that waited on another write's completion could wait forever for the write queue to
+    drain)."""
     per_line = len(fields)
     n = len(fields[0])
     out_fields = np.empty((n * per_line, 6), dtype=np.int32)
@@ -70,9 +77,10 @@ def line_requests(
         out_fields[k::per_line] = fields[k]
         out_addresses[k::per_line] = addresses[k]
     is_write = np.zeros(n * per_line, dtype=np.uint8)
-    is_write[per_line - 1 :: per_line] = 1
     deps = np.zeros(n * per_line, dtype=np.int32)
-    deps[per_line - 1 :: per_line] = per_line - 1
+    for k in range(per_line - writes, per_line):
+        is_write[k::per_line] = 1
+    deps[per_line - writes :: per_line] = per_line - writes
     cycles = np.full(n * per_line, cycle, dtype=np.int64)
     return cycles, is_write, out_fields, out_addresses, deps
 
@@ -135,10 +143,12 @@ class HostOp:
         block: int,
         buffered: bool = False,
         sequential: int = 0,
+        writes: int = 1,
     ):
         self.device, self.n_lines, self.lines = device, n_lines, lines
         self.compute, self.block = compute, block
         self.buffered, self.sequential = buffered, sequential
+        self.writes = writes  # lines written per step (timing only when more than one)
 
     def blocks(self, engine: Engine, tick: int) -> Iterator[None]:
         """Load each block's requests on ``engine`` (idle), from ``tick`` on, and yield; the
@@ -150,7 +160,7 @@ class HostOp:
             results = None if self.buffered else self._results(first, last)
             cycle = self.device.clock.ticks_to_cycles(max(tick, engine.now))
             engine.load_host(
-                *line_requests(fields, addresses, cycle),
+                *line_requests(fields, addresses, cycle, self.writes),
                 self.device.config.host.misses_in_flight,
                 compute_ticks_per_line(self.device.config, self.device.clock),
             )
@@ -189,8 +199,14 @@ def run_host_op(
     (timing only: rows keep no data), ``RUN_BLOCK_LINES`` result lines at a time (the host
     drains between blocks: a pause of about one miss per 64 MiB); returns the tick the last
     request was served."""
+    return run_host_lines(device, size // LINE_BYTES, op_lines(mapper, dst, sources))
+
+
+def run_host_lines(device: Device, n_lines: int, lines: Lines, writes: int = 1) -> int:
+    """:func:`run_host_op` over any :data:`Lines` (``writes`` of them written per step);
+    returns the tick the last request was served."""
     engine = make_engine(device, with_data=False)
-    work = HostOp(device, size // LINE_BYTES, op_lines(mapper, dst, sources), None, RUN_BLOCK_LINES)
+    work = HostOp(device, n_lines, lines, None, RUN_BLOCK_LINES, writes=writes)
     step = 1 << 20
     for _ in work.blocks(engine, 0):
         while engine.run(engine.now + step, True) != DONE:

@@ -431,7 +431,17 @@ def _op(token: bytes, path: str, lineno: int) -> str:
 
 @functools.cache
 def _arities() -> dict[str, int]:
-    """How many sources each built-in operation reads, by name (read once)."""
-    from pimsim.programs.parse import builtin, builtin_names
+    """How many sources each built-in operation reads, by name (read once): the library
+    programs that need no param and write one row (a library operation of a width, such
+    as add, is not a trace operation)."""
+    from pimsim.programs.parse import ProgramError, builtin, builtin_names
 
-    return {name: len(builtin(name).inputs) for name in builtin_names()}
+    found = {}
+    for name in builtin_names():
+        try:
+            program = builtin(name)
+        except ProgramError:  # a param without a default (n)
+            continue
+        if len(program.outputs) == 1:
+            found[name] = len(program.inputs)
+    return found
