@@ -55,7 +55,9 @@ def test_both_ways_with_elements_per_second_and_energy_per_element(op, elements,
         e = entry[side]
         assert e["elements_per_second"] == pytest.approx(elements / e["time_ns"] * 1e9, 1e-3)
         assert e["energy_pj_per_element"] == pytest.approx(1000 * e["energy_nj"] / elements, 1e-3)
-    assert entry["speedup"] == pytest.approx(entry["cpu"]["time_ns"] / entry["pim"]["time_ns"], 1e-3)
+    assert entry["speedup"] == pytest.approx(
+        entry["cpu"]["time_ns"] / entry["pim"]["time_ns"], 1e-3
+    )
 
 
 def test_no_data_keeps_the_timing():

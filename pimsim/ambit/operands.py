@@ -19,7 +19,7 @@ import numpy as np
 from pimsim.ambit.bulk import BulkEngine, BulkError
 from pimsim.ambit.report import OpReport
 from pimsim.programs.parse import Program
-from pimsim.programs.twin import Check, Operand
+from pimsim.programs.twin import Check, Operand, compile_check
 from pimsim.programs.vertical import from_rows, to_rows
 
 
@@ -50,6 +50,15 @@ def operands_of(program: Program, role: str) -> tuple[WideOperand, ...]:
         for op in program.wide
         if op.role == role
     )
+
+
+def program_checks(program: Program) -> dict[str, Check]:
+    """The program's own check lines, compiled (CheckError names the program and output)."""
+    names = [op.name for op in operands_of(program, "in")]
+    return {
+        out: compile_check(expr, names, list(program.params), f"{program.source}: check {out}")
+        for out, expr in program.checks.items()
+    }
 
 
 def groups_of(elements: int, row_bytes: int) -> int:

@@ -11,7 +11,14 @@ import click
 import numpy as np
 
 from pimsim.ambit.bulk import BulkEngine
-from pimsim.ambit.operands import OperandRows, WideOperand, input_values, operands_of, verdict
+from pimsim.ambit.operands import (
+    OperandRows,
+    WideOperand,
+    input_values,
+    operands_of,
+    program_checks,
+    verdict,
+)
 from pimsim.cli.compare import MAX_BANKS, MAX_RANKS
 from pimsim.cli.options import (
     INTERRUPTED,
@@ -251,8 +258,7 @@ def _checks(
                     raise click.UsageError(f"--check: output {out} is checked twice")
                 found[out] = compile_check(expr, names, params, f"--check {out}")
             return found, "--check"
-        for out, expr in getattr(prog, "checks", {}).items():
-            found[out] = compile_check(expr, names, params, f"{prog.source}: check {out}")
+        found = program_checks(prog)
     except CheckError as error:
         raise click.UsageError(str(error)) from None
     return found, ("program" if found else None)
