@@ -25,8 +25,8 @@ from pimsim import compare_lib
 from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import BulkEngine, OpReport, bulk_result
 from pimsim.ambit.inputs import check, fill
+from pimsim.ambit.operands import wide_op, wide_program
 from pimsim.baseline import run_host_op
-from pimsim.compare_lib import wide_op, wide_program
 from pimsim.config import Config
 from pimsim.device import Device
 from pimsim.errors import PimsimError

@@ -12,38 +12,24 @@ operation runs on size * 8 / n elements.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import BulkEngine, OpReport
-from pimsim.ambit.operands import OperandRows, input_values, operands_of, program_checks, verdict
+from pimsim.ambit.operands import (
+    OperandRows,
+    input_values,
+    operands_of,
+    program_checks,
+    verdict,
+)
 from pimsim.baseline import LINE_BYTES, run_host_lines
 from pimsim.config import Config
 from pimsim.device import Device
-from pimsim.programs.parse import Program, builtin, builtin_names
-
-#: A library operation written with its width: NAME then n in decimal (add32, and_reduce16).
-_WIDE = re.compile(r"([a-z][a-z_]*?)([0-9]{1,3})", re.ASCII)
+from pimsim.programs.parse import Program
 
 #: Most elements one in-DRAM side makes and checks with row data (host memory).
 MAX_ELEMENTS = 1 << 26
-
-
-def wide_op(name: str) -> tuple[str, int] | None:
-    """(library program, width) of an operation written NAMEn, or None."""
-    match = _WIDE.fullmatch(name)
-    if match is None or match.group(1) not in builtin_names():
-        return None
-    return match.group(1), int(match.group(2))
-
-
-def wide_program(name: str) -> Program:
-    """The library program of ``name`` (NAMEn) expanded for n (ProgramError if n is outside
-    its range)."""
-    base, width = wide_op(name)  # type: ignore[misc]  # callers checked it
-    return builtin(base, {"n": width})
 
 
 def elements_of(program: Program, size: int) -> int:

@@ -3,9 +3,10 @@
 import pytest
 from click.testing import CliRunner
 
+from pimsim.ambit.operands import wide_op
 from pimsim.cli.main import cli
 from pimsim.compare import CompareError, compare, parse_ops
-from pimsim.compare_lib import element_bytes, wide_op
+from pimsim.compare_lib import element_bytes
 from pimsim.config import load_config
 from pimsim.programs.parse import builtin_names
 

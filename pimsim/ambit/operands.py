@@ -11,6 +11,7 @@ writes every input row, one gather reads every output row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from pimsim.ambit.bulk import BulkEngine, BulkError
 from pimsim.ambit.report import OpReport
-from pimsim.programs.parse import Program
+from pimsim.programs.parse import Program, builtin, builtin_names
 from pimsim.programs.twin import Check, Operand, compile_check
 from pimsim.programs.vertical import from_rows, to_rows
 
@@ -41,6 +42,27 @@ class WideOperand:
     def meaning(self, bits: int) -> int:
         """A stored bit pattern as the operand's integer (two's complement if signed)."""
         return bits - (1 << self.width) if self.signed and bits >> (self.width - 1) else bits
+
+
+#: A library operation written with its width: NAME then n in decimal (add32, and_reduce16).
+_WIDE = re.compile(r"([a-z][a-z_]*?)([0-9]{1,3})", re.ASCII)
+
+
+def wide_op(name: str) -> tuple[str, int] | None:
+    """(library program, width) of an operation written NAMEn, or None."""
+    match = _WIDE.fullmatch(name)
+    if match is None or match.group(1) not in builtin_names():
+        return None
+    return match.group(1), int(match.group(2))
+
+
+def wide_program(name: str) -> Program:
+    """The library program of ``name`` (NAMEn, see :func:`wide_op`) expanded for n
+    (ProgramError if n is outside its range)."""
+    found = wide_op(name)
+    if found is None:
+        raise ValueError(f"{name} is not a library operation with its width")
+    return builtin(found[0], {"n": found[1]})
 
 
 def operands_of(program: Program, role: str) -> tuple[WideOperand, ...]:

@@ -114,8 +114,8 @@ def compare(
     Each operation runs in DRAM on random vectors (checked bit-exactly against numpy, or a
     library operation against its check lines) and the conventional way: a CPU core streams
     the sources over the channel through the same controller and writes the result back
-    (a library operation's operands as arrays of 1-, 2-, 4- or 8-byte integers). Energy is what each way costs above an idle
-    memory, under the chosen profile.
+    (a library operation's operands as arrays of 1-, 2-, 4- or 8-byte integers). Energy is
+    what each way costs above an idle memory, under the chosen profile.
 
     \b
     Examples:
