@@ -44,13 +44,15 @@ def host_program(
     return line_requests(*op_lines(mapper, dst, sources)(0, size // LINE_BYTES), cycle)
 
 
-def op_lines(mapper: AddressMapper, dst: int, sources: Sequence[int]) -> Lines:
-    """The :data:`Lines` of ``dst = op(sources)`` at byte addresses: line k of each operand
-    is ``LINE_BYTES * k`` past its base, its fields by ``mapper``."""
+def op_lines(mapper: AddressMapper, dst: int | Sequence[int], sources: Sequence[int]) -> Lines:
+    """The :data:`Lines` of ``dst = op(sources)`` at byte addresses (``dst`` may be several
+    destinations, written in order): line k of each operand is ``LINE_BYTES * k`` past its
+    base, its fields by ``mapper``."""
+    dsts = (dst,) if isinstance(dst, int) else tuple(dst)
 
     def lines(first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
         offsets = LINE_BYTES * np.arange(first, last, dtype=np.uint64)
-        addresses = [np.uint64(base) + offsets for base in (*sources, dst)]
+        addresses = [np.uint64(base) + offsets for base in (*sources, *dsts)]
         return [mapper.decode_array(a) for a in addresses], addresses
 
     return lines
@@ -148,7 +150,7 @@ class HostOp:
         self.device, self.n_lines, self.lines = device, n_lines, lines
         self.compute, self.block = compute, block
         self.buffered, self.sequential = buffered, sequential
-        self.writes = writes  # lines written per step (timing only when more than one)
+        self.writes = writes  # destination lines written per result line
 
     def blocks(self, engine: Engine, tick: int) -> Iterator[None]:
         """Load each block's requests on ``engine`` (idle), from ``tick`` on, and yield; the
@@ -166,12 +168,19 @@ class HostOp:
             )
             yield
             if results is not None:
-                write_lines(self.device, fields[-1], results)
+                self._store(fields, results)
         if held is not None:
-            write_lines(self.device, self.lines(0, self.n_lines)[0][-1], held)
+            self._store(self.lines(0, self.n_lines)[0], held)
+
+    def _store(self, fields: list[np.ndarray], results: np.ndarray) -> None:
+        """Write results (writes, n, burst) into the destinations' lines."""
+        for out, values in zip(fields[len(fields) - self.writes :], results, strict=True):
+            write_lines(self.device, out, values)
 
     def _results(self, first: int, last: int) -> np.ndarray | None:
-        """The result bursts of lines [first, last), from the rows as they are now."""
+        """The result bursts (writes, lines, burst) of lines [first, last), from the rows as
+        they are now (``compute`` gives one destination's (lines, burst), or a list of
+        ``writes`` of them)."""
         if self.compute is None:
             return None
         step = self.sequential or max(last - first, 1)
@@ -180,11 +189,14 @@ class HostOp:
         for a in range(first, last, step):
             b = min(a + step, last)
             fields = self.lines(a, b)[0]
-            values = self.compute([read_lines(self.device, f) for f in fields[:-1]], (b - a, burst))
+            sources = [read_lines(self.device, f) for f in fields[: len(fields) - self.writes]]
+            values = np.asarray(self.compute(sources, (b - a, burst))).reshape(
+                self.writes, b - a, burst
+            )
             if self.sequential:  # later lines see it (stored again after the requests)
-                write_lines(self.device, fields[-1], values)
+                self._store(fields, values)
             parts.append(values)
-        return np.concatenate(parts) if parts else None
+        return np.concatenate(parts, axis=1) if parts else None
 
 
 def compute_ticks_per_line(config: Config, clock: Clock) -> float:

@@ -12,7 +12,7 @@ writes every input row, one gather reads every output row.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +63,29 @@ def wide_program(name: str) -> Program:
     if found is None:
         raise ValueError(f"{name} is not a library operation with its width")
     return builtin(found[0], {"n": found[1]})
+
+
+def row_addresses(
+    op: str, addresses: Sequence[int], size: int
+) -> tuple[Program, tuple[int, ...], tuple[int, ...]]:
+    """The program of bulk operation ``op`` (a built-in, or a library operation of a width
+    such as add16) and the byte addresses of its destination rows and source rows, from its
+    operands' addresses (destinations first, as in a trace's BBOP line): one row per
+    operand of a built-in; bit i of a library operand at its address + i * ``size``.
+    BulkError if the addresses do not match the operands."""
+    if wide_op(op) is None:
+        return builtin(op), (addresses[0],), tuple(addresses[1:])
+    program = wide_program(op)
+    ops = (*operands_of(program, "out"), *operands_of(program, "in"))
+    outputs = len(operands_of(program, "out"))
+    if len(addresses) != len(ops):
+        raise BulkError(
+            f"{op} takes {outputs} destination(s) and {len(ops) - outputs} source(s), "
+            f"not {len(addresses)} addresses"
+        )
+    rows = [b + i * size for o, b in zip(ops, addresses, strict=True) for i in range(o.width)]
+    split = sum(o.width for o in ops[:outputs])
+    return program, tuple(rows[:split]), tuple(rows[split:])
 
 
 def operands_of(program: Program, role: str) -> tuple[WideOperand, ...]:
