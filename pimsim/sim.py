@@ -199,6 +199,7 @@ class Replay:
             yield from self._advance(final=True, until=tick)
         self.bulk_results.extend((d, line.size) for d in rows.dsts)
         vectors, reason = [], "bulk operations on the CPU (the baseline run)"
+        outputs = len(rows.dsts)
         if _partial_overlap(rows, line.size):
             reason = "destination overlaps a source"
         elif self.bulk_in_dram:
@@ -206,8 +207,11 @@ class Replay:
                 vectors, reason = self.bulk.vectors_at(
                     self.mapper, (*rows.dsts, *rows.srcs), line.size, rows.program
                 )
+            if vectors and outputs > 1:  # runs in DRAM only in place (BulkEngine.plan_rows)
+                apart = self.bulk.not_in_place(vectors[:outputs], vectors[outputs:])
+                if apart:
+                    vectors, reason = [], f"{apart} (several output rows run only in place)"
         if vectors:
-            outputs = len(rows.dsts)
             with self._named(line):
                 plan = self.bulk.plan_rows(
                     rows.program, vectors[:outputs], vectors[outputs:], not_before=self.engine.now

@@ -113,3 +113,20 @@ def test_an_agent_bbop_runs_a_library_operation():
     got = from_rows(_rows(replay, S, 8), n)
     assert np.array_equal(got, (from_rows(a_rows, n) + from_rows(b_rows, n)) % 256)
     assert reports[0].in_dram_rows == 8 and reports[0].aap == 57 * 8
+
+
+def test_operands_in_another_subarray_take_the_cpu_path_with_the_reason(tmp_path):
+    far = 0x4000000  # row 1024: subarray 1 of every bank
+    trace = tmp_path / "far.trace"
+    trace.write_text(f"10 BBOP add8 {S:#x} {A:#x} {far:#x} {SIZE:#x}\n")
+    replay = Replay(CONFIG, trace)
+    rng = np.random.default_rng(7)
+    a_rows, b_rows = (rng.integers(0, 2**64, (8, SIZE // 8), dtype=np.uint64) for _ in "ab")
+    _fill(replay, A, a_rows)
+    _fill(replay, far, b_rows)
+    doc = replay.run()
+    n = SIZE * 8
+    got = from_rows(_rows(replay, S, 8), n)
+    assert np.array_equal(got, (from_rows(a_rows, n) + from_rows(b_rows, n)) % 256)
+    reasons = doc["pim"]["fallback_reasons"]
+    assert reasons == {"operands in different subarrays (several output rows run only in place)": 1}

@@ -384,6 +384,12 @@ class BulkEngine:
             staged_rows=0,
         )
 
+    def not_in_place(self, outputs: Sequence[Vector], inputs: Sequence[Vector]) -> str:
+        """Why some row of an operation cannot run with all its operand rows where they
+        lie ("" if every row can): a program with several output rows runs only so."""
+        reasons = self._why_not(outputs[0], [*outputs[1:], *inputs])
+        return _REASONS[int(reasons.max(initial=0))]
+
     def _why_not(self, dst: Vector, sources: Sequence[Vector]) -> np.ndarray:
         """Per row: 0 if its operands meet in one subarray (the in-DRAM path), else the
         index in _REASONS of why not."""
