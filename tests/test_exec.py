@@ -296,3 +296,10 @@ def test_width_errors(tmp_path, args, message):
     path = write(tmp_path, "my_add.pim", MY_ADD)
     result = invoke("exec", path, *args)
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_plain_p_binds_a_program_param_and_ranks_set_the_organisation(tmp_path):
+    path = write(tmp_path, "my_add.pim", MY_ADD)
+    doc, _ = run_json(path, "-p", "n=4", "--ranks", "1", "--check", "(a + b) % 16")
+    assert doc["params"] == {"n": 4} and doc["correct"] is True
+    assert doc["banks"] == 16 and doc["overrides"] == {"organisation.ranks": 1}
