@@ -42,8 +42,9 @@ from pimsim.results.energy import energy_of
 
 logger = logging.getLogger("pimsim")
 
-#: Most elements one run takes (host memory: 8 bytes per element per operand, and the check).
-MAX_ELEMENTS = 1 << 24
+#: Most elements one run takes (host memory: 8 bytes per element per operand, the bit rows
+#: and the check: about 1 GB and 20 s for a 64-bit add at the limit).
+MAX_ELEMENTS = 1 << 23
 #: Widest operand exec binds and checks (elements are 64-bit integers on the host).
 MAX_WIDTH = 64
 
