@@ -44,24 +44,33 @@ def host_program(
     return line_requests(*op_lines(mapper, dst, sources)(0, size // LINE_BYTES), cycle)
 
 
-def op_lines(mapper: AddressMapper, dst: int, sources: Sequence[int]) -> Lines:
-    """The :data:`Lines` of ``dst = op(sources)`` at byte addresses: line k of each operand
-    is ``LINE_BYTES * k`` past its base, its fields by ``mapper``."""
+def op_lines(mapper: AddressMapper, dst: int | Sequence[int], sources: Sequence[int]) -> Lines:
+    """The :data:`Lines` of ``dst = op(sources)`` at byte addresses (``dst`` may be several
+    destinations, written in order): line k of each operand is ``LINE_BYTES * k`` past its
+    base, its fields by ``mapper``."""
+    dsts = (dst,) if isinstance(dst, int) else tuple(dst)
 
     def lines(first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
         offsets = LINE_BYTES * np.arange(first, last, dtype=np.uint64)
-        addresses = [np.uint64(base) + offsets for base in (*sources, dst)]
+        addresses = [np.uint64(base) + offsets for base in (*sources, *dsts)]
         return [mapper.decode_array(a) for a in addresses], addresses
 
     return lines
 
 
 def line_requests(
-    fields: Sequence[np.ndarray], addresses: Sequence[np.ndarray], cycle: int
+    fields: Sequence[np.ndarray],
+    addresses: Sequence[np.ndarray],
+    cycle: int,
+    writes: int = 1,
 ) -> tuple[np.ndarray, ...]:
     """The host's requests over result lines: ``fields`` (n, 6) and ``addresses`` (n,) of
-    each source's lines, then of the destination's. Per result line one read per source,
-    then the write, which depends on those reads."""
+    each source's lines, then of the destination's (the last ``writes`` of them: an
+    operation over wide elements may read and write several lines per step). Per result
+    line one read per source, then the writes: the first depends on those reads, the
+    others follow it through the store buffer (in order, one compute step each; a write
+    that waited on another write's completion could wait forever for the write queue to
+    drain)."""
     per_line = len(fields)
     n = len(fields[0])
     out_fields = np.empty((n * per_line, 6), dtype=np.int32)
@@ -70,9 +79,10 @@ def line_requests(
         out_fields[k::per_line] = fields[k]
         out_addresses[k::per_line] = addresses[k]
     is_write = np.zeros(n * per_line, dtype=np.uint8)
-    is_write[per_line - 1 :: per_line] = 1
     deps = np.zeros(n * per_line, dtype=np.int32)
-    deps[per_line - 1 :: per_line] = per_line - 1
+    for k in range(per_line - writes, per_line):
+        is_write[k::per_line] = 1
+    deps[per_line - writes :: per_line] = per_line - writes
     cycles = np.full(n * per_line, cycle, dtype=np.int64)
     return cycles, is_write, out_fields, out_addresses, deps
 
@@ -135,10 +145,12 @@ class HostOp:
         block: int,
         buffered: bool = False,
         sequential: int = 0,
+        writes: int = 1,
     ):
         self.device, self.n_lines, self.lines = device, n_lines, lines
         self.compute, self.block = compute, block
         self.buffered, self.sequential = buffered, sequential
+        self.writes = writes  # destination lines written per result line
 
     def blocks(self, engine: Engine, tick: int) -> Iterator[None]:
         """Load each block's requests on ``engine`` (idle), from ``tick`` on, and yield; the
@@ -150,18 +162,25 @@ class HostOp:
             results = None if self.buffered else self._results(first, last)
             cycle = self.device.clock.ticks_to_cycles(max(tick, engine.now))
             engine.load_host(
-                *line_requests(fields, addresses, cycle),
+                *line_requests(fields, addresses, cycle, self.writes),
                 self.device.config.host.misses_in_flight,
                 compute_ticks_per_line(self.device.config, self.device.clock),
             )
             yield
             if results is not None:
-                write_lines(self.device, fields[-1], results)
+                self._store(fields, results)
         if held is not None:
-            write_lines(self.device, self.lines(0, self.n_lines)[0][-1], held)
+            self._store(self.lines(0, self.n_lines)[0], held)
+
+    def _store(self, fields: list[np.ndarray], results: np.ndarray) -> None:
+        """Write results (writes, n, burst) into the destinations' lines."""
+        for out, values in zip(fields[len(fields) - self.writes :], results, strict=True):
+            write_lines(self.device, out, values)
 
     def _results(self, first: int, last: int) -> np.ndarray | None:
-        """The result bursts of lines [first, last), from the rows as they are now."""
+        """The result bursts (writes, lines, burst) of lines [first, last), from the rows as
+        they are now (``compute`` gives one destination's (lines, burst), or a list of
+        ``writes`` of them)."""
         if self.compute is None:
             return None
         step = self.sequential or max(last - first, 1)
@@ -170,11 +189,14 @@ class HostOp:
         for a in range(first, last, step):
             b = min(a + step, last)
             fields = self.lines(a, b)[0]
-            values = self.compute([read_lines(self.device, f) for f in fields[:-1]], (b - a, burst))
+            sources = [read_lines(self.device, f) for f in fields[: len(fields) - self.writes]]
+            values = np.asarray(self.compute(sources, (b - a, burst))).reshape(
+                self.writes, b - a, burst
+            )
             if self.sequential:  # later lines see it (stored again after the requests)
-                write_lines(self.device, fields[-1], values)
+                self._store(fields, values)
             parts.append(values)
-        return np.concatenate(parts) if parts else None
+        return np.concatenate(parts, axis=1) if parts else None
 
 
 def compute_ticks_per_line(config: Config, clock: Clock) -> float:
@@ -189,8 +211,14 @@ def run_host_op(
     (timing only: rows keep no data), ``RUN_BLOCK_LINES`` result lines at a time (the host
     drains between blocks: a pause of about one miss per 64 MiB); returns the tick the last
     request was served."""
+    return run_host_lines(device, size // LINE_BYTES, op_lines(mapper, dst, sources))
+
+
+def run_host_lines(device: Device, n_lines: int, lines: Lines, writes: int = 1) -> int:
+    """:func:`run_host_op` over any :data:`Lines` (``writes`` of them written per step);
+    returns the tick the last request was served."""
     engine = make_engine(device, with_data=False)
-    work = HostOp(device, size // LINE_BYTES, op_lines(mapper, dst, sources), None, RUN_BLOCK_LINES)
+    work = HostOp(device, n_lines, lines, None, RUN_BLOCK_LINES, writes=writes)
     step = 1 << 20
     for _ in work.blocks(engine, 0):
         while engine.run(engine.now + step, True) != DONE:

@@ -21,14 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from pimsim import compare_lib
 from pimsim.addrmap import AddressMapper
-from pimsim.ambit.bulk import BulkEngine, bulk_result
+from pimsim.ambit.bulk import BulkEngine, OpReport, bulk_result
 from pimsim.ambit.inputs import check, fill
+from pimsim.ambit.operands import wide_op, wide_program
 from pimsim.baseline import run_host_op
 from pimsim.config import Config
 from pimsim.device import Device
 from pimsim.errors import PimsimError
-from pimsim.programs.parse import builtin, echo
+from pimsim.programs.parse import ProgramError, builtin, echo
 from pimsim.results.counters import Counters
 from pimsim.results.energy import energy_of, get_profile
 from pimsim.sim import Replay
@@ -46,7 +48,9 @@ class CompareError(PimsimError):
 
 def parse_ops(text: str) -> tuple[str, ...]:
     """Operation names from ``all`` or a comma-separated list, in the order given (each
-    once); an unknown or empty name is a CompareError."""
+    once): bitwise operations, and library operations with their width (``add32``,
+    pimsim.compare_lib); an unknown or empty name, or a width the program does not take,
+    is a CompareError."""
     if text.strip() == "all":
         return BITWISE_OPS
     names = [o.strip() for o in text.split(",")]
@@ -54,10 +58,17 @@ def parse_ops(text: str) -> tuple[str, ...]:
     for op in names:
         if not op:
             raise CompareError("--ops: an empty name in the list (a stray comma?)")
-        if op not in known:
+        if op in known:
+            continue
+        if wide_op(op) is None:
             raise CompareError(
-                f"--ops: unknown operation {echo(op)}; known: all, {', '.join(known)}"
+                f"--ops: unknown operation {echo(op)}; known: all, {', '.join(known)}, or a "
+                "library operation with its width (add32, mul8, gt16, ...)"
             )
+        try:
+            wide_program(op)
+        except ProgramError as error:
+            raise CompareError(f"--ops: {op}: {error.message}") from None
     return tuple(dict.fromkeys(names))  # a name given twice runs once
 
 
@@ -70,13 +81,17 @@ class SideResult:
     commands: dict[str, int]
     rows_raised: int
 
-    def to_dict(self, size: int) -> dict:
+    def to_dict(self, size: int, elements: int) -> dict:
+        """Its entry for ``size`` bytes of result holding ``elements`` elements (a bitwise
+        operation's element is one bit)."""
         energy = self.energy["above_idle"]
         return {
             "time_ns": round(self.time_ns, 3),
             "throughput_gbps": round(size / self.time_ns, 4) if self.time_ns else 0.0,
+            "elements_per_second": round(elements / self.time_ns * 1e9) if self.time_ns else 0,
             "energy_nj": round(energy, 3),
             "energy_nj_per_kb": round(energy / (size / 1024), 4),
+            "energy_pj_per_element": round(energy / elements * 1000, 6),
             "commands": self.commands,
             "rows_raised": self.rows_raised,
             "energy_breakdown_nj": {k: round(v, 3) for k, v in self.energy.items()},
@@ -118,11 +133,22 @@ def run_in_dram(
     correct = None
     if with_data:
         correct = check(device, out, len(sources), seed, lambda words, n: bulk_result(op, words, n))
+    return pim_side(device, report, config, profile), correct
+
+
+def pim_side(device: Device, report: OpReport, config: Config, profile: str) -> SideResult:
+    """The in-DRAM side of a finished bulk operation: its time, its device's counters to
+    its end (AAP and AP counted as the program's) and their energy."""
     counters = device.snapshot(report.span.end_tick)
     commands = {**_counts(counters), "AAP": report.aap, "AP": report.ap}
     energy = energy_of(counters, config, profile)
-    side = SideResult(report.time_ns, energy, commands, int(counters.rows_raised.sum()))
-    return side, correct
+    return SideResult(report.time_ns, energy, commands, int(counters.rows_raised.sum()))
+
+
+def cpu_side(counters: Counters, config: Config, profile: str) -> SideResult:
+    """The CPU side from its device's counters (time from tick 0 to the last request)."""
+    energy = energy_of(counters, config, profile)
+    return SideResult(counters.time_ns, energy, _counts(counters), int(counters.rows_raised.sum()))
 
 
 def run_on_cpu(config: Config, op: str, size: int, profile: str) -> SideResult:
@@ -138,10 +164,9 @@ def run_on_cpu(config: Config, op: str, size: int, profile: str) -> SideResult:
             f"--size: {n_sources + 1} arrays of {size:,} bytes do not fit in "
             f"{mapper.capacity_bytes:,} bytes of {config.name}"
         )
-    counters = device.snapshot(run_host_op(device, mapper, dst, sources, size))
-    energy = energy_of(counters, config, profile)
-    raised = int(counters.rows_raised.sum())
-    return SideResult(counters.time_ns, energy, _counts(counters), raised)
+    return cpu_side(
+        device.snapshot(run_host_op(device, mapper, dst, sources, size)), config, profile
+    )
 
 
 def _array_bases(mapper: AddressMapper, count: int, stride: int, row: int) -> list[int]:
@@ -237,6 +262,8 @@ def _compare_op(
     with_data: bool,
 ) -> dict:
     """One operation both ways: its entry in the comparison document."""
+    if op not in BITWISE_OPS + OTHER_OPS:
+        return _compare_wide(config, op, size, banks, profile, with_data)
     pim, correct = run_in_dram(config, op, size, banks, profile, with_data=with_data)
     cpu = run_on_cpu(config, op, size, profile)
     entry = _entry(pim, cpu, size, correct)
@@ -245,10 +272,46 @@ def _compare_op(
     return entry
 
 
-def _entry(pim: SideResult, cpu: SideResult, size: int, correct: bool | None) -> dict:
+def _compare_wide(
+    config: Config, op: str, size: int, banks: int | None, profile: str, with_data: bool
+) -> dict:
+    """A library operation of a width both ways (pimsim.compare_lib): its entry, with the
+    elements it ran on and, after a mismatch, the first differing element."""
+    program = wide_program(op)
+    elements = compare_lib.elements_of(program, size)
+    if elements < 1 or (with_data and elements > compare_lib.MAX_ELEMENTS):
+        raise CompareError(
+            f"--size: {op} over {size:,} bytes is {elements:,} elements; give 1.."
+            f"{compare_lib.MAX_ELEMENTS:,} (more with --no-data)"
+        )
+    device, report, found = compare_lib.run_in_dram(config, program, elements, banks, 0, with_data)
+    pim = pim_side(device, report, config, profile)
+    mapper = AddressMapper.for_config(config)
+    row = config.organisation.row_bytes
+    sizes = compare_lib.operand_bytes(program, elements)
+    stride = -(-max(sizes) // row) * row
+    bases = _array_bases(mapper, len(sizes), stride + row * 16, row)
+    if bases[-1] + sizes[-1] > mapper.capacity_bytes:
+        raise CompareError(
+            f"--size: {op}'s {len(sizes)} arrays of up to {max(sizes):,} bytes do not fit in "
+            f"{mapper.capacity_bytes:,} bytes of {config.name}"
+        )
+    device, end = compare_lib.run_on_cpu(config, program, elements, bases, mapper)
+    cpu = cpu_side(device.snapshot(end), config, profile)
+    entry = _entry(pim, cpu, size, None if found is None else found["correct"], elements)
+    entry["elements"] = elements
+    if found is not None and "mismatch" in found:
+        entry["mismatch"] = found["mismatch"]
+    return entry
+
+
+def _entry(
+    pim: SideResult, cpu: SideResult, size: int, correct: bool | None, elements: int = 0
+) -> dict:
+    elements = elements or size * 8  # a bitwise operation's element is a bit
     return {
-        "pim": pim.to_dict(size),
-        "cpu": cpu.to_dict(size),
+        "pim": pim.to_dict(size, elements),
+        "cpu": cpu.to_dict(size, elements),
         "speedup": round(cpu.time_ns / pim.time_ns, 4),
         "energy_reduction": round(cpu.energy["above_idle"] / pim.energy["above_idle"], 4),
         "correct": correct,

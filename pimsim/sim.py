@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +25,29 @@ from pimsim.addrmap import AddressError
 from pimsim.agents.system import QUANTUM as QUANTUM
 from pimsim.agents.system import SimulationError, System
 from pimsim.ambit.bulk import BulkEngine, BulkError, BulkPlan, bulk_result
+from pimsim.ambit.lowering import lower
+from pimsim.ambit.operands import row_addresses
+from pimsim.ambit.rowdata import evaluate_operands
 from pimsim.baseline import LINE_BYTES, HostOp, op_lines
 from pimsim.config import Config
 from pimsim.controller import END_OF_TIME, MAX_TICK
 from pimsim.errors import TraceError
-from pimsim.programs.parse import builtin
+from pimsim.programs.parse import Program
 from pimsim.results.drampower import CommandCsv
 from pimsim.results.energy import DEFAULT_PROFILE
 from pimsim.results.stats import add_op
 from pimsim.tracefile import PimLine, TraceChunk, read_trace
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A bulk line's program and the addresses of its rows (``size`` bytes each): its
+    destinations' and its sources', in the program's output and input row order."""
+
+    program: Program
+    dsts: tuple[int, ...]
+    srcs: tuple[int, ...]
+
 
 #: With a DRAMPower export every REF is listed, so idle refresh intervals cannot be counted
 #: in bulk: a trace may then reach this many refresh intervals at most.
@@ -178,21 +193,29 @@ class Replay:
         while self._plan is not None:  # the previous bulk operation finishes first
             yield from self._advance(final=True)
         tick = self._tick_of(line.cycle, line.line)
-        self._check_extent(line)
+        rows = _rows_of(line)
+        self._check_extent(line, rows)
         while self.engine.now < tick:  # the line enters at its cycle, as a request would
             yield from self._advance(final=True, until=tick)
-        self.bulk_results.append((line.dst, line.size))
+        self.bulk_results.extend((d, line.size) for d in rows.dsts)
         vectors, reason = [], "bulk operations on the CPU (the baseline run)"
-        if _partial_overlap(line):
+        outputs = len(rows.dsts)
+        if _partial_overlap(rows, line.size):
             reason = "destination overlaps a source"
         elif self.bulk_in_dram:
             with self._named(line):  # too big to simulate: said before mapping its rows
                 vectors, reason = self.bulk.vectors_at(
-                    self.mapper, (line.dst, *line.sources), line.size, builtin(line.op)
+                    self.mapper, (*rows.dsts, *rows.srcs), line.size, rows.program
                 )
+            if vectors and outputs > 1:  # runs in DRAM only in place (BulkEngine.plan_rows)
+                apart = self.bulk.not_in_place(vectors[:outputs], vectors[outputs:])
+                if apart:
+                    vectors, reason = [], f"{apart} (several output rows run only in place)"
         if vectors:
             with self._named(line):
-                plan = self.bulk.plan(line.op, vectors[0], *vectors[1:], not_before=self.engine.now)
+                plan = self.bulk.plan_rows(
+                    rows.program, vectors[:outputs], vectors[outputs:], not_before=self.engine.now
+                )
             self._plan = plan
             plan.job.submit(self.engine)
             if plan.host is not None:  # fallback rows: the host model once the job is done
@@ -200,7 +223,7 @@ class Replay:
                 add_op(self.pim, self.bulk.report(plan, plan.span, host).to_dict())
         else:
             yield from self._drain()
-            yield from self._pim_on_cpu(line, self.engine.now, reason)
+            yield from self._pim_on_cpu(line, rows, self.engine.now, reason)
         if self.engine.now > self.env.now:
             yield self.env.timeout(self.engine.now - self.env.now)
 
@@ -213,9 +236,9 @@ class Replay:
         except BulkError as error:
             raise BulkError(f"{self.trace}:{line.line}: size: {error}") from None
 
-    def _check_extent(self, line: PimLine) -> None:
+    def _check_extent(self, line: PimLine, rows: _Rows) -> None:
         """Every operand of a bulk line lies inside the memory, else a TraceError naming it."""
-        end = max((line.dst, *line.sources)) + line.size
+        end = max((*rows.dsts, *rows.srcs)) + line.size
         if end > self.mapper.capacity_bytes:
             raise TraceError(
                 str(self.trace),
@@ -225,26 +248,25 @@ class Replay:
                 f"[0, {self.mapper.capacity_bytes:#x})",
             )
 
-    def _pim_on_cpu(self, line: PimLine, tick: int, reason: str):
+    def _pim_on_cpu(self, line: PimLine, rows: _Rows, tick: int, reason: str):
         """The host's way (pimsim.baseline.HostOp): read the source lines, write the
         destination lines, through the controller, ``HOST_BLOCK_LINES`` result lines at a
-        time. The result is computed on the host with the op's numpy twin from the sources
+        time. The result is computed on the host with the op's numpy twin (a library
+        operation of a width: its program run on the host over its rows) from the sources
         as they are before a block's requests and stored when they are done; with a
         destination that partly overlaps a source every source line is read before any
         destination line is written (as through a temporary buffer)."""
         before = self.device.command_counts()
         start = self.engine.now
-
-        def compute(values, shape):
-            return bulk_result(line.op, values, shape)
-
+        compute = self._host_compute(line, rows) if self.with_data else None
         work = HostOp(
             self.device,
             line.size // LINE_BYTES,
-            op_lines(self.mapper, line.dst, line.sources),
-            compute if self.with_data else None,
+            op_lines(self.mapper, rows.dsts, rows.srcs),
+            compute,
             HOST_BLOCK_LINES,
-            buffered=_partial_overlap(line),
+            buffered=_partial_overlap(rows, line.size),
+            writes=len(rows.dsts),
         )
         for _ in work.blocks(self.engine, tick):
             yield from self._drain()
@@ -255,13 +277,25 @@ class Replay:
                 "op": line.op,
                 "rows": 0,
                 "in_dram_rows": 0,
-                "cpu_bytes": line.size,
+                "cpu_bytes": line.size * len(rows.dsts),
                 "cpu_ops": 1,
                 "fallback_reasons": {reason: 1},
                 "time_ns": round(self.clock.ticks_to_ns(self.engine.now - start), 3),
                 "commands": {c: after[c] - before[c] for c in after if after[c] - before[c]},
             },
         )
+
+    def _host_compute(self, line: PimLine, rows: _Rows):
+        """The host's result of a bulk line: the numpy twin of a bitwise operation, else
+        every output row of the program run on host arrays."""
+        if not line.width:
+            return lambda values, shape: bulk_result(line.op, values, shape)
+        layout = self.bulk.pim.layout
+        self.bulk.pim.check(rows.program)
+        low = lower(rows.program, layout)
+        n_in = len(rows.program.inputs)
+        outputs = range(n_in, n_in + len(rows.dsts))
+        return lambda values, shape: evaluate_operands(low, layout, values, outputs, shape)
 
     def _finish_bulk(self) -> None:
         """The controller ran the bulk operation's last command: its data and counters, and
@@ -297,7 +331,15 @@ class Replay:
         return self.sim.stats()
 
 
-def _partial_overlap(line: PimLine) -> bool:
-    """The destination shares bytes with a source it does not coincide with (an in-place
-    operation, ``dst`` = a source, is not partial)."""
-    return any(s != line.dst and abs(s - line.dst) < line.size for s in line.sources)
+def _rows_of(line: PimLine) -> _Rows:
+    """A bulk line's program and the addresses of its rows (pimsim.ambit.operands)."""
+    return _Rows(*row_addresses(line.op, (line.dst, *line.sources), line.size))
+
+
+def _partial_overlap(rows: _Rows, size: int) -> bool:
+    """A destination shares bytes with a source it does not coincide with (an in-place
+    operation, ``dst`` = a source, is not partial), or with another destination."""
+    dsts = rows.dsts
+    return any(s != d and abs(s - d) < size for d in dsts for s in rows.srcs) or any(
+        abs(a - b) < size for k, a in enumerate(dsts) for b in dsts[k + 1 :]
+    )

@@ -76,7 +76,10 @@ class TraceChunk:
 
 @dataclass(frozen=True)
 class PimLine:
-    """A bulk operation in a trace: ``dst = op(sources)`` over ``size`` bytes."""
+    """A bulk operation in a trace: ``dst = op(sources)`` over ``size`` bytes. A library
+    operation of a width (``add16``) has ``outputs`` destinations -- ``dst`` and the first
+    ``outputs - 1`` addresses of ``sources`` -- and each operand is as many rows of ``size``
+    bytes as it has bits: bit i at the operand's address + i * size."""
 
     cycle: int
     op: str
@@ -84,6 +87,16 @@ class PimLine:
     sources: tuple[int, ...]
     size: int
     line: int
+    outputs: int = 1
+    width: int = 0  # n of a library operation of a width; 0: a bitwise operation
+
+    @property
+    def destinations(self) -> tuple[int, ...]:
+        return (self.dst, *self.sources[: self.outputs - 1])
+
+    @property
+    def inputs(self) -> tuple[int, ...]:
+        return self.sources[self.outputs - 1 :]
 
 
 # -- reading the file ----------------------------------------------------------------------------
@@ -395,18 +408,24 @@ def parse_pim_line(text: bytes, path: str, lineno: int) -> PimLine:
                 f"expected '<cycle> BBOP <op> <dst> <src>... <size>', got {len(parts)} fields",
             )
         op, operands = _op(parts[2], path, lineno), parts[3:]
-        sources = _arities()[op]
-    if len(operands) != 2 + sources:
+        sources = _arities().get(op, 0)
+    outputs, width = 1, 0
+    if op != "copy" and op not in _arities():
+        outputs, sources, width = _wide_arity(op, path, lineno)
+    if len(operands) != 1 + outputs + sources:
+        dsts = " ".join(["<dst>"] + [f"<dst{i + 2}>" for i in range(outputs - 1)])
         srcs = " ".join(f"<src{i + 1}>" for i in range(sources))
         keyword = "COPY" if parts[1].upper() == b"COPY" else f"BBOP {op}"
         raise TraceError(
             path,
             lineno,
             "line",
-            f"{op} takes a destination, {sources} source(s) and a size: expected "
-            f"'<cycle> {keyword} <dst> {srcs} <size>', got {len(parts)} fields",
+            f"{op} takes {'a destination' if outputs == 1 else f'{outputs} destinations'}, "
+            f"{sources} source(s) and a size: expected "
+            f"'<cycle> {keyword} {dsts} {srcs} <size>', got {len(parts)} fields",
         )
-    fields = ["dst"] + [f"src{i + 1}" for i in range(sources)]
+    fields = ["dst"] + [f"dst{i + 2}" for i in range(outputs - 1)]
+    fields += [f"src{i + 1}" for i in range(sources)]
     addrs = [_number(v, "hex", path, lineno, f) for v, f in zip(operands[:-1], fields, strict=True)]
     size = _number(operands[-1], "size", path, lineno, "size")
     if size <= 0 or size % 64:
@@ -414,24 +433,53 @@ def parse_pim_line(text: bytes, path: str, lineno: int) -> PimLine:
     for value, field in zip(addrs, fields, strict=True):
         if value % 64:
             raise TraceError(path, lineno, field, f"{value:#x} is not 64-byte aligned")
-    return PimLine(cycle, op, addrs[0], tuple(addrs[1:]), size, lineno)
+    return PimLine(cycle, op, addrs[0], tuple(addrs[1:]), size, lineno, outputs, width)
 
 
 def _op(token: bytes, path: str, lineno: int) -> str:
     """The built-in operation ``token`` names (a plain name, case-insensitive; never a path)."""
+    from pimsim.ambit.operands import wide_op
+
     arities = _arities()
     name = token.decode("ascii").lower() if _OP.fullmatch(token) else None
-    if name not in arities:
+    if name not in arities and (name is None or wide_op(name) is None):
         known = ", ".join(sorted(arities))
         raise TraceError(
-            path, lineno, "op", f"{_shown(token)} is not a bulk operation (known: {known})"
+            path,
+            lineno,
+            "op",
+            f"{_shown(token)} is not a bulk operation (known: {known}, or a library "
+            "operation with its width: add16, gt32, ...)",
         )
     return name
 
 
+def _wide_arity(op: str, path: str, lineno: int) -> tuple[int, int, int]:
+    """(outputs, inputs, n) of library operation ``op`` (NAMEn); TraceError naming the op
+    field if its program does not take that n."""
+    from pimsim.ambit.operands import operands_of, wide_program
+    from pimsim.programs.parse import ProgramError
+
+    try:
+        program = wide_program(op)
+    except ProgramError as error:
+        raise TraceError(path, lineno, "op", f"{op}: {error.message}") from None
+    return len(operands_of(program, "out")), len(operands_of(program, "in")), program.params["n"]
+
+
 @functools.cache
 def _arities() -> dict[str, int]:
-    """How many sources each built-in operation reads, by name (read once)."""
-    from pimsim.programs.parse import builtin, builtin_names
+    """How many sources each built-in operation reads, by name (read once): the library
+    programs that need no param and write one row (a library operation of a width, such
+    as add, is not a trace operation)."""
+    from pimsim.programs.parse import ProgramError, builtin, builtin_names
 
-    return {name: len(builtin(name).inputs) for name in builtin_names()}
+    found = {}
+    for name in builtin_names():
+        try:
+            program = builtin(name)
+        except ProgramError:  # a param without a default (n)
+            continue
+        if len(program.outputs) == 1:
+            found[name] = len(program.inputs)
+    return found

@@ -21,6 +21,8 @@ SIDE_KEYS = {
     "commands",
     "rows_raised",
     "energy_breakdown_nj",
+    "elements_per_second",
+    "energy_pj_per_element",
 }
 
 
@@ -58,6 +60,9 @@ def test_document_schema(rowclone):
             e = entry[side]
             assert e["throughput_gbps"] == pytest.approx(4096 / e["time_ns"], rel=1e-3)
             assert e["energy_nj_per_kb"] == pytest.approx(e["energy_nj"] / 4, rel=1e-3)
+            # a bitwise operation's element is one bit of result
+            assert e["elements_per_second"] == pytest.approx(4096 * 8 / e["time_ns"] * 1e9, 1e-3)
+            assert e["energy_pj_per_element"] == pytest.approx(e["energy_nj"] / 32.768, 1e-3)
             assert e["energy_nj"] == pytest.approx(e["energy_breakdown_nj"]["above_idle"])
     assert rowclone["summary"]["speedup_hmean"] == pytest.approx(
         hmean([e["speedup"] for e in rowclone["ops"].values()]), rel=1e-3

@@ -27,6 +27,7 @@ import simpy
 
 from pimsim.addrmap import AddressMapper
 from pimsim.ambit.bulk import BulkEngine, BulkError, OpReport
+from pimsim.ambit.operands import row_addresses
 from pimsim.config import Config
 from pimsim.controller import (
     COMPLETED,
@@ -41,7 +42,6 @@ from pimsim.controller import (
 )
 from pimsim.device import Device
 from pimsim.errors import PimsimError
-from pimsim.programs.parse import builtin
 from pimsim.results.energy import DEFAULT_PROFILE, energy_of, energy_table, get_profile
 from pimsim.results.stats import Latencies, add_op, add_pim, build_stats, pim_summary
 
@@ -164,16 +164,21 @@ class System:
         pimsim.controller.JOBS_AT_ONCE; more wait for a slot). The event fires, with the
         pimsim.ambit.bulk.OpReport, when the job's last command issued. Operands must be
         whole rows of one vector layout (see BulkEngine.vectors_at), else a BulkError names
-        the reason."""
+        the reason. ``op`` may be a library operation with its width (``add16``: ``dst``
+        and the sources are its operands, destinations first; bit i of each at its address
+        + i * size)."""
         return self.env.process(self._agent(self._bulk_issuer(op, dst, sources, size)))
 
     def _bulk_issuer(self, op: str, dst: int, sources: tuple[int, ...], size: int) -> Agent:
-        vectors, reason = self.bulk.vectors_at(self.mapper, (dst, *sources), size, builtin(op))
+        program, dsts, srcs = row_addresses(op, (dst, *sources), size)
+        vectors, reason = self.bulk.vectors_at(self.mapper, (*dsts, *srcs), size, program)
         if not vectors:
             raise BulkError(f"bbop {op} at {dst:#x}: not an in-DRAM operation: {reason}")
         with self._job_slots.request() as slot:
             yield slot
-            plan = self.bulk.plan(op, vectors[0], *vectors[1:], not_before=self.engine.now)
+            plan = self.bulk.plan_rows(
+                program, vectors[: len(dsts)], vectors[len(dsts) :], not_before=self.engine.now
+            )
             done = self.env.event()
             plan.job.submit(self.engine)
             self._bbops[self.engine.last_job] = (plan, done)

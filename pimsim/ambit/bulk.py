@@ -21,6 +21,13 @@ computes a built-in with its numpy twin and any other program with its vectorize
 (pimsim.ambit.rowdata.evaluate_host). The report says how many rows took each path and
 why; nothing falls back silently.
 
+``run(program, outputs, inputs)`` is the same for a flat program of any number of output
+rows (a multi-bit program after expansion: one vector per bit row of each operand, made by
+``alloc_program`` so that row g of every one lies in one subarray). A program with several
+output rows runs only in place -- every row's operands in one subarray, each output row
+apart from the other operands -- and anything else is a BulkError naming the first row at
+fault: neither staging nor the CPU fallback is modelled for it.
+
 A program's ``scratch`` rows are data rows kept, in each subarray it runs in, at the top of
 the subarray's data rows (below RowClone's temporary row): the allocator hands them out no
 more.
@@ -44,7 +51,16 @@ from pimsim.errors import ConfigError, PimsimError
 from pimsim.programs.parse import Program, builtin, is_builtin
 from pimsim.standards import COMMANDS
 
-__all__ = ["NUMPY_OPS", "BulkEngine", "BulkError", "BulkPlan", "OpReport", "Vector", "bulk_result"]
+__all__ = [
+    "NUMPY_OPS",
+    "BulkEngine",
+    "BulkError",
+    "BulkPlan",
+    "OpReport",
+    "Vector",
+    "bulk_result",
+    "has_twin",
+]
 
 #: Numpy twins of the built-in operations, for the CPU path and for checking results.
 NUMPY_OPS = {
@@ -68,6 +84,12 @@ _TEST_WORDS = 4
 #: Why a row cannot run in DRAM as it lies (index 0: it can).
 _REASONS = ("", "operands in different banks", "operands in different subarrays",
             "operand in a reserved row")  # fmt: skip
+
+
+def has_twin(program: Program) -> bool:
+    """Whether ``program`` is a shipped bitwise built-in whose numpy twin
+    (:func:`bulk_result`) computes it; other programs are computed by their semantics."""
+    return program.name in (*NUMPY_OPS, "zero", "one") and is_builtin(program)
 
 
 def bulk_result(op: str, sources: Sequence[np.ndarray], shape: int | tuple[int, ...]) -> np.ndarray:
@@ -122,6 +144,46 @@ class BulkEngine:
             )
         return Vector(self.placement.alloc(nbytes // self.row_bytes), self.row_bytes)
 
+    def alloc_program(self, program: Program, groups: int) -> tuple[list[Vector], list[Vector]]:
+        """Vectors of ``groups`` rows for each flat input and output row of ``program``
+        (``program.inputs`` and ``program.outputs`` order): row g of every one of them in
+        the same bank and subarray, as :meth:`run` needs. BulkError, before any row is
+        taken, if its rows and scratch rows do not fit the free data rows of a subarray."""
+        self.pim.check(program)
+        rows = len(program.inputs) + len(program.outputs)
+        per_subarray = -(-groups // (len(self.banks) * self.subarrays))
+        need = rows * per_subarray + len(program.scratch)
+        free = self.placement.free_rows()
+        if need > free:
+            raise BulkError(
+                f"{program.name}: {rows} operand rows x {per_subarray} row group(s) per "
+                f"subarray + {len(program.scratch)} scratch rows = {need:,} rows; a subarray "
+                f"has {free:,} free data rows: use fewer elements or more banks"
+            )
+        vectors = [Vector(self.placement.alloc(groups), self.row_bytes) for _ in range(rows)]
+        return vectors[: len(program.inputs)], vectors[len(program.inputs) :]
+
+    def write_rows(self, vectors: Sequence[Vector], data: np.ndarray) -> None:
+        """Fill whole vectors at once (host-side, untimed): ``data`` (len(vectors), rows,
+        words per row) uint64, one scatter for all of them."""
+        per_row = self.row_bytes // 8
+        data = np.asarray(data, dtype=np.uint64)
+        rows = sum(len(v) for v in vectors)
+        if data.size != rows * per_row:
+            raise BulkError(f"{data.size:,} words of data for {rows:,} rows of {per_row} words")
+        self.device.scatter_rows(self._ids(vectors), data.reshape(rows, per_row))
+
+    def read_rows(self, vectors: Sequence[Vector]) -> np.ndarray:
+        """Whole vectors of equal length (host-side, untimed): (len(vectors), rows, words
+        per row) uint64, one gather for all of them."""
+        per_row = self.row_bytes // 8
+        words = self.device.gather_rows(self._ids(vectors))
+        return words.reshape(len(vectors), -1, per_row)
+
+    def _ids(self, vectors: Sequence[Vector]) -> np.ndarray:
+        fields = [v.fields for v in vectors]
+        return self.device.row_ids(*np.concatenate(fields).T) if fields else np.zeros(0, np.int64)
+
     def temp_row(self, subarray: int) -> int:
         """Physical row of ``subarray``'s temporary row, the middle stop of RowClone's
         inter-subarray copies (an extra wordline: no host address or vector reaches it)."""
@@ -132,7 +194,7 @@ class BulkEngine:
         also compute its operation (its semantics run on the host over test words): a
         configuration whose decoder or rows break one is a ConfigError on ``pim.decoder``,
         not an error in a file the user never wrote, nor a wrong result."""
-        if not is_builtin(program) or program.name in self._working:
+        if not has_twin(program) or program.name in self._working:
             self.pim.check(program)
             return
         try:
@@ -168,7 +230,7 @@ class BulkEngine:
     ) -> np.ndarray:
         """``program`` computed on the host (uint64 of ``shape``): a built-in's numpy twin,
         else the program's semantics run on host arrays."""
-        if is_builtin(program):
+        if has_twin(program):
             return bulk_result(program.name, sources, shape)
         self.pim.check(program)
         return self._semantics(program, sources, shape)
@@ -202,7 +264,21 @@ class BulkEngine:
     ) -> OpReport:
         """Run ``op`` over whole vectors (``dst = op(*sources)``) to its end, fallback rows
         included; see the module docstring."""
-        plan = self.plan(op, dst, *sources, not_before=not_before)
+        return self.run(op, [dst], sources, not_before=not_before)
+
+    def run(
+        self,
+        op: str | Program,
+        outputs: Sequence[Vector],
+        inputs: Sequence[Vector],
+        not_before: int = 0,
+    ) -> OpReport:
+        """Run a flat program to its end: one vector per flat row, ``inputs`` in
+        ``program.inputs`` order and ``outputs`` in ``program.outputs`` order (a multi-bit
+        operand is one vector per bit row, as :meth:`alloc_program` makes them); every
+        output row is written. A program with several output rows runs only in place:
+        see :meth:`plan_rows`."""
+        plan = self.plan_rows(op, outputs, inputs, not_before=not_before)
         plan.span = run_job(self.device, plan.job)
         return self.report(plan, plan.span, self.host.run_now(plan))
 
@@ -211,16 +287,39 @@ class BulkEngine:
     ) -> BulkPlan:
         """The controller job of ``dst = op(*sources)`` (the rows in place, then the rows
         run after copies) and the host's part (fallback rows), not run yet."""
+        return self.plan_rows(op, [dst], sources, not_before=not_before)
+
+    def plan_rows(
+        self,
+        op: str | Program,
+        outputs: Sequence[Vector],
+        inputs: Sequence[Vector],
+        not_before: int = 0,
+    ) -> BulkPlan:
+        """:meth:`plan` of a program with any number of output rows (see :meth:`run`).
+        With one output row, rows whose operands lie apart are staged or fall back to the
+        CPU; with several, every row of the operation must have its operands in one
+        subarray, each output row distinct from every other operand row (else a
+        BulkError): neither RowClone staging nor the CPU fallback is modelled for them."""
         program = builtin(op) if isinstance(op, str) else op
         self.check_program(program)
-        self.check_footprint(program, len(dst))
-        is_copy = is_builtin(program) and program.name == "copy"
-        if len(sources) != len(program.inputs):
+        if len(outputs) != len(program.outputs):
             raise BulkError(
-                f"{program.name} takes {len(program.inputs)} source vector(s), got {len(sources)}"
+                f"{program.name} writes {len(program.outputs)} output row vector(s), "
+                f"got {len(outputs)}"
             )
-        if any(len(v) != len(dst) for v in sources):
+        if len(inputs) != len(program.inputs):
+            raise BulkError(
+                f"{program.name} takes {len(program.inputs)} source vector(s), got {len(inputs)}"
+            )
+        dst = outputs[0]
+        self.check_footprint(program, len(dst))
+        if any(len(v) != len(dst) for v in (*outputs, *inputs)):
             raise BulkError(f"{program.name}: vectors differ in length")
+        if len(outputs) > 1:
+            return self._plan_in_place(program, outputs, inputs, not_before)
+        sources = list(inputs)
+        is_copy = is_builtin(program) and program.name == "copy"
         reasons = self._why_not(dst, sources)
         other = np.flatnonzero(reasons)
         out = dst.fields[other]
@@ -229,7 +328,7 @@ class BulkEngine:
         movable = stageable(program, layout, org, out, srcs, is_copy)
         moved, fallback = other[movable], other[~movable]
         parts = [
-            self._program_part(program, dst, sources, np.flatnonzero(reasons == 0)),
+            self._program_part(program, outputs, sources, np.flatnonzero(reasons == 0)),
             self._moved_part(program, dst, sources, moved, is_copy),
         ]
         counted: dict[str, int] = {}
@@ -245,6 +344,51 @@ class BulkEngine:
             staged_rows=0 if is_copy else len(moved),
             host=self._host_rows(program, dst, sources, fallback) if len(fallback) else None,
         )
+
+    def _plan_in_place(
+        self,
+        program: Program,
+        outputs: Sequence[Vector],
+        inputs: Sequence[Vector],
+        not_before: int,
+    ) -> BulkPlan:
+        """The plan of a program with several output rows: every row in place (see
+        :meth:`plan_rows`)."""
+        dst = outputs[0]
+        reasons = self._why_not(dst, [*outputs[1:], *inputs])
+        if reasons.any():
+            j = int(np.argmax(reasons != 0))
+            raise BulkError(
+                f"{program.name}: row {j} of its operands cannot run in place "
+                f"({_REASONS[reasons[j]]}); a program with {len(outputs)} output rows runs "
+                "only with all its operand rows in one subarray (allocate them together: "
+                "BulkEngine.alloc_program)"
+            )
+        ids = [self.device.row_ids(*v.fields.T) for v in (*outputs, *inputs)]
+        names = (*program.outputs, *program.inputs)
+        for k, out in enumerate(ids[: len(outputs)]):
+            for j in range(k + 1, len(ids)):
+                if (out == ids[j]).any():
+                    raise BulkError(
+                        f"{program.name}: output {names[k]} shares a row with {names[j]} (a "
+                        "program with several output rows needs each in a row of its own)"
+                    )
+        part = self._program_part(program, outputs, inputs, np.arange(len(dst)))
+        return BulkPlan(
+            program=program,
+            rows=len(dst),
+            job=Job(self.device, [part], not_before, self.with_data),
+            cpu_rows=0,
+            fallback_reasons={},
+            psm_rows=0,
+            staged_rows=0,
+        )
+
+    def not_in_place(self, outputs: Sequence[Vector], inputs: Sequence[Vector]) -> str:
+        """Why some row of an operation cannot run with all its operand rows where they
+        lie ("" if every row can): a program with several output rows runs only so."""
+        reasons = self._why_not(outputs[0], [*outputs[1:], *inputs])
+        return _REASONS[int(reasons.max(initial=0))]
 
     def _why_not(self, dst: Vector, sources: Sequence[Vector]) -> np.ndarray:
         """Per row: 0 if its operands meet in one subarray (the in-DRAM path), else the
@@ -262,7 +406,11 @@ class BulkEngine:
         return np.select([other_bank, other_sub, reserved], [1, 2, 3], 0).astype(np.int8)
 
     def _program_part(
-        self, program: Program, dst: Vector, sources: Sequence[Vector], rows: np.ndarray
+        self,
+        program: Program,
+        outputs: Sequence[Vector],
+        sources: Sequence[Vector],
+        rows: np.ndarray,
     ) -> Part:
         """The in-DRAM rows ``rows`` (indices): the program's template over them, one stream
         per bank, its data applied block by block, and the rows it activates."""
@@ -271,15 +419,15 @@ class BulkEngine:
         layout, org = self.pim.layout, self.device.config.organisation
         low = lower(program, layout)
         rps = layout.physical_rows
-        out = dst.fields[rows]
+        out = outputs[0].fields[rows]
         bank = bank_index(out, org)
         base = out[:, 4] - out[:, 4] % rps
         offsets = np.empty((len(rows), low.operands), dtype=np.int64)
-        for k, v in enumerate(sources):
+        for k, v in enumerate((*sources, *outputs)):
             offsets[:, k] = v.fields[rows, 4] - base
-        offsets[:, len(sources)] = out[:, 4] - base
         self._scratch(program, offsets, bank, base // rps)
-        check_offsets(program, offsets)
+        if len(outputs) == 1:
+            check_offsets(program, offsets)
         ends = np.empty((len(rows), 1 + low.operands, 5), dtype=np.int64)
         ends[:, :, :4] = out[:, None, :4]
         ends[:, 0, 4] = base
@@ -314,17 +462,17 @@ class BulkEngine:
         self, program: Program, offsets: np.ndarray, bank: np.ndarray, sub: np.ndarray
     ) -> np.ndarray:
         """The scratch rows of the subarrays (kept from the allocator, written into the
-        columns of ``offsets`` past the inputs and output when it has them); BulkError if
+        columns of ``offsets`` past the inputs and outputs when it has them); BulkError if
         an operand lies in them."""
         if not program.scratch:
             return np.zeros(0, dtype=np.int64)
-        n_in = len(program.inputs)
+        n_data = len(program.inputs) + len(program.outputs)
         _, first = np.unique(bank * self.subarrays + sub, return_index=True)
         scratch = self.placement.scratch_rows(bank[first], sub[first], len(program.scratch))
-        if np.isin(offsets[:, : n_in + 1], scratch).any():
+        if np.isin(offsets[:, :n_data], scratch).any():
             raise BulkError(f"{program.name}: an operand lies in the subarray's scratch rows")
-        if offsets.shape[1] > n_in + 1:
-            offsets[:, n_in + 1 :] = scratch
+        if offsets.shape[1] > n_data:
+            offsets[:, n_data:] = scratch
         return scratch
 
     def _host_rows(self, program: Program, dst: Vector, sources: Sequence[Vector], rows):

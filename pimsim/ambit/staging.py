@@ -54,14 +54,13 @@ def check_offsets(program: Program, offsets: np.ndarray) -> None:
     if not offsets.size or not n_in:
         return
     same = offsets[:, :n_in] == offsets[:, n_in : n_in + 1]
-    # each row's pattern as a number, input 0 the highest bit: the patterns found, in
-    # ascending order, are the distinct rows of ``same`` in lexicographic order
-    bits = 1 << np.arange(n_in - 1, -1, -1, dtype=np.int64)
-    found = np.flatnonzero(np.bincount(same.astype(np.int64) @ bits, minlength=1 << n_in))
-    for code in found.tolist():
+    aliased = same[same.any(axis=1)]
+    if not len(aliased):  # no output row is an input row: nothing to check
+        return
+    for pattern in np.unique(aliased, axis=0).tolist():  # the distinct patterns found
         bound: dict[str, int | str] = {name: -1 - k for k, name in enumerate(program.operands)}
         for k in range(n_in):
-            if code >> (n_in - 1 - k) & 1:
+            if pattern[k]:
                 bound[program.outputs[0]] = bound[program.inputs[k]]
         try:
             check_aliases(program, bound)

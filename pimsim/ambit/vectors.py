@@ -105,6 +105,12 @@ class Placement:
         fields[:, 4] = sub * self.layout.physical_rows + offset
         return fields
 
+    def free_rows(self) -> int:
+        """Data rows free in every subarray of the banks in use (the fullest one's)."""
+        flat = bank_index(self.banks, self.org)
+        used = self.next_free[flat] + self.scratch[flat]
+        return self.layout.data_rows - int(used.max(initial=0))
+
     def scratch_rows(self, bank: np.ndarray, sub: np.ndarray, count: int) -> np.ndarray:
         """Offsets of the ``count`` scratch rows of subarrays (``bank`` flat indices,
         ``sub`` subarray indices, arrays): the top data rows, kept from the allocator from

@@ -49,8 +49,9 @@ MAX_BANKS = int(
     show_default=True,
     metavar="LIST|all",
     callback=_ops,
-    help="Comma-separated operations (not, and, or, nand, nor, xor, xnor, copy, zero, one); "
-    "all = the seven bitwise ones.",
+    help="Comma-separated operations (not, and, or, nand, nor, xor, xnor, copy, zero, one), "
+    "or library operations with their width (add32, mul8, gt16: --size is then the bytes of "
+    "one n-bit operand, size*8/n elements); all = the seven bitwise ones.",
 )
 @size_option("32MiB", "Bytes of result per operation (whole rows), e.g. 4KiB, 32MiB.")
 @click.option(
@@ -110,16 +111,18 @@ def compare(
 ) -> None:
     """Run bulk operations in DRAM and on the CPU, and compare time and energy.
 
-    Each operation runs in DRAM on random vectors (checked bit-exactly against numpy) and
-    the conventional way: a CPU core streams the sources over the channel through the same
-    controller and writes the result back. Energy is what each way costs above an idle
-    memory, under the chosen profile.
+    Each operation runs in DRAM on random vectors (checked bit-exactly against numpy, or a
+    library operation against its check lines) and the conventional way: a CPU core streams
+    the sources over the channel through the same controller and writes the result back
+    (a library operation's operands as arrays of 1-, 2-, 4- or 8-byte integers). Energy is
+    what each way costs above an idle memory, under the chosen profile.
 
     \b
     Examples:
       pimsim compare --config ddr3-1600 --banks 8 --energy-profile ambit-micro17
       pimsim compare --config ddr3-1066 --ops copy,zero --size 4KiB --banks 1
       pimsim compare --ops xor --size 8MiB --json - --plot xor.png
+      pimsim compare --ops add32,mul16 --config ddr4-2400 --banks 16
       pimsim compare --ops all --size 1GiB --no-data
       pimsim compare --trace traces/sample-pim.trace
     """

@@ -19,6 +19,10 @@ _CSV_COLUMNS = (
     ("cpu_energy_nj", ("cpu", "energy_nj")),
     ("pim_energy_nj_per_kb", ("pim", "energy_nj_per_kb")),
     ("cpu_energy_nj_per_kb", ("cpu", "energy_nj_per_kb")),
+    ("pim_elements_per_second", ("pim", "elements_per_second")),
+    ("cpu_elements_per_second", ("cpu", "elements_per_second")),
+    ("pim_energy_pj_per_element", ("pim", "energy_pj_per_element")),
+    ("cpu_energy_pj_per_element", ("cpu", "energy_pj_per_element")),
     ("speedup", ("speedup",)),
     ("energy_reduction", ("energy_reduction",)),
     ("correct", ("correct",)),
@@ -43,6 +47,10 @@ def format_table(doc: dict) -> str:
         "CPU GB/s",
         "in-DRAM nJ/KB",
         "CPU nJ/KB",
+        "in-DRAM Gelem/s",
+        "CPU Gelem/s",
+        "in-DRAM pJ/elem",
+        "CPU pJ/elem",
         "speedup",
         "energy",
         "correct",
@@ -58,16 +66,21 @@ def format_table(doc: dict) -> str:
             f"{cpu['throughput_gbps']:.2f}",
             f"{pim['energy_nj_per_kb']:.2f}",
             f"{cpu['energy_nj_per_kb']:.2f}",
+            f"{pim['elements_per_second'] / 1e9:,.2f}",
+            f"{cpu['elements_per_second'] / 1e9:,.2f}",
+            f"{pim['energy_pj_per_element']:,.3f}",
+            f"{cpu['energy_pj_per_element']:,.3f}",
             f"{e['speedup']:.1f}x",
             f"{e['energy_reduction']:.1f}x",
             "-" if e["correct"] is None else "yes" if e["correct"] else "NO",
         ]
         if measured:
-            row.append(f"{e['host_measured']['throughput_gbps']:.2f}")
+            host = e.get("host_measured")  # none for a library operation of a width
+            row.append(f"{host['throughput_gbps']:.2f}" if host else "-")
         rows.append(row)
     summary = doc["summary"]
     rows.append(
-        ["hmean", *[""] * 6]
+        ["hmean", *[""] * 10]
         + [f"{summary['speedup_hmean']:.1f}x", f"{summary['energy_reduction_hmean']:.1f}x", ""]
         + ([""] if measured else [])
     )
@@ -89,8 +102,8 @@ def format_table(doc: dict) -> str:
         )
     else:
         title = (
-            f"{doc['config']}{overrides}: {_size_text(doc['size_bytes'])} of result per op, "
-            f"in-DRAM on {banks}; {profile}"
+            f"{doc['config']}{overrides}: {_size_text(doc['size_bytes'])} of result per op "
+            f"(per n-bit operand for a library op, e.g. add32), in-DRAM on {banks}; {profile}"
         )
     if doc.get("interrupted"):
         title += " [interrupted]"
