@@ -92,26 +92,24 @@ def _inputs(program, rng: np.random.Generator) -> dict[str, list[int]]:
     return values
 
 
-def _run(op: str, n: int, rng: np.random.Generator):
+def _assert_exact(op: str, n: int) -> None:
+    """``op`` at width ``n`` equals its twin on edge, equal and random values, elementwise."""
     program = builtin(op, params={"n": n})
-    values = _inputs(program, rng)
-    arrays = {k: np.array(v, dtype=np.uint64) for k, v in values.items()}
-    got = host_run(program, LAYOUT, arrays)
-    return program, values, got
+    values = _inputs(program, np.random.default_rng(n))
+    got = host_run(program, LAYOUT, {k: np.array(v, dtype=np.uint64) for k, v in values.items()})
+    (out,) = [o for o in program.wide if o.role == "out"]
+    names = [o.name for o in program.wide if o.role == "in"]
+    mask = (1 << out.width) - 1
+    for k, result in enumerate(got[out.name]):
+        args = [values[name][k] for name in names]
+        expected = TWINS[op](n, *args) & mask
+        assert int(result) & mask == expected, f"{op}{n} element {k}: inputs {args}, {result}"
 
 
 @pytest.mark.parametrize("n", [8, 16, 32])
 @pytest.mark.parametrize("op", OPS)
 def test_bit_exact_on_edges_and_random_values(op, n):
-    program, values, got = _run(op, n, np.random.default_rng(n))
-    (out,) = [o for o in program.wide if o.role == "out"]
-    names = [o.name for o in program.wide if o.role == "in"]
-    mask = (1 << out.width) - 1
-    results = [int(v) & mask for v in got[out.name]]
-    for k, result in enumerate(results):
-        args = [values[name][k] for name in names]
-        expected = TWINS[op](n, *args) & mask
-        assert result == expected, f"{op}{n} element {k}: inputs {args}, {expected} != {result}"
+    _assert_exact(op, n)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
@@ -169,3 +167,10 @@ def test_count_without_public_figure_is_as_documented(op):
     for n in (8, 16, 32, 64):
         counts = builtin(op, params={"n": n}).counts()
         assert counts["AAP"] + counts["AP"] == OWN_COST[op](n), (op, n, counts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("op", OPS)
+def test_bit_exact_at_every_width(op):
+    for n in range(2, 65):
+        _assert_exact(op, n)
