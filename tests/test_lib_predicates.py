@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +177,36 @@ def test_count_without_public_figure_is_as_documented(op):
 def test_bit_exact_at_every_width(op):
     for n in range(2, 65):
         _assert_exact(op, n)
+
+
+SEARCH = Path(__file__).resolve().parent.parent / "scripts" / "search_steps.py"
+
+
+def _search(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, str(SEARCH), *args], capture_output=True, text=True, check=False
+    )
+    return done.stdout.splitlines()
+
+
+@pytest.mark.slow
+def test_select_step_is_a_shortest_one():
+    """With each operand read once and one constant, no 6 commands make select's bit; the 7
+    found are select.pim's loop body."""
+    args = ["--vars", "s,a,b", "--load", "s,a,b", "--sense", "(s & a) | (~s & b)"]
+    assert _search(*args, "--depth", "6") == ["none within 6 commands"]
+    body = builtin("select", params={"n": 2}).steps[:7]
+    found = _search(*args)
+    assert len(found) == len(body) == 7
+    assert [line.split()[0] for line in found] == [step.kind for step in body]
+
+
+@pytest.mark.slow
+def test_full_adder_step_is_a_shortest_one():
+    """xor_reduce's and bitcount's step (r as ~r in T1 and r in DCC1, the carry sensed out on
+    the way) takes 6 commands and no fewer."""
+    args = ["--vars", "r,a,b", "--load", "a,b:2", "--constants", "0"]
+    args += ["--start", "T1=~r,DCC1=r", "--end", "T1=~(a^b^r),DCC1=a^b^r"]
+    args += ["--store", "(a&b)|(a&r)|(b&r)"]
+    assert _search(*args, "--depth", "5") == ["none within 5 commands"]
+    assert len(_search(*args, "--depth", "6")) == 6
