@@ -103,12 +103,12 @@ def search(machine, loads, constants, start, goal_sense, goal_end, store, depth,
             cells, _, _, stored = key
             if not stored:
                 continue
-            if goal_end is not None and all(cells[r] == v for r, v in goal_end.items()):
+            if goal_sense is None and _holds(goal_end, cells):
                 return _path(parent, key)
             if goal_sense is not None and level < depth:
                 for src in machine.sources:
                     got = machine.sense(cells, src)
-                    if got and got[0] == goal_sense:
+                    if got and got[0] == goal_sense and _holds(goal_end, got[1]):
                         return _path(parent, key) + [f"AAP {src.name} -> y"]
         if level == depth:
             return None
@@ -120,6 +120,10 @@ def search(machine, loads, constants, start, goal_sense, goal_end, store, depth,
                     nxt.append(new)
         frontier = nxt
     return None
+
+
+def _holds(goal_end, cells) -> bool:
+    return goal_end is None or all(cells[r] == v for r, v in goal_end.items())
 
 
 def _moves(machine, key, loads, constants, store, copies):
@@ -171,7 +175,7 @@ def main(argv=None) -> int:
     ap.add_argument("--constants", type=int, default=1, help="reads of C0/C1 allowed")
     ap.add_argument("--start", default="", help="compute rows at the start: ROW=EXPR,...")
     ap.add_argument("--sense", help="goal: the last command senses EXPR into a data row")
-    ap.add_argument("--end", help="goal: these compute rows hold these values: ROW=EXPR,...")
+    ap.add_argument("--end", help="goal: these compute rows then hold these values: ROW=EXPR,...")
     ap.add_argument("--store", help="and on the way, EXPR is sensed into a data row")
     ap.add_argument("--depth", type=int, default=7, help="most commands (default 7)")
     ap.add_argument("--copies", action="store_true", help="allow compute-row to row copies")
@@ -187,8 +191,8 @@ def main(argv=None) -> int:
     start = [UNSET] * len(machine.rows)
     for row, value in assignments(args.start, names, mask, machine.rows).items():
         start[row] = value
-    if (args.sense is None) == (args.end is None):
-        ap.error("give exactly one goal: --sense or --end")
+    if args.sense is None and args.end is None:
+        ap.error("give a goal: --sense, --end or both")
     sense = truth_table(args.sense, names, mask) if args.sense else None
     end = assignments(args.end, names, mask, machine.rows) if args.end else None
     store = truth_table(args.store, names, mask) if args.store else None
