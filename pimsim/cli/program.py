@@ -24,6 +24,7 @@ from pimsim.cli.options import (
 )
 from pimsim.controller import engine_of
 from pimsim.device import Device
+from pimsim.programs import library
 from pimsim.programs.parse import (
     Program,
     ProgramError,
@@ -119,7 +120,8 @@ def _program(name: str) -> Program:
             echo(name)[1:-1],
             0,
             "program",
-            f"neither a built-in operation ({', '.join(builtin_names())}) nor a file",
+            f"neither a built-in operation ({', '.join(library.plain())}; the n-bit library "
+            "runs with pimsim exec) nor a file",
         )
     return load(name)
 

@@ -57,3 +57,11 @@ def unit(name: str, where: Where | None = None) -> Unit:
     """The read (not expanded) library program ``name``, for a call at ``where``."""
     require(name, where)
     return _unit(name)
+
+
+@functools.cache
+def plain() -> tuple[str, ...]:
+    """The library programs without params: Ambit's and RowClone's one-bit operations
+    (not, and, ..., copy, zero, one), the ones ``pimsim program`` and compare's bitwise
+    side run."""
+    return tuple(name for name in names() if not unit(name).params)
