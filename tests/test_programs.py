@@ -75,7 +75,7 @@ def test_checker_names_the_line_that_breaks_a_rule(text, expected):
     [
         ("in A\nout B\nAAP A B\n", "t.pim:3: AAP: expected 'AAP SRC -> DST'"),
         ("in A\nout B\nAP\n", "t.pim:3: AP: expected 'AP ADDR'"),
-        ("in A\nout B\nMOV A B\n", "t.pim:3: command: 'MOV' is not op, in, out, scratch"),
+        ("in A\nout B\nMOV A B\n", "t.pim:3: command: 'MOV' is not op, param, in, out, scratch"),
         ("in A A\nout B\nAAP A -> B\n", "t.pim:1: in: A already declared on line 1"),
         ("in A\nAAP A -> B0\n", "t.pim:0: out: the program declares no output row"),
     ],

@@ -25,6 +25,7 @@ of a bank is physical row (h // data_rows) * physical_rows + h % data_rows.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -102,8 +103,24 @@ class SubarrayLayout:
         return self.data_rows + 2 + self.compute_rows.index(row)
 
     def address_slot(self, name: str) -> int:
-        """Row address (offset) of reserved address ``name`` (B0..B15), as sent with ACT."""
-        return self.data_rows + 2 + list(self.decoder).index(name)
+        """Row address (offset) of reserved address ``name`` (B0..B15, or the compute rows it
+        raises: see :meth:`address`), as sent with ACT."""
+        return self.data_rows + 2 + list(self.decoder).index(self.address(name))
+
+    @functools.cached_property
+    def _by_wordlines(self) -> dict[frozenset[str], str]:
+        found: dict[frozenset[str], str] = {}
+        for name, raised in self.decoder.items():
+            found.setdefault(frozenset(raised), name)
+        return found
+
+    def address(self, name: str) -> str | None:
+        """The decoder address ``name`` means: itself (``B12``), or the first address that
+        raises exactly the wordlines it lists, comma-joined in any order (``T0``, ``~DCC0``,
+        ``T2,T1,T0`` is B12 in Ambit's table); None if it is neither."""
+        if name in self.decoder:
+            return name
+        return self._by_wordlines.get(frozenset(name.split(",")))
 
     @property
     def temp_slot(self) -> int:
@@ -117,7 +134,7 @@ class SubarrayLayout:
             return (Wordline(self.constant_slot(name), False),)
         return tuple(
             Wordline(self.compute_slot(w.lstrip("~")), w.startswith("~"))
-            for w in self.decoder[name]
+            for w in self.decoder[self.address(name)]
         )
 
     def plain_address(self, row: str) -> str | None:
@@ -140,7 +157,8 @@ class SubarrayLayout:
         return out
 
     def is_reserved(self, name: str) -> bool:
-        return name in (C0, C1) or name in self.decoder
+        """Whether ``name`` is C0, C1, a decoder address or compute rows one raises."""
+        return name in (C0, C1) or self.address(name) is not None
 
     def host_to_physical(self, host_row):
         """Physical row of the ``host_row``-th data row of a bank (an int or an integer

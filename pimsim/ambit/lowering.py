@@ -15,6 +15,7 @@ per bank or rank, with numpy: no Python object per command or per row.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,11 +69,13 @@ def lower(program: Program, layout: SubarrayLayout) -> Lowered:
 def _lower(program: Program, layout: SubarrayLayout) -> Lowered:
     index = {name: k for k, name in enumerate(program.operands)}
 
+    @functools.cache
     def refs(name: str) -> tuple[Ref, ...]:
         if name in index:
             return ((("op", index[name]), False),)
         return tuple((("slot", wl.slot), wl.negated) for wl in layout.wordlines(name))
 
+    @functools.cache
     def address(name: str) -> tuple[int, int]:
         if name in index:
             return index[name], 0

@@ -94,9 +94,10 @@ def constants(layout: SubarrayLayout) -> dict:
 
 def row_program(low: Lowered, layout: SubarrayLayout) -> tuple[np.ndarray, int]:
     """``low``'s data effect on one row as register operations: ((n, 5) int32 ops, registers
-    used). Registers 0 and 1 are zeros and ones; every other one is written once. An
-    operand is loaded where first read; the operands written are stored at the end, in the
-    order of their last write."""
+    used). Registers 0 and 1 are zeros and ones. An operand is loaded where first read; the
+    operands written are stored at the end, in the order of their last write. Registers are
+    reused once their value is dead (:func:`_allocate`), so a program of thousands of steps
+    needs only as many row buffers as values live at once."""
     ops: list[tuple[int, int, int, int, int]] = []
     held = {key: int(value == ONES) for key, value in constants(layout).items()}
     written: dict[tuple[str, int], int] = {}
@@ -124,11 +125,54 @@ def row_program(low: Lowered, layout: SubarrayLayout) -> tuple[np.ndarray, int]:
         sensed = got[0] if len(got) == 1 else _majority_of(got, emit)
         for ref in (reads if len(got) > 1 else ()) + dst:
             store(ref, sensed, k)
-    registers = len(ops) + 2
     for key, _ in sorted(written.items(), key=lambda item: item[1]):
         if key[0] == "op":
             ops.append((STORE, held[key], key[1], 0, 0))
-    return np.array(ops, dtype=np.int32).reshape(-1, 5), registers
+    return _allocate(ops)
+
+
+def _reads(op: tuple[int, int, int, int, int]) -> tuple[int, ...]:
+    """The registers an operation reads."""
+    code, r, a, b, c = op
+    if code == LOAD:
+        return ()
+    if code == STORE:
+        return (r,)
+    return {NOT: (a,), AND: (a, b), OR: (a, b), MAJ: (a, b, c)}[code]
+
+
+def _allocate(ops: list[tuple[int, int, int, int, int]]) -> tuple[np.ndarray, int]:
+    """``ops`` (each value in its own register) with registers reused after their last read:
+    (the ops, registers used). An operation may write the register one of its inputs dies
+    in (the core computes word by word, reading before it writes)."""
+    last: dict[int, int] = {}
+    for j, op in enumerate(ops):
+        for reg in _reads(op):
+            last[reg] = j
+    free: list[int] = []
+    where = {0: 0, 1: 1}
+    used = 2
+    out = np.zeros((len(ops), 5), dtype=np.int32)
+    for j, op in enumerate(ops):
+        code, r, a, b, c = op
+        reads = _reads(op)
+        mapped = [where[x] for x in reads]
+        for reg in set(reads):
+            if reg >= 2 and last[reg] == j:
+                free.append(where.pop(reg))
+        if code == STORE:
+            out[j] = (code, mapped[0], a, 0, 0)
+            continue
+        if free:
+            dest = free.pop()
+        else:
+            dest, used = used, used + 1
+        where[r] = dest
+        if r not in last:  # never read: its register is free again at once
+            free.append(where.pop(r))
+        args = mapped + [0] * (3 - len(mapped)) if code != LOAD else [a, 0, 0]
+        out[j] = (code, dest, *args)
+    return out, used
 
 
 def _majority_of(regs: list[int], emit) -> int:
@@ -161,11 +205,26 @@ def evaluate_host(
 ) -> np.ndarray:
     """The value of operand ``output`` after ``low`` ran on input arrays ``sources`` (of
     ``shape``, uint64): a user program's reference and CPU result, vectorized."""
+    return evaluate_operands(low, layout, sources, [output], shape)[0]
+
+
+def evaluate_operands(
+    low: Lowered,
+    layout: SubarrayLayout,
+    sources: Sequence[np.ndarray],
+    operands: Sequence[int],
+    shape: tuple[int, ...],
+) -> list[np.ndarray]:
+    """The values of ``operands`` (indices among the program's rows) after ``low`` ran on
+    input arrays ``sources`` (of ``shape``, uint64), vectorized."""
     values = constants(layout)
     for k, src in enumerate(sources):
         values[("op", k)] = np.asarray(src, dtype=np.uint64)
     run_steps(low.steps, values)
-    value = values.get(("op", output), ZERO)
-    if isinstance(value, np.uint64):
-        return np.full(shape, value, dtype=np.uint64)
-    return value
+    out = []
+    for k in operands:
+        value = values.get(("op", k), ZERO)
+        out.append(
+            np.full(shape, value, dtype=np.uint64) if isinstance(value, np.uint64) else value
+        )
+    return out

@@ -72,7 +72,7 @@ def check_offsets(program: Program, offsets: np.ndarray) -> None:
 def check_staged(program: Program, layout: SubarrayLayout, name: str, address: str) -> None:
     """ValueError unless input ``name`` staged in the compute row ``address`` raises alone
     stays there until the program's last read of it."""
-    raised = layout.wordlines(address) if address in layout.decoder else ()
+    raised = layout.wordlines(address) if layout.address(address) else ()
     if len(raised) != 1 or raised[0].negated:
         raise ValueError(f"{program.name}: {address} does not raise one compute row alone")
     slot = raised[0].slot

@@ -4,66 +4,45 @@ A µprogram names its operands and lists commands, one per line (``#`` starts a 
 
     op xor              # the operation's name (default: the file name)
     in Di Dj            # input operands: data rows, read and kept (any number, or none)
-    out Dk              # the output operand (one): a data row, written
+    out Dk              # the output operand(s): data rows, written
     scratch Dt          # optional extra data rows the program may use freely: each
                         # subarray it runs in keeps that many rows for it
     AAP Di -> B8        # ACTIVATE Di, ACTIVATE B8, PRECHARGE: B8's rows receive Di
     AP B14              # ACTIVATE B14, PRECHARGE: majority of B14's three rows, in place
 
-Row names are the operands, the constant rows ``C0``/``C1`` and the reserved addresses of the
-config's ``pim.decoder`` (B0..B15). Errors name the file, line and field. A file is UTF-8
-text (a byte-order mark, CRLF line ends accepted) of at most ``MAX_BYTES`` bytes and
-``MAX_STEPS`` commands.
+Version 2 (docs/pim-language.md) adds operands with widths (``in a:n``), params, bit rows
+``a[i]``, ``for`` loops, ``if``, compute rows by name (``T0``, ``~DCC0``, ``T0,T1,T2``),
+``call`` of another program or a ``def``, and ``signed``/``check`` lines (the numpy twin).
+pimsim.programs.source reads the lines, pimsim.programs.expand unrolls them for given params
+into the flat :class:`Program` every later layer runs. Row names are operands' rows, the
+constant rows ``C0``/``C1``, the reserved addresses of the config's ``pim.decoder`` (B0..B15)
+and the compute rows. Errors name the file, line and field. A file is UTF-8 text (a
+byte-order mark, CRLF line ends accepted) of at most ``MAX_BYTES`` bytes.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from pimsim.config.schema import shown_path
-from pimsim.errors import PimsimError, cut
+from pimsim.programs import library
+from pimsim.programs.errors import ProgramError, echo
+from pimsim.programs.expand import MAX_STEPS, Operand, Step, expand
+from pimsim.programs.source import read
 
-#: A program or operand name: an identifier of at most 40 characters (errors quote it whole).
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
+__all__ = ["MAX_BYTES", "MAX_STEPS", "Operand", "Program", "ProgramError", "Step", "echo"]
 
-#: Largest ``.pim`` file read (bytes), and most AAP/AP commands in one program.
+#: Largest ``.pim`` file read (bytes).
 MAX_BYTES = 1 << 20
-MAX_STEPS = 10_000
-
-
-def echo(token: str) -> str:
-    """``repr(token)``, cut to about 40 characters: how errors quote what the user wrote."""
-    return repr(cut(token))
-
-
-class ProgramError(PimsimError):
-    """A µprogram that cannot be parsed or would not work on real hardware."""
-
-    def __init__(self, source: str, line: int, field: str, message: str):
-        self.source, self.line, self.field, self.message = source, line, field, message
-        super().__init__(source, line, field, message)
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.field}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One command of a µprogram: ``AAP src -> dst`` or ``AP src`` (dst is None)."""
-
-    kind: str  # "AAP" or "AP"
-    src: str
-    dst: str | None
-    line: int
 
 
 @dataclass(frozen=True)
 class Program:
-    """A parsed µprogram: operand names and steps, with where it came from."""
+    """An expanded µprogram: its rows (inputs, outputs, scratch: flat row names such as
+    ``a[3]``), its steps, and where it came from; ``wide`` groups the rows into the declared
+    operands, ``checks`` holds the outputs' numpy twins, ``params`` the bound params."""
 
     name: str
     inputs: tuple[str, ...]
@@ -71,11 +50,21 @@ class Program:
     scratch: tuple[str, ...]
     steps: tuple[Step, ...]
     source: str
-    declared: dict[str, int] = field(default_factory=dict, compare=False)  # operand: line
+    declared: dict[str, int] = field(default_factory=dict, compare=False)  # row: line
+    wide: tuple[Operand, ...] = ()
+    checks: dict[str, str] = field(default_factory=dict)
+    params: dict[str, int] = field(default_factory=dict)
 
     @property
     def operands(self) -> tuple[str, ...]:
         return self.inputs + self.outputs + self.scratch
+
+    def operand(self, name: str) -> Operand:
+        """The declared operand ``name`` (KeyError if none)."""
+        for op in self.wide:
+            if op.name == name:
+                return op
+        raise KeyError(name)
 
     def counts(self) -> dict[str, int]:
         """AAP and AP commands in the program."""
@@ -83,86 +72,40 @@ class Program:
         return {"AAP": aap, "AP": len(self.steps) - aap}
 
 
-def parse(text: str, source: str = "<program>", name: str | None = None) -> Program:
-    """Parse µprogram text; ProgramError names the line and field of a mistake."""
-    op, inputs, outputs, scratch, steps = name, [], [], [], []
-    declared: dict[str, int] = {}
-    op_line = 0
-    for lineno, raw in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
-        words = raw.split("#", 1)[0].split()
-        if not words:
-            continue
-        head = words[0]
-        if head == "op":
-            if len(words) != 2 or not _NAME.match(words[1]):
-                raise ProgramError(
-                    source,
-                    lineno,
-                    "op",
-                    "expected 'op NAME' (an identifier, at most 40)",
-                )
-            if op_line:
-                raise ProgramError(source, lineno, "op", f"the name was given on line {op_line}")
-            op, op_line = words[1], lineno
-        elif head in ("in", "out", "scratch"):
-            _declare(source, lineno, head, words[1:], declared)
-            {"in": inputs, "out": outputs, "scratch": scratch}[head].extend(words[1:])
-            if len(outputs) > 1:
-                raise ProgramError(
-                    source, lineno, "out", f"a program has one output row; {outputs[1]} is a second"
-                )
-        elif head in ("AAP", "AP"):
-            steps.append(_step(source, lineno, words))
-            if len(steps) > MAX_STEPS:
-                raise ProgramError(
-                    source, lineno, head, f"more than {MAX_STEPS:,} commands in one program"
-                )
-        else:
-            raise ProgramError(
-                source, lineno, "command", f"{echo(head)} is not op, in, out, scratch, AAP or AP"
-            )
-    if not steps:
+def parse(
+    text: str,
+    source: str = "<program>",
+    name: str | None = None,
+    params: dict[str, int] | None = None,
+) -> Program:
+    """Parse µprogram text and expand it with ``params``; ProgramError names the line and
+    field of a mistake."""
+    unit = read(text, source, name)
+    done = expand(unit, dict(params or {}), library.unit)
+    if not done.steps:
         raise ProgramError(source, 0, "program", "no AAP or AP command")
-    if not outputs:
+    rows = {role: [] for role in ("in", "out", "scratch")}
+    for op in done.operands:
+        rows[op.role].extend(op.rows)
+    if not rows["out"]:
         raise ProgramError(source, 0, "out", "the program declares no output row")
     return Program(
-        op or "program",
-        tuple(inputs),
-        tuple(outputs),
-        tuple(scratch),
-        tuple(steps),
+        unit.name or "program",
+        tuple(rows["in"]),
+        tuple(rows["out"]),
+        tuple(rows["scratch"]),
+        done.steps,
         source,
-        declared,
+        done.declared,
+        done.operands,
+        done.checks,
+        done.params,
     )
 
 
-def _declare(source: str, lineno: int, head: str, names: list[str], declared: dict) -> None:
-    """Record operand ``names`` declared on a line; a bad or repeated name is an error."""
-    for word in names:
-        if not _NAME.match(word):
-            raise ProgramError(
-                source, lineno, head, f"{echo(word)} is not a row name (an identifier, at most 40)"
-            )
-        if word in declared:
-            raise ProgramError(
-                source, lineno, head, f"{word} already declared on line {declared[word]}"
-            )
-        declared[word] = lineno
-
-
-def _step(source: str, lineno: int, words: list[str]) -> Step:
-    """An ``AAP SRC -> DST`` or ``AP ADDR`` line."""
-    if words[0] == "AAP":
-        if len(words) != 4 or words[2] != "->":
-            raise ProgramError(source, lineno, "AAP", "expected 'AAP SRC -> DST'")
-        return Step("AAP", words[1], words[3], lineno)
-    if len(words) != 2:
-        raise ProgramError(source, lineno, "AP", "expected 'AP ADDR'")
-    return Step("AP", words[1], None, lineno)
-
-
-def load(path: str | Path) -> Program:
-    """Parse a ``.pim`` file (read up to MAX_BYTES; errors name the file)."""
+def load(path: str | Path, params: dict[str, int] | None = None) -> Program:
+    """Parse a ``.pim`` file and expand it with ``params`` (read up to MAX_BYTES; errors
+    name the file)."""
     path = Path(path)
     source = shown_path(str(path))
     try:
@@ -174,7 +117,7 @@ def load(path: str | Path) -> Program:
         raise ProgramError(source, 0, "file", exc.strerror or "cannot read") from None
     if len(data) > MAX_BYTES:
         raise ProgramError(source, 0, "file", f"larger than {MAX_BYTES:,} bytes")
-    return parse(decode(data, source), source, name=path.stem)
+    return parse(decode(data, source), source, name=path.stem, params=params)
 
 
 def decode(data: bytes, source: str) -> str:
@@ -193,29 +136,29 @@ def decode(data: bytes, source: str) -> str:
         ) from None
 
 
-@functools.cache
 def builtin_names() -> tuple[str, ...]:
-    """Names of the built-in µprograms (pimsim/programs/lib/*.pim)."""
-    lib = resources.files("pimsim.programs") / "lib"
-    return tuple(sorted(p.name[:-4] for p in lib.iterdir() if p.name.endswith(".pim")))
+    """Names of the library µprograms (pimsim/programs/lib/*.pim)."""
+    return library.names()
 
 
 @functools.cache
-def builtin(name: str) -> Program:
-    """A built-in µprogram by its exact name (not, and, or, nand, nor, xor, xnor, copy, zero,
-    one); any other text is refused without touching the file system."""
-    if name not in builtin_names():
-        raise ProgramError(
-            "pimsim/programs/lib",
-            0,
-            "op",
-            f"no built-in µprogram {echo(name)} (known: {', '.join(builtin_names())})",
-        )
-    entry = resources.files("pimsim.programs") / "lib" / f"{name}.pim"
-    return parse(entry.read_text(encoding="utf-8"), f"pimsim/programs/lib/{name}.pim", name=name)
+def _builtin(name: str, params: tuple[tuple[str, int], ...]) -> Program:
+    return parse(library.text(name), library.shown(name), name=name, params=dict(params))
+
+
+def builtin(name: str, params: dict[str, int] | None = None) -> Program:
+    """A library µprogram by its exact name (not, and, ..., add, mul ...), expanded with
+    ``params``; any other text is refused without touching the file system."""
+    library.require(name)
+    return _builtin(name, tuple(sorted((params or {}).items())))
 
 
 def is_builtin(program: Program) -> bool:
     """Whether ``program`` is a shipped one (same name, operands and commands), so that its
     numpy twin applies; a user's program is never taken for one by its name alone."""
-    return program.name in builtin_names() and program == builtin(program.name)
+    if program.name not in library.names():
+        return False
+    try:
+        return program == builtin(program.name, program.params)
+    except ProgramError:
+        return False
