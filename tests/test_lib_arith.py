@@ -55,6 +55,10 @@ def _bits(values, n: int) -> list[int]:
     return [v % 2**n for v in values]
 
 
+def _each(f, a: list[int], b: list[int]) -> list[int]:
+    return [f(x, y) for x, y in zip(a, b, strict=True)]
+
+
 def _trunc_div(a: int, b: int) -> tuple[int, int]:
     """C's division (toward zero); by zero: q = -1, r = a (as documented in sdiv.pim)."""
     if b == 0:
@@ -84,35 +88,35 @@ def test_mask_is_and_that_spares_the_carry_rows():
 @pytest.mark.parametrize("n", [8, 16, 32])
 def test_add_and_sub_are_bit_exact(n):
     a, b = _pairs(n, False, n)
-    assert _run("add", n, False, a=a, b=b)["s"] == _bits([x + y for x, y in zip(a, b)], n)
-    assert _run("sub", n, False, a=a, b=b)["s"] == _bits([x - y for x, y in zip(a, b)], n)
+    assert _run("add", n, False, a=a, b=b)["s"] == _bits(_each(int.__add__, a, b), n)
+    assert _run("sub", n, False, a=a, b=b)["s"] == _bits(_each(int.__sub__, a, b), n)
 
 
 def test_add_and_sub_wrap_at_64_bits():
     a, b = _pairs(64, False, 64)
-    assert _run("add", 64, False, a=a, b=b)["s"] == _bits([x + y for x, y in zip(a, b)], 64)
-    assert _run("sub", 64, False, a=a, b=b)["s"] == _bits([x - y for x, y in zip(a, b)], 64)
+    assert _run("add", 64, False, a=a, b=b)["s"] == _bits(_each(int.__add__, a, b), 64)
+    assert _run("sub", 64, False, a=a, b=b)["s"] == _bits(_each(int.__sub__, a, b), 64)
 
 
 @pytest.mark.parametrize("n", [8, 16, pytest.param(32, marks=pytest.mark.slow)])
 def test_mul_is_bit_exact(n):
     a, b = _pairs(n, False, n + 1)
-    assert _run("mul", n, False, a=a, b=b)["p"] == _bits([x * y for x, y in zip(a, b)], n)
+    assert _run("mul", n, False, a=a, b=b)["p"] == _bits(_each(int.__mul__, a, b), n)
 
 
 @pytest.mark.parametrize("n", [8, 16, pytest.param(32, marks=pytest.mark.slow)])
 def test_div_is_bit_exact_and_dividing_by_zero_gives_all_ones_and_a(n):
     a, b = _pairs(n, False, n + 2)
     got = _run("div", n, False, a=a, b=b)
-    assert got["q"] == [x // y if y else 2**n - 1 for x, y in zip(a, b)]
-    assert got["r"] == [x % y if y else x for x, y in zip(a, b)]
+    assert got["q"] == [x // y if y else 2**n - 1 for x, y in zip(a, b, strict=True)]
+    assert got["r"] == [x % y if y else x for x, y in zip(a, b, strict=True)]
 
 
 @pytest.mark.parametrize("n", [8, 16, pytest.param(32, marks=pytest.mark.slow)])
 def test_sdiv_truncates_toward_zero_like_c(n):
     a, b = _pairs(n, True, n + 3)
     got = _run("sdiv", n, True, a=a, b=b)
-    want = [_trunc_div(x, y) for x, y in zip(a, b)]
+    want = [_trunc_div(x, y) for x, y in zip(a, b, strict=True)]
     assert got["q"] == _bits([q for q, _ in want], n)
     assert got["r"] == _bits([r for _, r in want], n)
     smallest = -(2 ** (n - 1))  # smallest // -1 wraps to smallest
@@ -128,7 +132,7 @@ def test_abs_relu_and_cneg_are_bit_exact(n):
     x = _bits(a, n)
     program = builtin("cneg", params={"n": n})
     got = host_run(program, LAYOUT, {"x": _array(x, n, False), "t": np.array(t, dtype=np.uint64)})
-    assert [int(v) for v in got["y"]] == _bits([-v if s else v for v, s in zip(x, t)], n)
+    assert [int(v) for v in got["y"]] == _bits(_each(lambda v, s: -v if s else v, x, t), n)
 
 
 #: MIMDRAM's public µprogram counts (REFERENCE.md), AAP+AP per n-bit operation.
