@@ -155,9 +155,9 @@ OURS = {
     "mul": lambda n: ((9 * n * n + n - 2) // 2, n * (n - 1) // 2),
     "div": lambda n: ((11 * n * n + 29 * n - 16) // 2, n * n + n),
     "relu": lambda n: (3 * n + 1 - n % 2, 0),
-    "abs": lambda n: (8 * n - 6, 2 * n - 2),
-    "cneg": lambda n: (8 * n - 6, 2 * n - 2),
-    "sdiv": lambda n: ((11 * n * n + 93 * n - 40) // 2, n * n + 9 * n - 6),
+    "abs": lambda n: (7 * n - 5, 2 * n - 2),
+    "cneg": lambda n: (7 * n - 5, 2 * n - 2),
+    "sdiv": lambda n: ((11 * n * n + 85 * n - 32) // 2, n * n + 9 * n - 6),
 }
 
 WIDTHS = {"mul": (2, 3, 5, 8, 16, 31, 64), "div": (2, 3, 5, 8, 16, 31, 64), "sdiv": (2, 3, 8, 64)}
