@@ -3,6 +3,8 @@ checker's rules on expanded programs (each with its exact error line)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from pimsim.config import load_config
 from pimsim.programs.builder import Builder
 from pimsim.programs.check import check
 from pimsim.programs.hostrun import host_run
-from pimsim.programs.parse import ProgramError, builtin, parse
+from pimsim.programs.parse import ProgramError, builtin, load, parse
 from pimsim.programs.vertical import from_rows, to_rows
 
 LAYOUT = SubarrayLayout.from_params(load_config("ddr3-1600").pim)
@@ -81,6 +83,16 @@ def test_params_defaults_ranges_and_missing_values():
         parse(text, "t.pim", params={"n": 9})
     with pytest.raises(ProgramError, match="t.pim:0: param: the program takes no param q"):
         parse(text, "t.pim", params={"n": 3, "q": 1})
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [("1-2*3", -5), ("2*3-1", 5), ("10-4-3", 3), ("2**3**2", 512), ("-2**2", -4), ("(1-2)*3", -3),
+     ("7//2*2", 6), ("7%4+1", 4), ("n*n-5*n-1", 5), ("2*-3", -6)],
+)  # fmt: skip
+def test_integer_expressions_follow_python_precedence(expr, value):
+    program = parse(f"param n = 6\nparam k = {expr}\nout s\nAAP C0 -> s\n", "t.pim")
+    assert program.params["k"] == value
 
 
 def test_loops_count_up_down_and_may_be_empty():
@@ -271,3 +283,16 @@ def test_fuzzed_v2_text_is_a_program_or_one_program_error(lines):
         check(parse(text, "f.pim"), LAYOUT)
     except ProgramError as error:
         assert str(error).startswith("f.pim:") and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("width", [1, 2, 8, 31, 64])
+def test_the_readme_adder_is_exact_in_8n_plus_1_commands(width):
+    program = load(Path(__file__).parent.parent / "examples/programs/adder.pim", {"n": width})
+    counts = program.counts()
+    assert counts["AAP"] + counts["AP"] == 8 * width + 1
+    rng = np.random.default_rng(width)
+    a, b = _ints(rng, width, 4000), _ints(rng, width, 4000)
+    edge = np.array([0, 1, 2**width - 1, 2 ** (width - 1)], dtype=np.uint64)
+    a, b = np.concatenate([a, edge, edge[::-1]]), np.concatenate([b, edge, edge])
+    mask = np.uint64(2**width - 1) if width < 64 else ~np.uint64(0)
+    assert np.array_equal(host_run(program, LAYOUT, {"a": a, "b": b})["s"], (a + b) & mask)

@@ -173,7 +173,7 @@ class Tokens:
         left = self._atom()
         while True:
             op = self.peek()
-            if op not in _POWER or _POWER[op] < power or (op != "**" and _POWER[op] == power):
+            if op not in _POWER or _POWER[op] < power:
                 break
             self.pos += 1
             right = self.expr(_POWER[op] if op == "**" else _POWER[op] + 1)
@@ -190,7 +190,7 @@ class Tokens:
             self.expect(")", "')'")
             return Expr(inner.op, inner.args, self._text(start))
         if token == "-":
-            return Expr("neg", (self._atom(),), self._text(start))
+            return Expr("neg", (self.expr(_POWER["**"]),), self._text(start))  # -2**2 is -4
         if token.isdigit():
             if len(token) > _MAX_DIGITS:
                 raise self.error(f"{echo(token)}: number too large")
