@@ -432,6 +432,8 @@ def _op(token: bytes, path: str, lineno: int) -> str:
 @functools.cache
 def _arities() -> dict[str, int]:
     """How many sources each built-in operation reads, by name (read once)."""
+    from pimsim.programs.library import unit
     from pimsim.programs.parse import builtin, builtin_names
 
-    return {name: len(builtin(name).inputs) for name in builtin_names()}
+    plain = [n for n in builtin_names() if all(p.default is not None for p in unit(n).params)]
+    return {n: len(builtin(n).inputs) for n in plain if len(builtin(n).outputs) == 1}
