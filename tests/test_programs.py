@@ -26,7 +26,7 @@ COUNTS = {
 
 
 def test_library_has_the_ten_operations_with_their_command_counts():
-    assert set(library.plain()) == set(COUNTS) and set(COUNTS) < set(builtin_names())
+    assert set(COUNTS) <= set(library.plain()) and set(COUNTS) < set(builtin_names())
     for name, (aap, ap) in COUNTS.items():
         program = builtin(name)
         check(program, LAYOUT)
