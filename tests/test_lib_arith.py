@@ -2,13 +2,12 @@
 steps they share: fa, mask, cneg), run with Ambit's semantics on the host: bit-exact against
 exact integer twins on random and edge operands, and within MIMDRAM's command counts."""
 
-import math
-
 import numpy as np
 import pytest
 
 from pimsim.ambit.layout import SubarrayLayout
 from pimsim.config import load_config
+from pimsim.programs import bounds
 from pimsim.programs.check import check
 from pimsim.programs.hostrun import host_run
 from pimsim.programs.parse import builtin
@@ -138,15 +137,6 @@ def test_abs_relu_and_cneg_are_bit_exact(n):
     assert [int(v) for v in got["y"]] == _bits(_each(lambda v, s: -v if s else v, x, t), n)
 
 
-#: MIMDRAM's public µprogram counts (REFERENCE.md), AAP+AP per n-bit operation.
-MIMDRAM = {
-    "add": lambda n: 8 * n + 1,
-    "sub": lambda n: 8 * n + 1,
-    "mul": lambda n: 11 * n * n - 5 * n - 1,
-    "div": lambda n: math.ceil(8.25 * n * n + 12 * n),
-    "relu": lambda n: 3 * n + 1,
-}
-
 #: This library's counts (AAP, AP) per n-bit operation, as each .pim file's comment derives
 #: them; abs and sdiv have no trustworthy public figure to compare with.
 OURS = {
@@ -168,6 +158,6 @@ def test_command_counts_per_width(name):
     for n in WIDTHS.get(name, range(2, 65)):
         counts = builtin(name, params={"n": n}).counts()
         total = counts["AAP"] + counts["AP"]
-        if name in MIMDRAM:
-            assert total <= MIMDRAM[name](n), (name, n, total)
+        if bounds.bound(name, n) is not None:
+            assert total <= bounds.bound(name, n), (name, n, total)
         assert (counts["AAP"], counts["AP"]) == OURS[name](n), (name, n)

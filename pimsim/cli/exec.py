@@ -145,7 +145,7 @@ def exec_command(
     Examples:
       pimsim exec xor --check 'Di ^ Dj' --config ddr3-1600 --banks 8
       pimsim exec add --width 16 --elements 65536 --json -
-      pimsim exec my_add.pim --width 8 --bind b=1 --check '(a + b) % 2**8'
+      pimsim exec examples/programs/adder.pim --width 8 --bind b=1 --check '(a + b) % 2**8'
     """
     distinct_files({"PROGRAM": _file_of(program), "--config": config}, {"--json": json_path})
     overrides, program_params = _split_params(params, width)
