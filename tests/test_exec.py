@@ -2,6 +2,7 @@
 
 import json
 import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,15 +166,19 @@ def test_ctrl_c_reports_what_was_done(monkeypatch):
     assert "interrupted at" in result.output
 
 
-def test_help_has_an_example_that_works_when_pasted():
+def test_every_help_example_works_when_pasted(monkeypatch):
+    """Each example line of --help, run from the repository root (where a fresh clone is)."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     result = invoke("exec", "--help")
     assert result.exit_code == 0
     lines = result.output.split("Examples:")[1].strip().splitlines()
-    first = shlex.split(lines[0])
-    assert first[:2] == ["pimsim", "exec"]
-    ran = invoke(*first[1:])
-    assert ran.exit_code == 0, ran.output
-    assert "result: correct" in ran.output
+    assert len(lines) >= 3
+    for line in lines:
+        words = shlex.split(line)
+        assert words[:2] == ["pimsim", "exec"]
+        ran = invoke(*words[1:])
+        assert ran.exit_code == 0, (line, ran.output)
+        assert "result: correct" in ran.output
 
 
 # -- .pim v2: multi-bit operands, several outputs, signed values ---------------------------------
