@@ -208,6 +208,7 @@ call xor a[0] b[0] t
         ("in a\nout s\ncheck t = a\nAAP a -> s\n", None, "t.pim:3: check: t is not an output"),
         ("in a\nout s\nsigned q\nAAP a -> s\n", None, "t.pim:3: signed: q is not an input or o"),
         ("in a:0\nout s\nAAP C0 -> s\n", None, "t.pim:1: in: a: width 0 outside 1..4096"),
+        (f"in a:{'x' * 5000}\nout s\nAAP a -> s\n", None, "t.pim:1: in: 'xxxxxxxxxxxxxxxxxxxxx"),
         ("in a\nout s\nfor i in 0..3 by 0\nend\nAAP a -> s\n", None, "t.pim:3: for: the step"),
         ("in a T0\nout s\nAAP a -> s\n", None, "t.pim:1: operand: T0 is a reserved row"),
     ],

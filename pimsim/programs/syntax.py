@@ -196,6 +196,8 @@ class Tokens:
                 raise self.error(f"{echo(token)}: number too large")
             return Expr("int", (int(token),), token)
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token):
+            if not NAME.fullmatch(token):
+                raise self.error(f"{echo(token)} is not a name (an identifier, at most 40)")
             return Expr("name", (token,), token)
         raise self.error(f"expected a number or name, found {echo(token)}")
 
