@@ -1,0 +1,140 @@
+"""From a source (expression or netlist) to a verified ``.pim`` program: read, map to a MIG,
+schedule, emit, verify. :func:`compile_network` is the API; the CLI is pimsim.cli.compile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pimsim.ambit.layout import SubarrayLayout
+from pimsim.compile.emit import pim_text
+from pimsim.compile.machine import Machine
+from pimsim.compile.mig import to_mig
+from pimsim.compile.network import Network
+from pimsim.compile.schedule import Scheduler
+from pimsim.compile.verify import EXHAUSTIVE, equivalent, run_program
+from pimsim.errors import PimsimError
+from pimsim.programs.parse import Program, parse
+from pimsim.programs.syntax import NAME
+
+#: Longest check expression written into a program (characters); a longer one is left out.
+CHECK_LIMIT = 20_000
+
+
+class VerificationError(PimsimError):
+    """A compiled program that does not compute its source (a compiler bug; exit 1)."""
+
+
+@dataclass
+class Compiled:
+    text: str  # the .pim program
+    program: Program
+    report: dict  # what --json writes
+
+
+def operand_names(net: Network, layout: SubarrayLayout) -> dict[str, str]:
+    """Each input and output name of ``net`` as a distinct operand name the language takes
+    (an identifier of at most 40 characters, no reserved row name such as T0 or B3)."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in [*net.inputs, *(out for out, _ in net.outputs)]:
+        if name in names:
+            continue
+        base = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in name)
+        base = base[:36] or "x"
+        if base[0].isdigit():
+            base = "n" + base[:35]
+        candidate, k = base, 1
+        while candidate in taken or layout.is_reserved(candidate) or candidate == "maj":
+            candidate, k = f"{base}_{k}", k + 1
+        assert NAME.fullmatch(candidate)
+        names[name] = candidate
+        taken.add(candidate)
+    return names
+
+
+def _scratch_name(taken) -> str:
+    name = "tmp"
+    while any(t == name for t in taken):
+        name = "_" + name
+    return name
+
+
+def schedule(net: Network, layout: SubarrayLayout, names, naive: bool = False, width=None):
+    """(MIG, roots, final scheduler state, scratch name) for ``net``."""
+    mig, roots = to_mig(net, naive=naive)
+    scratch = _scratch_name(names.values())
+    inputs = [names[n] for n in net.inputs]
+    outputs = [names[n] for n, _ in net.outputs]
+    scheduler = Scheduler(
+        Machine.from_layout(layout), mig, inputs, roots, outputs, scratch, naive
+    )
+    return mig, roots, scheduler.run(1 if naive else width), scratch
+
+
+def compile_network(
+    net: Network, layout: SubarrayLayout, name: str, naive_counts: bool = True
+) -> Compiled:
+    """The verified program computing ``net`` (VerificationError if it does not)."""
+    names = operand_names(net, layout)
+    mig, roots, state, scratch = schedule(net, layout, names)
+    commands = state.commands()
+    checks = {}
+    for out, literal in net.outputs:
+        text = net.expression(literal, names, CHECK_LIMIT)
+        if text is not None and names[out] not in checks:
+            checks[names[out]] = text
+    text = pim_text(
+        name,
+        [names[n] for n in net.inputs],
+        list(dict.fromkeys(names[n] for n, _ in net.outputs)),
+        (scratch, state.scratch),
+        checks,
+        commands,
+        [f"compiled by pimsim compile from {net.source}"],
+    )
+    program = parse(text, source=f"{name}.pim")
+    result = run_program(program, layout, net, names)
+    proof = None
+    if len(net.inputs) > EXHAUSTIVE:
+        proof = equivalent(net, mig, roots)
+    counts = program.counts()
+    report = {
+        "name": name,
+        "source": net.source,
+        "inputs": len(net.inputs),
+        "outputs": len(net.outputs),
+        "source_gates": net.gates,
+        "mig_gates": len(mig.fanins),
+        "depth": mig.depth(roots),
+        "AAP": counts["AAP"],
+        "AP": counts["AP"],
+        "commands": counts["AAP"] + counts["AP"],
+        "compute_rows": sorted(_compute_rows(commands, layout)),
+        "scratch_rows": state.scratch,
+        "renamed": {k: v for k, v in names.items() if k != v},
+        "checks_omitted": sorted(set(names[n] for n, _ in net.outputs) - set(checks)),
+        "verification": {
+            **result,
+            "equivalence": None if proof is None else ("proven" if proof else "failed"),
+            "passed": not result["mismatches"] and proof is not False,
+        },
+    }
+    if naive_counts:
+        _, _, naive, _ = schedule(net, layout, names, naive=True)
+        report["naive_commands"] = naive.cost
+    if not report["verification"]["passed"]:
+        what = ", ".join(result["mismatches"]) or "the mapped graph"
+        raise VerificationError(
+            f"{net.source}: the compiled program does not compute {what} "
+            f"({result['vectors']} vectors): not written"
+        )
+    return Compiled(text, program, report)
+
+
+def _compute_rows(commands, layout: SubarrayLayout) -> set[str]:
+    rows = set()
+    for src, dst in commands:
+        for name in (src, dst):
+            if name and layout.is_reserved(name) and name not in ("C0", "C1"):
+                rows.update(w.lstrip("~") for w in name.split(","))
+    return rows
