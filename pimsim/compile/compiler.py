@@ -59,16 +59,32 @@ def _scratch_name(taken) -> str:
     return name
 
 
-def schedule(net: Network, layout: SubarrayLayout, names, naive: bool = False, width=None):
-    """(MIG, roots, final scheduler state, scratch name) for ``net``."""
-    mig, roots = to_mig(net, naive=naive)
+#: Gates up to which every variant (XOR form x gate order) is scheduled, the cheapest kept.
+VARIANTS_UP_TO = 200
+
+
+def schedule(net: Network, layout: SubarrayLayout, names, naive: bool = False):
+    """(MIG, roots, final scheduler state, scratch name) for ``net``: the cheapest of the
+    variants tried (each 3-input XOR complementing each of its fanins, gates in either
+    depth-first order), or with ``naive`` the gate-by-gate baseline."""
     scratch = _scratch_name(names.values())
     inputs = [names[n] for n in net.inputs]
     outputs = [names[n] for n, _ in net.outputs]
-    scheduler = Scheduler(
-        Machine.from_layout(layout), mig, inputs, roots, outputs, scratch, naive
-    )
-    return mig, roots, scheduler.run(1 if naive else width), scratch
+    machine = Machine.from_layout(layout)
+    best, seen = None, []
+    for rotate in (0,) if naive else (0, 1, 2):
+        mig, roots = to_mig(net, naive=naive, rotate=rotate)
+        if (mig.fanins, roots) in seen:
+            continue  # no 3-input XOR to rotate
+        seen.append((mig.fanins, roots))
+        for flip in (False,) if naive else (False, True):
+            scheduler = Scheduler(machine, mig, inputs, roots, outputs, scratch, naive, flip)
+            state = scheduler.run(1 if naive else None)
+            if best is None or state.cost < best[2].cost:
+                best = (mig, roots, state, scratch)
+            if len(scheduler.order) > VARIANTS_UP_TO:
+                return best
+    return best
 
 
 def compile_network(

@@ -1,10 +1,11 @@
 """Read a Boolean expression: ``s = a ^ b ^ c; co = maj(a, b, c)``.
 
 Statements are separated by ``;`` or new lines; ``NAME = EXPR`` names an output (an
-unnamed one is ``out``, ``out1``, ...) and a later statement may use an earlier output's
-name. Operators, loosest first as in Python: ``|``, ``^``, ``&``, then unary ``~``;
-``maj(x, y, z)``, the constants ``0`` and ``1``, parentheses. Every other name is an input,
-in order of first use. An error names the line and column: ``expr:1: column 7: ...``.
+unnamed one is ``out``, ``out1``, ...), ``NAME := EXPR`` an intermediate value that is no
+output; a later statement may use an earlier name. Operators, loosest first as in Python:
+``|``, ``^``, ``&``, then unary ``~``; ``maj(x, y, z)``, the constants ``0`` and ``1``,
+parentheses. Every other name is an input, in order of first use. An error names the line
+and column: ``expression:1: column 7: ...``.
 """
 
 from __future__ import annotations
@@ -53,18 +54,21 @@ class _Reader:
         kind, text, _ = self.peek()
         return "the end of the statement" if kind == "end" else echo(text)
 
-    def statement(self, index: int) -> tuple[str, int]:
-        """One ``[NAME =] EXPR``: the output's name and literal."""
-        name = None
-        if self.peek()[0] == "name" and self.tokens[self.pos + 1][1] == "=":
+    def statement(self, index: int) -> tuple[str, int, bool]:
+        """One ``[NAME =] EXPR`` or ``NAME := EXPR``: the name, its literal and whether it
+        is an output."""
+        name, output = None, True
+        following = [t[1] for t in self.tokens[self.pos + 1 : self.pos + 3]]
+        if self.peek()[0] == "name" and (following[:1] == ["="] or following == [":", "="]):
             name, col = self.peek()[1], self.peek()[2]
             if name == "maj" or name in self.defined or name in self.net.inputs:
-                raise self.fail(f"{name} is already an input, output or maj", col)
-            self.pos += 2
+                raise self.fail(f"{name} is already an input, a name or maj", col)
+            output = following[0] == "="
+            self.pos += 2 if output else 3
         literal = self.binary(0)
         if self.peek()[0] != "end":
             raise self.fail(f"expected an operator or the end, found {self._found()}")
-        return name or ("out" if index == 0 else f"out{index}"), literal
+        return name or ("out" if index == 0 else f"out{index}"), literal, output
 
     def binary(self, level: int) -> int:
         if level == len(_BINARY):
@@ -136,10 +140,11 @@ def read_expression(text: str, source: str = "expression") -> Network:
             for part in line.split(";"):
                 if part.strip():
                     reader = _Reader(" " * offset + part, source, lineno, net, defined)
-                    name, literal = reader.statement(index)
+                    name, literal, output = reader.statement(index)
                     defined[name] = literal
-                    net.outputs.append((name, literal))
-                    index += 1
+                    if output:
+                        net.outputs.append((name, literal))
+                        index += 1
                 offset += len(part) + 1
         if net.inputs == names:
             break

@@ -92,19 +92,22 @@ def xor3(mig: Mig, x: int, y: int, z: int) -> int:
     return mig.maj(mig.maj(x, y, z) ^ 1, mig.maj(x, y, z ^ 1), z)
 
 
-def _xor(mig: Mig, lits: list[int], naive: bool) -> int:
-    """Parity of ``lits``: three at a time with :func:`xor3`, a last pair with :func:`xor2`."""
+def _xor(mig: Mig, lits: list[int], naive: bool, rotate: int) -> int:
+    """Parity of ``lits``: three at a time with :func:`xor3` (its fanins rotated by
+    ``rotate``: which one it complements), a last pair with :func:`xor2`."""
     lits = list(lits)
     while len(lits) > 1:
         if len(lits) == 2 or naive:
             lits = [xor2(mig, lits[0], lits[1])] + lits[2:]
         else:
-            lits = lits[3:] + [xor3(mig, *lits[:3])]
+            three = lits[:3]
+            lits = lits[3:] + [xor3(mig, *three[rotate:], *three[:rotate])]
     return lits[0]
 
 
-def to_mig(net: Network, naive: bool = False) -> tuple[Mig, list[int]]:
-    """The MIG of ``net`` and the literal of each output (in ``net.outputs`` order)."""
+def to_mig(net: Network, naive: bool = False, rotate: int = 0) -> tuple[Mig, list[int]]:
+    """The MIG of ``net`` and the literal of each output (in ``net.outputs`` order);
+    ``rotate`` (0..2) picks which fanin of each 3-input XOR is complemented."""
     mig = Mig(len(net.inputs), share=not naive)
     lits = list(range(0, 2 * len(net.inputs) + 2, 2))  # node -> MIG literal
 
@@ -136,5 +139,5 @@ def to_mig(net: Network, naive: bool = False) -> tuple[Mig, list[int]]:
                 else:
                     flat.append(lit)
             xor_fanins[node] = (flat, parity)
-            lits.append(_xor(mig, flat, naive) ^ parity)
+            lits.append(_xor(mig, flat, naive, rotate) ^ parity)
     return mig, [m(literal) for _, literal in net.outputs]

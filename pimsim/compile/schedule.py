@@ -63,9 +63,18 @@ class Scheduler:
     ``inputs`` names the data row of each input node; scratch rows are ``scratch[k]``."""
 
     def __init__(
-        self, machine: Machine, mig: Mig, inputs, roots, outputs, scratch: str, naive=False
+        self,
+        machine: Machine,
+        mig: Mig,
+        inputs,
+        roots,
+        outputs,
+        scratch: str,
+        naive: bool = False,
+        flip: bool = False,
     ):
         self.m, self.mig, self.inputs, self.naive = machine, mig, list(inputs), naive
+        self.flip_order = flip
         self.roots, self.outputs, self.scratch = list(roots), list(outputs), scratch
         self.order = self._order()
         self.last_use: dict[int, int] = {}
@@ -92,7 +101,8 @@ class Scheduler:
         ]
 
     def _order(self) -> list[int]:
-        """Gate nodes the roots need, depth-first (fanins before their gate)."""
+        """Gate nodes the roots need, depth-first (fanins before their gate), the fanins of
+        a gate visited in literal order or, with ``flip``, the other way round."""
         order, seen = [], set()
         for root in self.roots:
             stack = [(root >> 1, False)]
@@ -105,7 +115,8 @@ class Scheduler:
                     continue
                 seen.add(node)
                 stack.append((node, True))
-                stack.extend((f >> 1, False) for f in reversed(self.mig.node_fanins(node)))
+                fanins = self.mig.node_fanins(node)
+                stack.extend((f >> 1, False) for f in (fanins if self.flip_order else fanins[::-1]))
         return order
 
     # -- where values are -------------------------------------------------------------------
@@ -199,48 +210,56 @@ class Scheduler:
 
     # -- one gate ---------------------------------------------------------------------------
 
-    def _fills(self, state: State, required: dict, after: int, depth: int, seen: set):
-        """States with every cell of ``required`` holding its literal, at most ``depth``
-        writes on from ``state``."""
+    def _fills(self, state: State, required: dict, after: int, bound: list, seen: set):
+        """States with every cell of ``required`` holding its literal, found by writes from
+        ``state``, none dearer than ``bound[0]`` (lowered as cheaper ones are found, less
+        the slack)."""
         missing = [c for c, lit in required.items() if state.cells[c] != lit]
         if not missing:
+            bound[0] = min(bound[0], state.cost + SLACK)
             yield state
             return
-        if depth == 0:
+        if state.cost + (len(missing) + 1) // 2 > bound[0]:
             return
-        for cell in missing:
-            for name, wls in self.writes_to[cell]:
-                if self.naive and len(wls) > 1:
-                    continue
-                neg = dict(wls)[cell]
-                new = state.copy()
-                if self._write(new, name, wls, required[cell] ^ neg, after, required):
-                    key = new.key()
-                    if key not in seen:
-                        seen.add(key)
-                        yield from self._fills(new, required, after, depth - 1, seen)
+        cell = missing[0]
+        wanted = self.wanted[after + 1]
+        for name, wls in self.writes_to[cell]:
+            value = required[cell] ^ dict(wls)[cell]
+            if len(wls) > 1 and (
+                self.naive or not all(c in required or value ^ neg in wanted for c, neg in wls)
+            ):
+                continue  # a second row raised for nothing it will need
+            new = state.copy()
+            if self._write(new, name, wls, value, after, required):
+                key = new.key()
+                if key not in seen:
+                    seen.add(key)
+                    yield from self._fills(new, required, after, bound, seen)
 
     def _gate(self, state: State, p: int):
-        """Every way worth trying to compute gate ``p`` from ``state``."""
+        """Every way worth trying to compute gate ``p`` from ``state``: the fills within
+        SLACK commands of the cheapest, each with every activation."""
         node = self.order[p]
         fanins = self.mig.node_fanins(node)
-        ready: dict[tuple, tuple[State, str, tuple, int]] = {}
+        plans = []
         for form in (0,) if self.naive else (0, 1):
             lits = tuple(f ^ form for f in fanins)
             for triple, cells in self.m.triples[:1] if self.naive else self.m.triples:
-                perms = [lits] if self.naive else set(itertools.permutations(lits))
-                for perm in perms:
+                for perm in [lits] if self.naive else set(itertools.permutations(lits)):
                     required = dict(zip(cells, perm, strict=True))
                     missing = sum(state.cells[c] != lit for c, lit in required.items())
-                    for new in self._fills(state, required, p - 1, missing, set()):
-                        key = (new.key(), triple)
-                        if key not in ready or new.cost < ready[key][0].cost:
-                            ready[key] = (new, triple, cells, 2 * node + form)
-        if not ready:
-            return
-        cheapest = min(new.cost for new, *_ in ready.values())
+                    result = 2 * node + form
+                    plans.append((missing, sorted(required.items()), triple, cells, result))
+        plans.sort()
+        bound = [10**9]
+        ready: dict[tuple, tuple[State, str, tuple, int]] = {}
+        for _, required, triple, cells, result in plans:
+            for new in self._fills(state, dict(required), p - 1, bound, set()):
+                key = (new.key(), triple)
+                if key not in ready or new.cost < ready[key][0].cost:
+                    ready[key] = (new, triple, cells, result)
         for new, triple, cells, result in ready.values():
-            if new.cost <= cheapest + SLACK:
+            if new.cost <= bound[0]:
                 yield from self._activate(new, triple, cells, result, p)
 
     def _activate(self, state: State, triple: str, cells, result: int, p: int):
