@@ -59,8 +59,10 @@ def _scratch_name(taken) -> str:
     return name
 
 
-#: Gates up to which every variant (XOR form x gate order) is scheduled, the cheapest kept.
+#: Gates up to which every variant (XOR form x gate order) is tried, the cheapest kept.
 VARIANTS_UP_TO = 200
+#: States kept per gate when variants are compared; the best two then get the full beam.
+QUICK_WIDTH = 4
 
 
 def schedule(net: Network, layout: SubarrayLayout, names, naive: bool = False):
@@ -71,20 +73,25 @@ def schedule(net: Network, layout: SubarrayLayout, names, naive: bool = False):
     inputs = [names[n] for n in net.inputs]
     outputs = [names[n] for n, _ in net.outputs]
     machine = Machine.from_layout(layout)
-    best, seen = None, []
-    for rotate in (0,) if naive else (0, 1, 2):
-        mig, roots = to_mig(net, naive=naive, rotate=rotate)
+    if naive:
+        mig, roots = to_mig(net, naive=True)
+        scheduler = Scheduler(machine, mig, inputs, roots, outputs, scratch, naive=True)
+        return mig, roots, scheduler.run(1), scratch
+    variants, seen = [], []
+    for rotate in (0, 1, 2):
+        mig, roots = to_mig(net, rotate=rotate)
         if (mig.fanins, roots) in seen:
             continue  # no 3-input XOR to rotate
         seen.append((mig.fanins, roots))
-        for flip in (False,) if naive else (False, True):
-            scheduler = Scheduler(machine, mig, inputs, roots, outputs, scratch, naive, flip)
-            state = scheduler.run(1 if naive else None)
-            if best is None or state.cost < best[2].cost:
-                best = (mig, roots, state, scratch)
-            if len(scheduler.order) > VARIANTS_UP_TO:
-                return best
-    return best
+        for flip in (False, True):
+            variants.append(Scheduler(machine, mig, inputs, roots, outputs, scratch, flip=flip))
+    if len(variants[0].order) > VARIANTS_UP_TO:
+        variants = variants[:1]
+    elif len(variants) > 2:
+        variants = sorted(variants, key=lambda v: v.run(QUICK_WIDTH).cost)[:2]
+    runs = [(v.run(), v) for v in variants]
+    state, best = min(runs, key=lambda run: run[0].cost)
+    return best.mig, best.roots, state, scratch
 
 
 def compile_network(

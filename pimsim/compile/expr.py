@@ -15,10 +15,10 @@ import re
 from pimsim.compile.network import FALSE, TRUE, Network
 from pimsim.programs.errors import ProgramError, echo
 
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([01])\b|(.))", re.ASCII)
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([01])\b|(\S))", re.ASCII)
 _BINARY = (("|", "or"), ("^", "xor"), ("&", "and"))
 #: Nesting deeper than this is refused (one line, not Python's RecursionError).
-MAX_DEPTH = 200
+MAX_DEPTH = 100
 
 
 class _Reader:
@@ -81,15 +81,16 @@ class _Reader:
         return fanins[0] if len(fanins) == 1 else self.net.add(kind, tuple(fanins))
 
     def unary(self) -> int:
-        kind, text, col = self.peek()
-        if kind == "sym" and text == "~":
+        negate = 0
+        while self.peek()[:2] == ("sym", "~"):
             self.pos += 1
-            return self.unary() ^ 1
+            negate ^= 1
+        kind, text, col = self.peek()
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.fail(f"nested more than {MAX_DEPTH} deep")
         try:
-            return self.atom(kind, text, col)
+            return self.atom(kind, text, col) ^ negate
         finally:
             self.depth -= 1
 

@@ -18,6 +18,7 @@ import itertools
 
 from pimsim.compile.machine import Machine
 from pimsim.compile.mig import Mig
+from pimsim.errors import PimsimError
 
 #: How many gates ahead a value already in a compute cell counts as useful.
 LOOKAHEAD = 3
@@ -25,6 +26,10 @@ LOOKAHEAD = 3
 SLACK = 1
 #: Work budget: states kept per gate is about this divided by the gates (2..48).
 BUDGET = 400
+
+
+class ScheduleError(PimsimError):
+    """No way found to compute a gate (a compiler bug: every value still needed is kept)."""
 
 
 class State:
@@ -201,7 +206,7 @@ class Scheduler:
                 continue
             src = self._source(state, value ^ 1, {cell})
             if src is None:
-                return None
+                continue
             self._guard(state, {cell}, after)
             state.emit(src, n_name)
             state.cells[cell] = value
@@ -288,8 +293,8 @@ class Scheduler:
         for name, wls in self.m.writes:
             if any(c in cells for c, _ in wls):
                 continue
-            out = base.copy()
-            self._guard(out, {c for c, _ in wls}, p)
+            out = state.copy()  # the triple and these rows are overwritten together
+            self._guard(out, {*cells, *(c for c, _ in wls)}, p)
             out.emit(triple, name)
             for c in cells:
                 out.cells[c] = result
@@ -321,6 +326,8 @@ class Scheduler:
                     key = new.key()
                     if key not in found or new.cost < found[key].cost:
                         found[key] = new
+            if not found:
+                raise ScheduleError(f"no schedule found for gate {p + 1} of {len(self.order)}")
             wanted = self.wanted[p]
             beam = sorted(
                 found.values(),
