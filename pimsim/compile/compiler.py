@@ -13,7 +13,7 @@ from pimsim.compile.network import Network
 from pimsim.compile.schedule import Scheduler
 from pimsim.compile.verify import EXHAUSTIVE, equivalent, run_program
 from pimsim.errors import PimsimError
-from pimsim.programs.parse import Program, parse
+from pimsim.programs.parse import Program, ProgramError, parse
 from pimsim.programs.syntax import NAME
 
 #: Longest check expression written into a program (characters); a longer one is left out.
@@ -115,8 +115,11 @@ def compile_network(
         commands,
         [f"compiled by pimsim compile from {net.source}"],
     )
-    program = parse(text, source=f"{name}.pim")
-    result = run_program(program, layout, net, names)
+    try:
+        program = parse(text, source=f"{name}.pim")
+        result = run_program(program, layout, net, names)
+    except ProgramError as error:  # the checker refused what the compiler emitted
+        raise VerificationError(f"{net.source}: the compiled program fails: {error}") from None
     proof = None
     if len(net.inputs) > EXHAUSTIVE:
         proof = equivalent(net, mig, roots)
