@@ -168,3 +168,13 @@ def test_netlist_errors_are_one_line(tmp_path, name, text, message):
 def test_missing_file_is_one_line(tmp_path):
     with pytest.raises(ProgramError, match="No such file"):
         read_netlist(str(tmp_path / "none.bench"))
+
+
+def test_names_become_operands(tmp_path):
+    text = "INPUT(a[3])\nINPUT(T0)\nOUTPUT(1y)\nOUTPUT(T0)\nOUTPUT(1y)\n1y = XOR(a[3], T0)\n"
+    result = compile_network(read_netlist(write(tmp_path, "r.bench", text)), LAYOUT, "r")
+    assert result.report["renamed"] == {"a[3]": "a_3_", "T0": "T0_1"}
+    renamed = [["1y", "n1y"], ["T0", "T0_out1"], ["1y", "n1y_out1"]]
+    assert result.report["renamed_outputs"] == renamed
+    assert result.program.inputs == ("a_3_", "T0_1")
+    assert result.program.outputs == ("n1y", "T0_out1", "n1y_out1")

@@ -52,6 +52,21 @@ def operand_names(net: Network, layout: SubarrayLayout) -> dict[str, str]:
     return names
 
 
+def _distinct_outputs(net: Network) -> Network:
+    """``net`` with each output named apart from the inputs and the other outputs (an
+    output that passes an input through, or one listed twice, gets a suffix)."""
+    taken, outputs = set(net.inputs), []
+    for name, literal in net.outputs:
+        new, k = name, 1
+        while new in taken:
+            new, k = f"{name}_out{k}", k + 1
+        taken.add(new)
+        outputs.append((new, literal))
+    if outputs == net.outputs:
+        return net
+    return Network(net.source, net.inputs, net.nodes, outputs)
+
+
 def _scratch_name(taken) -> str:
     name = "tmp"
     while any(t == name for t in taken):
@@ -98,6 +113,8 @@ def compile_network(
     net: Network, layout: SubarrayLayout, name: str, naive_counts: bool = True
 ) -> Compiled:
     """The verified program computing ``net`` (VerificationError if it does not)."""
+    given = [name for name, _ in net.outputs]
+    net = _distinct_outputs(net)
     names = operand_names(net, layout)
     mig, roots, state, scratch = schedule(net, layout, names)
     commands = state.commands()
@@ -137,7 +154,12 @@ def compile_network(
         "commands": counts["AAP"] + counts["AP"],
         "compute_rows": sorted(_compute_rows(commands, layout)),
         "scratch_rows": state.scratch,
-        "renamed": {k: v for k, v in names.items() if k != v},
+        "renamed": {k: names[k] for k in net.inputs if k != names[k]},
+        "renamed_outputs": [
+            [old, names[new]]
+            for old, (new, _) in zip(given, net.outputs, strict=True)
+            if old != names[new]
+        ],
         "checks_omitted": sorted(set(names[n] for n, _ in net.outputs) - set(checks)),
         "verification": {
             **result,
