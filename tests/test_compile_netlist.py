@@ -178,3 +178,10 @@ def test_names_become_operands(tmp_path):
     assert result.report["renamed_outputs"] == renamed
     assert result.program.inputs == ("a_3_", "T0_1")
     assert result.program.outputs == ("n1y", "T0_out1", "n1y_out1")
+
+
+def test_aiger_xor_of_two_unshared_ands_maps_like_the_xor_operation(tmp_path):
+    # 14 = NOT(x AND y) AND NOT(NOT x AND NOT y) = x XOR y: 3 MAJ gates, 7 commands
+    text = "aag 7 2 0 1 3\n2\n4\n14\n10 2 4\n12 3 5\n14 11 13\n"
+    report = compile_network(read_netlist(write(tmp_path, "x.aag", text)), LAYOUT, "x").report
+    assert (report["mig_gates"], report["commands"]) == (3, 7)

@@ -147,7 +147,7 @@ def compile_network(
         "inputs": len(net.inputs),
         "outputs": len(net.outputs),
         "source_gates": net.gates,
-        "mig_gates": len(mig.fanins),
+        "mig_gates": mig.cone(roots),
         "depth": mig.depth(roots),
         "AAP": counts["AAP"],
         "AP": counts["AP"],

@@ -67,6 +67,16 @@ class Mig:
             values.append((x & y) | (x & z) | (y & z))
         return values
 
+    def cone(self, roots: list[int]) -> int:
+        """Gates ``roots`` (literals) depend on (the others are left over by mapping)."""
+        seen, stack = set(), [r >> 1 for r in roots]
+        while stack:
+            node = stack.pop()
+            if node > self.inputs and node not in seen:
+                seen.add(node)
+                stack.extend(f >> 1 for f in self.node_fanins(node))
+        return len(seen)
+
     def depth(self, roots: list[int]) -> int:
         """Gates on the longest path from an input to one of ``roots`` (literals)."""
         level = [0] * (self.inputs + 1)
@@ -105,6 +115,20 @@ def _xor(mig: Mig, lits: list[int], naive: bool, rotate: int) -> int:
     return lits[0]
 
 
+def _as_xor(net: Network, fanins: tuple[int, ...]) -> tuple[str, tuple[int, int]] | None:
+    """("xor", (u, v)) when AND(fanins) is NOT AND(u, v) AND NOT AND(NOT u, NOT v) -- how
+    an AIG writes u XOR v -- else None."""
+    if len(fanins) != 2 or not fanins[0] & fanins[1] & 1:
+        return None
+    p, q = (net.nodes[f >> 1] for f in fanins)
+    if p[0] != "and" or q[0] != "and" or len(p[1]) != 2 or len(q[1]) != 2:
+        return None
+    u, v = p[1]
+    if u >> 1 != v >> 1 and sorted(q[1]) == sorted((u ^ 1, v ^ 1)):
+        return "xor", (u, v)
+    return None
+
+
 def to_mig(net: Network, naive: bool = False, rotate: int = 0) -> tuple[Mig, list[int]]:
     """The MIG of ``net`` and the literal of each output (in ``net.outputs`` order);
     ``rotate`` (0..2) picks which fanin of each 3-input XOR is complemented."""
@@ -122,6 +146,8 @@ def to_mig(net: Network, naive: bool = False, rotate: int = 0) -> tuple[Mig, lis
     for _, literal in net.outputs:
         uses[literal >> 1] += 1
     for node, (kind, fanins) in enumerate(net.nodes[len(net.inputs) + 1 :], len(net.inputs) + 1):
+        if not naive and kind == "and" and all(uses[f >> 1] == 1 for f in fanins):
+            kind, fanins = _as_xor(net, fanins) or (kind, fanins)  # its two ANDs not shared
         ins = [m(f) for f in fanins]
         if kind == "maj":
             lits.append(mig.maj(*ins))
