@@ -75,18 +75,20 @@ def equivalent(net: Network, mig: Mig, roots: list[int]) -> bool | None:
     return equivalence_checking(_network_aig(net), _mig_aig(mig, roots))
 
 
-def _network_aig(net: Network):
+def _aig(inputs: int, gates, outputs: list[int]):
+    """An aigverse AIG: ``gates`` yields (kind, fanin literals) in order (node inputs + 1
+    on), each appended as a node; ``outputs`` are literals."""
     from aigverse.networks import Aig
 
     aig = Aig()
-    sig = [aig.get_constant(False)] + [aig.create_pi() for _ in net.inputs]
+    sig = [aig.get_constant(False)] + [aig.create_pi() for _ in range(inputs)]
 
     def lit(literal: int):
         value = sig[literal >> 1]
         return ~value if literal & 1 else value
 
     make = {"and": aig.create_and, "or": aig.create_or, "xor": aig.create_xor}
-    for kind, fanins in net.nodes[len(net.inputs) + 1 :]:
+    for kind, fanins in gates:
         ins = [lit(f) for f in fanins]
         if kind == "maj":
             sig.append(aig.create_maj(*ins))
@@ -95,23 +97,15 @@ def _network_aig(net: Network):
         for value in ins[1:]:
             acc = make[kind](acc, value)
         sig.append(acc)
-    for _, literal in net.outputs:
+    for literal in outputs:
         aig.create_po(lit(literal))
     return aig
 
 
+def _network_aig(net: Network):
+    gates = net.nodes[len(net.inputs) + 1 :]
+    return _aig(len(net.inputs), gates, [literal for _, literal in net.outputs])
+
+
 def _mig_aig(mig: Mig, roots: list[int]):
-    from aigverse.networks import Aig
-
-    aig = Aig()
-    sig = [aig.get_constant(False)] + [aig.create_pi() for _ in range(mig.inputs)]
-
-    def lit(literal: int):
-        value = sig[literal >> 1]
-        return ~value if literal & 1 else value
-
-    for fanins in mig.fanins:
-        sig.append(aig.create_maj(*(lit(f) for f in fanins)))
-    for root in roots:
-        aig.create_po(lit(root))
-    return aig
+    return _aig(mig.inputs, (("maj", fanins) for fanins in mig.fanins), roots)
