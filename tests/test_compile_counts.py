@@ -86,3 +86,14 @@ def test_small_circuits_compile_verify_and_beat_the_naive_mapping(text):
 def test_parity_uses_three_input_xors():
     # 8 inputs: three XOR3 (3 MAJ each) and one XOR2 (3 MAJ) = 12 gates
     assert compiled("p = x0 ^ x1 ^ x2 ^ x3 ^ x4 ^ x5 ^ x6 ^ x7")["mig_gates"] == 12
+
+
+def test_another_decoder_is_scheduled_for_as_it_is():
+    from pimsim.ambit.layout import SubarrayLayout
+    from pimsim.config import load_config
+
+    pim = load_config("ddr4-2400", ["pim.decoder.B12=T0 T1 T3", "pim.decoder.B13=T0 T1 T2"]).pim
+    layout = SubarrayLayout.from_params(pim)
+    result = compile_network(read_expression("z = maj(a, b, c)"), layout, "t")
+    assert result.report["verification"]["passed"]
+    assert [s.src for s in result.program.steps if s.dst == "z"] in (["T0,T1,T3"], ["T0,T1,T2"])

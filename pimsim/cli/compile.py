@@ -61,8 +61,8 @@ def compile_(
     \b
     Examples:
       pimsim compile 's = a ^ b ^ c; co = maj(a, b, c)' -o fa.pim
-      pimsim compile c17.bench --json -
-      pimsim exec fa.pim --check
+      pimsim compile c17.bench -o c17.pim --json -
+      pimsim exec fa.pim
     """
     is_file = os.path.exists(source) or source.lower().endswith(NETLISTS)
     distinct_files(
