@@ -8,6 +8,7 @@ import json
 from click.testing import CliRunner
 
 import pimsim.compile.compiler as compiler
+from compile_helpers import LAYOUT
 from pimsim.cli.main import cli
 from pimsim.programs.parse import load
 
@@ -111,3 +112,13 @@ def test_program_the_checker_refuses_exits_1(tmp_path, monkeypatch):
         "written\n"
     )
     assert not out.exists()
+
+
+def test_too_many_operands_for_a_subarray_is_bad_input():
+    names = " ^ ".join(f"x{i}" for i in range(1100))
+    result = invoke("compile", f"p = {names}")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: expression:0: operands: 1100 inputs and 1 outputs; a subarray has "
+        f"{LAYOUT.data_rows - 1} data rows for them\n"
+    )

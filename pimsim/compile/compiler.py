@@ -9,7 +9,7 @@ from pimsim.ambit.layout import SubarrayLayout
 from pimsim.compile.emit import pim_text
 from pimsim.compile.machine import Machine
 from pimsim.compile.mig import to_mig
-from pimsim.compile.network import Network
+from pimsim.compile.network import MAX_GATES, Network
 from pimsim.compile.schedule import Scheduler
 from pimsim.compile.verify import EXHAUSTIVE, equivalent, run_program
 from pimsim.errors import PimsimError
@@ -50,6 +50,19 @@ def operand_names(net: Network, layout: SubarrayLayout) -> dict[str, str]:
         names[name] = candidate
         taken.add(candidate)
     return names
+
+
+def _check_size(net: Network, layout: SubarrayLayout) -> None:
+    """ProgramError (bad input) for a source too big to compile or to fit in a subarray."""
+    room = layout.data_rows - 1  # one row is RowClone's (pimsim.programs.check)
+    if net.gates > MAX_GATES:
+        raise ProgramError(net.source, 0, "gates", f"{net.gates:,} gates; at most {MAX_GATES:,}")
+    if len(net.inputs) + len(net.outputs) > room:
+        raise ProgramError(
+            net.source, 0, "operands",
+            f"{len(net.inputs)} inputs and {len(net.outputs)} outputs; a subarray has {room} "
+            "data rows for them",
+        )  # fmt: skip
 
 
 def _distinct_outputs(net: Network) -> Network:
@@ -113,6 +126,7 @@ def compile_network(
     net: Network, layout: SubarrayLayout, name: str, naive_counts: bool = True
 ) -> Compiled:
     """The verified program computing ``net`` (VerificationError if it does not)."""
+    _check_size(net, layout)
     given = [name for name, _ in net.outputs]
     net = _distinct_outputs(net)
     names = operand_names(net, layout)

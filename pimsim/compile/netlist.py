@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import re
 
-from pimsim.compile.network import FALSE, TRUE, Network
+from pimsim.compile.network import FALSE, MAX_GATES, TRUE, Network
 from pimsim.programs.errors import ProgramError, echo
-
-#: Netlist lines and gates past these are refused (a program has at most 1,000,000 steps).
-MAX_GATES = 100_000
 
 
 class _Builder:

@@ -17,6 +17,9 @@ KINDS = ("and", "or", "xor", "maj")
 
 FALSE, TRUE = 0, 1
 
+#: Gates a source may have: scheduling takes about 10 ms a gate (about 3 minutes at this).
+MAX_GATES = 20_000
+
 
 @dataclass
 class Network:
