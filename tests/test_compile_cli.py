@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from compile_helpers import LAYOUT
 
 import pimsim.compile.compiler as compiler
-from compile_helpers import LAYOUT
 from pimsim.cli.main import cli
 from pimsim.programs.parse import load
 
