@@ -4,6 +4,7 @@ expressions."""
 from __future__ import annotations
 
 import random
+import re
 
 from pimsim.ambit.layout import SubarrayLayout
 from pimsim.config import load_config
@@ -30,8 +31,9 @@ def random_expression(rng: random.Random, inputs: int, gates: int) -> str:
         else:
             a, b = rng.choice(pool), rng.choice(pool)
             pool.append(f"({a} {kind} {b})")
-    unused = [n for n in names if not any(n in p for p in pool[inputs:])]
     body = pool[-1]
+    used = set(re.findall(r"x[0-9]+", body))
+    unused = [n for n in names if n not in used]
     for name in unused:  # every input is used
         body = f"({body} {rng.choice('&|^')} {name})"
     return body
