@@ -29,7 +29,7 @@ def test_expression_to_file_with_json(tmp_path):
     assert doc["AAP"] + doc["AP"] == doc["commands"] == len(program.steps)
     assert doc["verification"]["passed"] and doc["verification"]["vectors"] == 8
     assert doc["program"] == str(out) and doc["config"] == "ddr4-2400"
-    assert program.checks == {"s": "(a^b^c)", "co": "((a&b)|(a&c)|(b&c))"}
+    assert program.checks == {"s": "((a^b)^c)", "co": "((a&b)|(a&c)|(b&c))"}
     assert result.stderr.startswith("fa: ")
 
 

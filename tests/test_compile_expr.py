@@ -68,3 +68,15 @@ def test_errors_name_line_and_column(text, message):
 def test_deep_nesting_is_one_error_not_a_recursion_error():
     with pytest.raises(ProgramError, match="nested more than 100 deep"):
         read_expression("(" * 500 + "a" + ")" * 500)
+
+
+def test_check_expressions_nest_balanced():
+    import ast
+
+    from pimsim.compile.compiler import _depth
+
+    names = [f"x{i}" for i in range(64)]
+    net = read_expression("p = " + " ^ ".join(names))
+    text = net.expression(net.outputs[0][1], {n: n for n in names}, 10_000)
+    assert _depth(ast.parse(text, mode="eval").body) == 7  # six XOR levels and the names
+    assert net.expression(net.outputs[0][1], {n: n for n in names}, 100) is None  # too long

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from compile_helpers import LAYOUT, LAYOUTS
 
-from pimsim.compile.compiler import compile_network
+from pimsim.compile.compiler import _depth, compile_network
 from pimsim.compile.netlist import read_netlist
 from pimsim.compile.verify import _network_aig
 from pimsim.programs.check import check
@@ -185,3 +185,19 @@ def test_aiger_xor_of_two_unshared_ands_maps_like_the_xor_operation(tmp_path):
     text = "aag 7 2 0 1 3\n2\n4\n14\n10 2 4\n12 3 5\n14 11 13\n"
     report = compile_network(read_netlist(write(tmp_path, "x.aag", text)), LAYOUT, "x").report
     assert (report["mig_gates"], report["commands"]) == (3, 7)
+
+
+def test_check_lines_stay_within_what_exec_reads(tmp_path):
+    import ast
+
+    from aigverse.generators import ripple_carry_multiplier
+    from aigverse.io import write_aiger
+
+    path = str(tmp_path / "mul3.aig")
+    write_aiger(ripple_carry_multiplier(3), path)
+    result = compile_network(read_netlist(path), LAYOUT, "mul3")
+    checks = result.program.checks
+    assert set(checks) | set(result.report["checks_omitted"]) == set(result.program.outputs)
+    assert checks and result.report["checks_omitted"]  # the low bits fit, the high ones not
+    for text in checks.values():
+        assert len(text) <= 1000 and _depth(ast.parse(text, mode="eval").body) <= 90

@@ -3,6 +3,7 @@ schedule, emit, verify. :func:`compile_network` is the API; the CLI is pimsim.cl
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 from pimsim.ambit.layout import SubarrayLayout
@@ -16,8 +17,20 @@ from pimsim.errors import PimsimError
 from pimsim.programs.parse import Program, ProgramError, parse
 from pimsim.programs.syntax import NAME
 
-#: Longest check expression written into a program (characters); a longer one is left out.
-CHECK_LIMIT = 20_000
+#: Longest check expression written into a program (characters; what `pimsim exec` reads); a
+#: longer one is left out.
+CHECK_LIMIT = 1_000
+
+
+#: Deepest nesting of a check expression (syntax-tree levels; `pimsim exec` reads 100).
+CHECK_DEPTH = 90
+
+
+def _depth(node: ast.AST) -> int:
+    """Levels of the expression tree under ``node`` (operators and names)."""
+    children = list(ast.iter_child_nodes(node))
+    kids = [c for c in children if isinstance(c, ast.expr)]
+    return 1 + max((_depth(c) for c in kids), default=0)
 
 
 class VerificationError(PimsimError):
@@ -135,7 +148,7 @@ def compile_network(
     checks = {}
     for out, literal in net.outputs:
         text = net.expression(literal, names, CHECK_LIMIT)
-        if text is not None and names[out] not in checks:
+        if text is not None and _depth(ast.parse(text, mode="eval").body) <= CHECK_DEPTH:
             checks[names[out]] = text
     text = pim_text(
         name,

@@ -95,8 +95,8 @@ class Network:
                 elif kind == "maj":
                     a, b, c = (text(f) for f in fanins)
                     memo[node] = f"(({a}&{b})|({a}&{c})|({b}&{c}))"
-                else:
-                    memo[node] = "(" + op[kind].join(text(f) for f in fanins) + ")"
+                else:  # balanced, so a long XOR nests log2(n) deep, not n
+                    memo[node] = _balanced(op[kind], [text(f) for f in fanins])
                 if len(memo[node]) > limit:
                     raise OverflowError
             body = memo[node]
@@ -108,3 +108,11 @@ class Network:
             return text(literal)
         except OverflowError:
             return None
+
+
+def _balanced(symbol: str, terms: list[str]) -> str:
+    """``terms`` joined by ``symbol`` in a balanced tree of parentheses."""
+    while len(terms) > 1:
+        pairs = [f"({a}{symbol}{b})" for a, b in zip(terms[::2], terms[1::2], strict=False)]
+        terms = pairs + ([terms[-1]] if len(terms) % 2 else [])
+    return terms[0]
