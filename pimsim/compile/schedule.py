@@ -9,7 +9,12 @@ NOT a in DCC0) -- and what becomes of the majority: left in place (``AP``) or co
 same command to an output row or other compute rows (``AAP T0,T1,T2 -> ~DCC1``). A value
 still needed whose last copy would be overwritten is first saved to an output row it is
 due in, or to a scratch data row (a spill). The beam keeps the cheapest states (commands so
-far, less half a command for each cell already holding a fanin of the next gates).
+far, less half a command for each cell already holding a fanin of the next gates), and per
+gate only the fills within SLACK commands of the cheapest; a two-row write is tried only
+when its second row receives something a coming gate reads.
+
+With ``naive=True`` it is the gate-by-gate baseline the optimizer is measured against:
+one state, T0,T1,T2 only, fanins in order, one row per write, the majority left in place.
 """
 
 from __future__ import annotations
