@@ -122,3 +122,16 @@ def test_too_many_operands_for_a_subarray_is_bad_input():
         f"Error: expression:0: operands: 1100 inputs and 1 outputs; a subarray has "
         f"{LAYOUT.data_rows - 1} data rows for them\n"
     )
+
+
+def test_expression_file_and_unreadable_sources(tmp_path):
+    expr = tmp_path / "maj.txt"
+    expr.write_text("# a comment\ny = maj(a, b, c)\n")
+    result = invoke("compile", str(expr))
+    assert result.exit_code == 0, result.output
+    assert "op maj\nin a b c\nout y\n" in result.stdout
+    folder = invoke("compile", str(tmp_path))
+    assert folder.exit_code == 2 and folder.output == f"Error: {tmp_path}:0: file: Is a directory\n"
+    missing = invoke("compile", str(tmp_path / "none.blif"))
+    assert missing.exit_code == 2
+    assert missing.output == f"Error: {tmp_path / 'none.blif'}:0: file: No such file or directory\n"

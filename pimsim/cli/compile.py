@@ -22,6 +22,7 @@ from pimsim.cli.options import (
 from pimsim.compile.compiler import compile_network
 from pimsim.compile.expr import read_expression
 from pimsim.compile.netlist import read_netlist
+from pimsim.programs.errors import ProgramError
 from pimsim.programs.syntax import NAME
 
 #: File name endings read as netlists; any other file holds an expression.
@@ -84,8 +85,7 @@ def compile_(
         elif source.lower().endswith(NETLISTS):
             net = read_netlist(source)
         else:
-            with open(source, encoding="utf-8", errors="replace") as fh:
-                net = read_expression(fh.read(), source)
+            net = read_expression(_read_text(source), source)
         compiled = compile_network(net, SubarrayLayout.from_params(cfg.pim), name)
     doc = {"config": cfg.name, **compiled.report}
     if output_path is None:
@@ -95,6 +95,15 @@ def compile_(
     write_file(output_path, lambda fh: fh.write(compiled.text))
     doc["program"] = output_path
     write_outputs(doc, _summary(doc), json_path)
+
+
+def _read_text(path: str) -> str:
+    """The text of an expression file (ProgramError, exit 2, if it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError as error:
+        raise ProgramError(path, 0, "file", error.strerror or str(error)) from None
 
 
 def _default_name(path: str | None) -> str:
