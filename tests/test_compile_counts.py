@@ -70,14 +70,23 @@ lt = ~(gt | eq)
 """
 
 
+#: The same comparator as MAJ ripples (a borrow chain each way): 9 MAJ gates.
+COMPARATOR_MAJ = """
+g0 := a0 & ~b0; g1 := maj(a1, ~b1, g0); g2 := maj(a2, ~b2, g1); gt = maj(a3, ~b3, g2)
+l0 := b0 & ~a0; l1 := maj(b1, ~a1, l0); l2 := maj(b2, ~a2, l1); lt = maj(b3, ~a3, l2)
+eq = ~(gt | lt)
+"""
+
+
 @pytest.mark.parametrize(
     "text",
     [
         COMPARATOR,
+        COMPARATOR_MAJ,
         "y0 = ~s1 & ~s0; y1 = ~s1 & s0; y2 = s1 & ~s0; y3 = s1 & s0",
         "p = x0 ^ x1 ^ x2 ^ x3 ^ x4 ^ x5 ^ x6 ^ x7",
     ],
-    ids=["comparator4", "decoder2to4", "parity8"],
+    ids=["comparator4", "comparator4_maj", "decoder2to4", "parity8"],
 )
 def test_small_circuits_compile_verify_and_beat_the_naive_mapping(text):
     report = compiled(text)
