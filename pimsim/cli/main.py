@@ -8,6 +8,7 @@ from typing import NoReturn
 import click
 
 from pimsim.cli.compare import compare
+from pimsim.cli.compile import compile_
 from pimsim.cli.configs import configs
 from pimsim.cli.exec import exec_command
 from pimsim.cli.options import INTERRUPTED, set_verbosity
@@ -15,7 +16,7 @@ from pimsim.cli.program import program
 from pimsim.cli.run import run
 
 #: Subcommands, in --help order; a new one is one import above and one entry here.
-COMMANDS: tuple[click.Command, ...] = (run, compare, program, exec_command, configs)
+COMMANDS: tuple[click.Command, ...] = (run, compare, program, exec_command, compile_, configs)
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
