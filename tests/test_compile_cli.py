@@ -103,7 +103,8 @@ def test_wrong_program_exits_1_and_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_program_the_checker_refuses_exits_1(tmp_path, monkeypatch):
-    _sabotage(monkeypatch, lambda cmds: cmds[:-1])  # the output is never written
+    # the output is never written
+    _sabotage(monkeypatch, lambda cmds: [*cmds[:-1], ("T0,T1,T2", None)])
     out = tmp_path / "x.pim"
     result = invoke("compile", "y = a & b", "-o", str(out))
     assert result.exit_code == 1, result.output

@@ -7,7 +7,7 @@ import ast
 from dataclasses import dataclass
 
 from pimsim.ambit.layout import SubarrayLayout
-from pimsim.compile.emit import pim_text
+from pimsim.compile.emit import drop_dead_copies, pim_text
 from pimsim.compile.machine import Machine
 from pimsim.compile.mig import to_mig
 from pimsim.compile.network import MAX_GATES, Network
@@ -144,7 +144,7 @@ def compile_network(
     net = _distinct_outputs(net)
     names = operand_names(net, layout)
     mig, roots, state, scratch = schedule(net, layout, names)
-    commands = state.commands()
+    commands = drop_dead_copies(state.commands(), layout)
     checks = {}
     for out, literal in net.outputs:
         text = net.expression(literal, names, CHECK_LIMIT)

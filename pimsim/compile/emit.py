@@ -3,7 +3,34 @@ parse it back into the Program the checker and the host run take."""
 
 from __future__ import annotations
 
+from pimsim.ambit.layout import SubarrayLayout
 from pimsim.programs.parse import Program, parse
+
+
+def drop_dead_copies(
+    commands: list[tuple[str, str | None]], layout: SubarrayLayout
+) -> list[tuple[str, str | None]]:
+    """``commands`` without copies nothing reads: an AAP whose destination is compute rows
+    overwritten before any command reads them becomes an AP when its source is a triple
+    activation (the majority stays in the three rows, one ACT fewer) and is dropped when
+    its source is one row. Liveness runs backwards over the compute rows' cells."""
+
+    def cells(name: str | None) -> tuple[str, ...]:
+        address = layout.address(name) if name else None
+        return tuple(w.lstrip("~") for w in layout.decoder[address]) if address else ()
+
+    live: set[str] = set()
+    kept: list[tuple[str, str | None]] = []
+    for src, dst in reversed(commands):
+        read, wrote = cells(src), cells(dst)
+        if dst is not None and wrote and not live.intersection(wrote):
+            if len(read) != 3:
+                continue  # a copy of one row nobody reads
+            dst, wrote = None, ()
+        written = set(wrote) | (set(read) if len(read) == 3 else set())
+        live = (live - written) | set(read)
+        kept.append((src, dst))
+    return kept[::-1]
 
 
 def pim_text(
