@@ -13,35 +13,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from pimsim.ambit.bulk import BulkEngine, BulkError
 from pimsim.ambit.report import OpReport
+from pimsim.programs.expand import Operand as WideOperand
 from pimsim.programs.parse import Program, builtin, builtin_names
 from pimsim.programs.twin import Check, Operand, compile_check
 from pimsim.programs.vertical import from_rows, to_rows
 
 
-@dataclass(frozen=True)
-class WideOperand:
-    """An operand as a check sees it: its name, role, bit rows (flat names) and meaning."""
+def bounds(op: WideOperand) -> tuple[int, int]:
+    """Smallest and largest value of an operand's integer meaning."""
+    return Operand(op.width, op.signed).bounds
 
-    name: str
-    role: str  # "in", "out" or "scratch"
-    width: int
-    rows: tuple[str, ...]
-    signed: bool = False
 
-    @property
-    def bounds(self) -> tuple[int, int]:
-        """Smallest and largest value of its integer meaning."""
-        return Operand(self.width, self.signed).bounds
-
-    def meaning(self, bits: int) -> int:
-        """A stored bit pattern as the operand's integer (two's complement if signed)."""
-        return bits - (1 << self.width) if self.signed and bits >> (self.width - 1) else bits
+def integer_of(op: WideOperand, bits: int) -> int:
+    """A stored bit pattern as the operand's integer (two's complement if signed)."""
+    return bits - (1 << op.width) if op.signed and bits >> (op.width - 1) else bits
 
 
 #: A library operation written with its width: NAME then n in decimal (add32, and_reduce16).
@@ -90,11 +80,7 @@ def row_addresses(
 
 def operands_of(program: Program, role: str) -> tuple[WideOperand, ...]:
     """``program``'s operands of ``role`` in declaration order (from ``program.wide``)."""
-    return tuple(
-        WideOperand(op.name, op.role, op.width, tuple(op.rows), bool(op.signed))
-        for op in program.wide
-        if op.role == role
-    )
+    return tuple(op for op in program.wide if op.role == role)
 
 
 def program_checks(program: Program) -> dict[str, Check]:
@@ -176,7 +162,7 @@ def input_values(
     for k, op in enumerate(inputs):
         spec = specs.get(op.name, "random")
         dtype = np.int64 if op.signed else np.uint64
-        lo, hi = op.bounds
+        lo, hi = bounds(op)
         if isinstance(spec, np.ndarray):
             values[op] = spec
         elif spec == "random":
@@ -201,7 +187,7 @@ def verdict(
     and got as the operand's integers."""
     inputs, outputs = operands_of(program, "in"), operands_of(program, "out")
     by_name = {op.name: values[op] for op in inputs}
-    meaning = {op.name: op for op in inputs}
+    meaning = {op.name: Operand(op.width, op.signed) for op in inputs}
     first = None
     for op in outputs:
         if op.name not in checks:
@@ -220,7 +206,7 @@ def verdict(
             "output": op.name,
             "index": e,
             "inputs": {name: int(v[e]) for name, v in by_name.items()},
-            "expected": op.meaning(int(want[e])),
-            "got": op.meaning(int(got[op.name][e])),
+            "expected": integer_of(op, int(want[e])),
+            "got": integer_of(op, int(got[op.name][e])),
         }
     return doc

@@ -14,6 +14,7 @@ from pimsim.ambit.bulk import BulkEngine
 from pimsim.ambit.operands import (
     OperandRows,
     WideOperand,
+    bounds,
     input_values,
     operands_of,
     program_checks,
@@ -308,7 +309,7 @@ def _bad_bind(message: str):
 def _spec(op: WideOperand, spec: str) -> object:
     if spec in ("random", "zeros", "ones"):
         return spec
-    lo, hi = op.bounds
+    lo, hi = bounds(op)
     if _INT.fullmatch(spec):
         value = int(spec, 0)
         if not lo <= value <= hi:
