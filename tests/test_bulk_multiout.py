@@ -7,8 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pimsim.ambit.bulk import BulkEngine, BulkError, Vector
-from pimsim.ambit.execute import Binding, HostSubarray
-from pimsim.ambit.layout import Wordline
+from pimsim.ambit.execute import evaluate_outputs
 from pimsim.config import load_config
 from pimsim.device import Device
 from pimsim.programs.check import check
@@ -47,14 +46,7 @@ def flat(name, inputs, outputs, steps, scratch=()):
 
 def twin(program, layout, sources, words):
     """Every output of ``program`` by the per-command twin (pimsim.ambit.execute)."""
-    sub = HostSubarray(layout, words)
-    rows = {name: k for k, name in enumerate(program.operands)}
-    for name, values in zip(program.inputs, sources, strict=True):
-        sub.rows[rows[name]] = np.asarray(values, dtype=np.uint64)
-    for cmd in Binding(program, sub, rows).commands():
-        if cmd.action is not None:
-            cmd.action()
-    return [sub._read(Wordline(rows[o], False)) for o in program.outputs]
+    return evaluate_outputs(program, layout, sources, words)
 
 
 def run(engine, program, groups, seed=0):

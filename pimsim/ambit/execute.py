@@ -103,9 +103,17 @@ class HostSubarray(Subarray):
 def evaluate(
     program: Program, layout: SubarrayLayout, sources: Sequence[np.ndarray], words: int
 ) -> np.ndarray:
-    """The output of a checked ``program`` on input rows ``sources`` (``words`` uint64
-    each), computed on the host by running its commands on a :class:`HostSubarray`: a
-    user's program's own reference, and its CPU path."""
+    """The (first) output of a checked ``program`` on input rows ``sources`` (``words``
+    uint64 each), computed on the host by running its commands on a :class:`HostSubarray`:
+    a user's program's own reference, and its CPU path."""
+    return evaluate_outputs(program, layout, sources, words)[0]
+
+
+def evaluate_outputs(
+    program: Program, layout: SubarrayLayout, sources: Sequence[np.ndarray], words: int
+) -> list[np.ndarray]:
+    """Every output row of ``program`` after its commands ran on input rows ``sources``
+    (see :func:`evaluate`), in ``program.outputs`` order."""
     sub = HostSubarray(layout, words)
     rows = {name: k for k, name in enumerate(program.operands)}
     for name, values in zip(program.inputs, sources, strict=True):
@@ -113,7 +121,7 @@ def evaluate(
     for cmd in Binding(program, sub, rows).commands():
         if cmd.action is not None:
             cmd.action()
-    return sub._read(Wordline(rows[program.outputs[0]], False))
+    return [sub._read(Wordline(rows[out], False)) for out in program.outputs]
 
 
 class Binding:

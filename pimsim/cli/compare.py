@@ -8,7 +8,7 @@ import click
 
 from pimsim.cli.options import (
     INTERRUPTED,
-    IntRange,
+    banks_option,
     config_options,
     distinct_files,
     energy_profile_option,
@@ -16,6 +16,7 @@ from pimsim.cli.options import (
     json_option,
     load_config_or_fail,
     output_option,
+    ranks_option,
     reported_errors,
     size_option,
     verbosity_options,
@@ -23,7 +24,6 @@ from pimsim.cli.options import (
 )
 from pimsim.compare import compare as run_compare
 from pimsim.compare import compare_trace, parse_ops
-from pimsim.config.schema import value_range
 from pimsim.results.report import format_table, plot, plot_format, write_csv
 
 
@@ -31,14 +31,6 @@ def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str,
     """--ops: checked names, before any work."""
     with reported_errors():
         return parse_ops(value)
-
-
-#: Bounds of ``--banks`` (per rank) and ``--ranks`` (per channel), the configuration's own;
-#: the configuration then says how many it has.
-MAX_RANKS = int(value_range("organisation.ranks")[1])
-MAX_BANKS = int(
-    value_range("organisation.bankgroups")[1] * value_range("organisation.banks_per_group")[1]
-)
 
 
 @click.command()
@@ -54,18 +46,8 @@ MAX_BANKS = int(
     "one n-bit operand, size*8/n elements); all = the seven bitwise ones.",
 )
 @size_option("32MiB", "Bytes of result per operation (whole rows), e.g. 4KiB, 32MiB.")
-@click.option(
-    "--banks",
-    type=IntRange(1, MAX_BANKS),
-    metavar="N",
-    help="Banks per rank the in-DRAM vectors stripe over (default: all).",
-)
-@click.option(
-    "--ranks",
-    type=IntRange(1, MAX_RANKS),
-    metavar="N",
-    help="Ranks per channel (sets organisation.ranks for both ways).",
-)
+@banks_option("the in-DRAM vectors stripe over")
+@ranks_option(" for both ways")
 @energy_profile_option
 @json_option
 @output_option("--csv", "csv_path", help="Write one CSV row per operation.")

@@ -20,15 +20,16 @@ from pimsim.ambit.operands import (
     program_checks,
     verdict,
 )
-from pimsim.cli.compare import MAX_BANKS, MAX_RANKS
 from pimsim.cli.options import (
     INTERRUPTED,
     IntRange,
+    banks_option,
     config_options,
     distinct_files,
     energy_profile_option,
     json_option,
     load_config_or_fail,
+    ranks_option,
     reported_errors,
     verbosity_options,
     write_outputs,
@@ -88,18 +89,8 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
     "length of the bound .npy arrays).",
 )
 @config_options
-@click.option(
-    "--banks",
-    type=IntRange(1, MAX_BANKS),
-    metavar="N",
-    help="Banks per rank the row groups stripe over (default: all).",
-)
-@click.option(
-    "--ranks",
-    type=IntRange(1, MAX_RANKS),
-    metavar="N",
-    help="Ranks per channel (sets organisation.ranks).",
-)
+@banks_option("the row groups stripe over")
+@ranks_option("")
 @click.option(
     "--seed",
     type=IntRange(0, MAX_SEED),

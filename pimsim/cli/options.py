@@ -23,6 +23,7 @@ import click
 from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
 from pimsim.config import Config, Override, list_presets, load_config
+from pimsim.config.schema import value_range
 from pimsim.errors import ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
 from pimsim.programs.parse import ProgramError, echo
@@ -149,6 +150,34 @@ def parse_size(text: str) -> int:
     if not 0 < size <= MAX_SIZE:
         raise click.BadParameter(f"{echo(text)} is not between 1 byte and 1 TiB")
     return size
+
+
+#: Bounds of ``--banks`` (per rank) and ``--ranks`` (per channel), the configuration's own;
+#: the configuration then says how many it has.
+MAX_RANKS = int(value_range("organisation.ranks")[1])
+MAX_BANKS = int(
+    value_range("organisation.bankgroups")[1] * value_range("organisation.banks_per_group")[1]
+)
+
+
+def banks_option(what: str) -> Callable[[F], F]:
+    """Add ``--banks N``: banks per rank used by ``what`` (default: all)."""
+    return click.option(
+        "--banks",
+        type=IntRange(1, MAX_BANKS),
+        metavar="N",
+        help=f"Banks per rank {what} (default: all).",
+    )
+
+
+def ranks_option(what: str) -> Callable[[F], F]:
+    """Add ``--ranks N`` (sets organisation.ranks)."""
+    return click.option(
+        "--ranks",
+        type=IntRange(1, MAX_RANKS),
+        metavar="N",
+        help=f"Ranks per channel (sets organisation.ranks{what}).",
+    )
 
 
 def size_option(default: str, help: str) -> Callable[[F], F]:
