@@ -297,3 +297,12 @@ def test_the_readme_adder_is_exact_in_8n_plus_1_commands(width):
     a, b = np.concatenate([a, edge, edge[::-1]]), np.concatenate([b, edge, edge])
     mask = np.uint64(2**width - 1) if width < 64 else ~np.uint64(0)
     assert np.array_equal(host_run(program, LAYOUT, {"a": a, "b": b})["s"], (a + b) & mask)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300), st.integers(1, 64))
+def test_vertical_layout_puts_bit_i_of_element_e_in_row_i(values, width):
+    rows = to_rows(np.array(values, dtype=np.uint64), width)
+    for e, value in enumerate(values):
+        for i in range(width):
+            assert (int(rows[i, e // 64]) >> (e % 64)) & 1 == (value >> i) & 1
