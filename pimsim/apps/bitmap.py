@@ -50,13 +50,14 @@ class Bitmaps:
         self.groups = -(-self.rows // self.n)
         self.program: Program = builtin("bitcount", {"n": self.n})
         try:
+            engine.check_footprint(builtin("and"), self.n * self.groups)
+            engine.check_footprint(self.program, self.groups)
             xs, self.counts = engine.alloc_program(self.program, self.groups)
             self.weeks = [self._bitmap() for _ in range(weeks)]
         except BulkError as error:
             raise WorkloadError(
                 f"--users {users:,} --weeks {weeks}: {weeks + 1} bitmaps of {self.rows:,} rows "
-                f"do not fit {engine.device.config.name} on {len(engine.banks)} bank(s) "
-                f"({error})"
+                f"on {len(engine.banks)} bank(s) of {engine.device.config.name}: {error}"
             ) from None
         self.xs = xs
         self.result = _joined(xs)
