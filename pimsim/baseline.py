@@ -82,7 +82,8 @@ def line_requests(
     deps = np.zeros(n * per_line, dtype=np.int32)
     for k in range(per_line - writes, per_line):
         is_write[k::per_line] = 1
-    deps[per_line - writes :: per_line] = per_line - writes
+    if writes:  # a read-only stream (the host only consumes what it reads) has no deps
+        deps[per_line - writes :: per_line] = per_line - writes
     cycles = np.full(n * per_line, cycle, dtype=np.int64)
     return cycles, is_write, out_fields, out_addresses, deps
 

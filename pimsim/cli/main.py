@@ -14,9 +14,18 @@ from pimsim.cli.exec import exec_command
 from pimsim.cli.options import INTERRUPTED, set_verbosity
 from pimsim.cli.program import program
 from pimsim.cli.run import run
+from pimsim.cli.workload import workload
 
 #: Subcommands, in --help order; a new one is one import above and one entry here.
-COMMANDS: tuple[click.Command, ...] = (run, compare, program, exec_command, compile_, configs)
+COMMANDS: tuple[click.Command, ...] = (
+    run,
+    compare,
+    program,
+    exec_command,
+    compile_,
+    workload,
+    configs,
+)
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

@@ -1,0 +1,159 @@
+"""``pimsim workload NAME``: an application end to end in DRAM against the CPU over the bus."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from itertools import product
+
+import click
+
+from pimsim.apps import WORKLOADS
+from pimsim.apps.output import plot, write_csv
+from pimsim.apps.sweep import Point, Workload, format_table, point_label, sweep
+from pimsim.cli.options import (
+    INTERRUPTED,
+    banks_option,
+    config_options,
+    distinct_files,
+    energy_profile_option,
+    json_option,
+    load_config_or_fail,
+    output_option,
+    ranks_option,
+    reported_errors,
+    verbosity_options,
+    write_outputs,
+)
+from pimsim.programs.parse import echo
+from pimsim.results.report import plot_format
+
+#: Multipliers of a count (binary: 8M users = 8 * 2**20).
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+_COUNT = re.compile(r"([0-9]{1,12})([KMG]?)", re.ASCII | re.IGNORECASE)
+
+
+def count_list(low: int, high: int) -> Callable:
+    """Click callback: a comma-separated list of counts in low..high (``8M`` = 8 * 2**20),
+    each once, in the order given."""
+
+    def parse(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[int, ...]:
+        values = []
+        for item in text.split(","):
+            match = _COUNT.fullmatch(item.strip())
+            if not match:
+                raise click.BadParameter(f"{echo(item)} is not a count like 4, 64K or 8M")
+            value = int(match.group(1)) * _UNITS[match.group(2).upper()]
+            if not low <= value <= high:
+                raise click.BadParameter(f"{echo(item.strip())} is outside {low:,}..{high:,}")
+            values.append(value)
+        return tuple(dict.fromkeys(values))
+
+    return parse
+
+
+def common_options(func: Callable) -> Callable:
+    """The options every workload takes: configuration, banks, ranks, energy profile,
+    outputs, --no-data and verbosity."""
+    for option in reversed((
+        config_options,
+        banks_option("the in-DRAM data stripes over"),
+        ranks_option(" for every way"),
+        energy_profile_option,
+        json_option,
+        output_option("--csv", "csv_path", help="Write one CSV row per point and way."),
+        output_option("--plot", "plot_path", metavar="PATH.png", check=plot_format,
+                      help="Plot speedup and energy reduction over the sweep (log scale)."),
+        click.option("--no-data", is_flag=True,
+                     help="Timing only: the same commands, times and energy without row data "
+                     "(nothing is checked)."),
+        verbosity_options,
+    )):  # fmt: skip
+        func = option(func)
+    return func
+
+
+def run_workload(workload: Workload, points: list[Point], options: dict) -> None:
+    """Check every point, sweep with progress, write the outputs; exit 1 if a result
+    differs from numpy's, 130 after Ctrl-C (the finished points reported)."""
+    distinct_files(
+        {"--config": options["config"]},
+        {"--json": options["json_path"], "--csv": options["csv_path"],
+         "--plot": options["plot_path"]},
+    )  # fmt: skip
+    params = options["params"]
+    if options["ranks"]:
+        params = (*params, ("--ranks", f"organisation.ranks={options['ranks']}"))
+    cfg = load_config_or_fail(options["config"], params)
+    from tqdm import tqdm  # loaded when a command uses it: start-up stays short
+
+    with (
+        reported_errors(),
+        tqdm(total=len(points), unit=" point", delay=1.0, file=sys.stderr, disable=None,
+             desc=workload.name) as bar,
+    ):  # fmt: skip
+
+        def advance(point: Point) -> None:
+            bar.set_postfix_str(point_label(point), refresh=False)
+            bar.update(1)
+
+        doc = sweep(workload, cfg, points, options["banks"], options["energy_profile"],
+                    not options["no_data"], advance)  # fmt: skip
+    write_outputs(doc, format_table(doc), options["json_path"])
+    with reported_errors():
+        if options["csv_path"]:
+            write_csv(doc, options["csv_path"])
+        if options["plot_path"] and doc["points"]:
+            plot(doc, options["plot_path"])
+    wrong = [point_label(p["params"]) for p in doc["points"] if p["correct"] is False]
+    if wrong:
+        raise click.ClickException(f"{', '.join(wrong)}: the in-DRAM result differs from numpy's")
+    if doc.get("interrupted"):
+        raise SystemExit(INTERRUPTED)
+
+
+@click.group("workload")
+def workload() -> None:
+    """Run an application end to end in DRAM and on the CPU over the bus, over a sweep of
+    sizes, and compare time and energy (same controller, timing and energy model).
+
+    \b
+    Examples:
+      pimsim workload bitmap-index
+      pimsim workload bitmap-index --config ddr3-1600 --banks 8 --users 8M --weeks 2,4
+    """
+
+
+@workload.command("bitmap-index")
+@click.option(
+    "--users",
+    default="8M,16M,32M,64M",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(1, 1 << 34),
+    help="Users (bits per bitmap), comma-separated; K, M, G = 2**10, 2**20, 2**30.",
+)
+@click.option(
+    "--weeks",
+    default="2,3,4",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(2, 64),
+    help="Weeks k (bitmaps ANDed), comma-separated.",
+)
+@common_options
+def bitmap_index(users: tuple[int, ...], weeks: tuple[int, ...], **options) -> None:
+    """Users active in every one of the last k weeks: AND of k bitmaps, then a count.
+
+    In DRAM, the ANDs run as Ambit bulk operations; the count is done by the CPU reading the
+    result (as Ambit did), or reduced in DRAM by the library's bitcount first. The CPU
+    baseline streams the k bitmaps over the bus. Every count is checked against numpy's.
+
+    \b
+    Examples:
+      pimsim workload bitmap-index --users 8M,64M --weeks 2,4 --json -
+      pimsim workload bitmap-index --config ddr3-1600 --banks 8 --plot bitmap.png
+    """
+    points = [{"users": u, "weeks": k} for u, k in product(users, weeks)]
+    run_workload(WORKLOADS["bitmap-index"], points, options)
