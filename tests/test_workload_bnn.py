@@ -118,6 +118,8 @@ def test_command_prints_the_table_and_json(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["summary"]["all_correct"] is True
     assert [p["dataset"] for p in doc["points"]] == ["breast_cancer"] * 2
+    accuracy = doc["points"][0]["accuracy"]  # of the in-DRAM predictions, held-out split
+    assert f"held out: {accuracy:.2%}" in doc["about"] and doc["about"] in result.output
 
 
 def test_unknown_dataset_is_one_error_line():

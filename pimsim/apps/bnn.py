@@ -95,6 +95,7 @@ def make_workload(dataset: str) -> Workload:
     model = bnn_model.train(dataset)
     program = inference_program(model)
     test = len(model.test_labels)
+    accuracy = np.mean(bnn_model.predict(model.weights, model.test_bits) == model.test_labels)
 
     def check(config: Config, banks: int | None, point: Point) -> None:
         samples = point["samples"]
@@ -148,4 +149,7 @@ def make_workload(dataset: str) -> Workload:
         },
         check=check,
         run=run,
+        about=f"dataset {dataset}: {model.features} binarized features, {model.classes} "
+        f"classes, trained on {model.train_samples} samples; the model's accuracy on the "
+        f"{test} held out: {accuracy:.2%} (the samples: the held-out split repeated)",
     )
