@@ -140,8 +140,8 @@ def make_workload(dataset: str) -> Workload:
         ways=("dram",),
         baseline="cpu",
         on_cpu={
-            "dram": "reading the predicted class: the host reads the index rows "
-            f"({index_width(model.classes)} bits per sample); training and binarizing the "
+            "dram": "reading the predicted class: the host reads the "
+            f"{index_width(model.classes)} index row(s) per row group; training and binarizing the "
             "inputs happen before (the samples are stored binarized, in vertical layout)",
             "cpu": f"everything: the host streams the binarized samples ({model.features} "
             "bits each, packed) and computes XNOR, popcount and argmax in registers (its "
