@@ -240,3 +240,28 @@ def test_random_expressions_match_python_integers(expr, a, b, n, width):
         for x, y in zip(va, vb, strict=True)
     ]
     assert got.tolist() == want, text
+
+
+def test_params_divided_in_an_exponent_are_exact_not_refused():
+    # a param's // and % stay a point: 2**(n//2) must not "may be negative" (it did: -8..8)
+    values = {"a": [0x5A, 0xFF, 7]}
+    got = expect("a % 2**(n//2) + (a >> (n % 5))", values, {"a": Operand(8)}, 8, {"n": 8})
+    assert got == [0x5A % 16 + (0x5A >> 3), 15 + (0xFF >> 3), 7]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-40, 40),
+    st.integers(0, 30),
+    st.integers(-40, 40),
+    st.integers(0, 30),
+    st.booleans(),
+)
+def test_division_bounds_hold_every_quotient_and_remainder(a, wa, c, wc, floor):
+    from pimsim.programs.twin import _divide_bounds
+
+    lo, hi = _divide_bounds(floor, (a, a + wa), (c, c + wc))
+    for x in range(a, a + wa + 1):
+        for y in range(c, c + wc + 1):
+            value = (x // y if floor else x % y) if y else (-1 if floor else x)
+            assert lo <= value <= hi

@@ -186,9 +186,9 @@ class Check:
         if isinstance(op, ast.Mult):
             corners = (a * c, a * d, b * c, b * d)
             return min(corners), max(corners)
+        if isinstance(op, ast.FloorDiv | ast.Mod):
+            return _divide_bounds(isinstance(op, ast.FloorDiv), x, y)
         big = max(abs(a), abs(b), abs(c), abs(d), 1)
-        if isinstance(op, ast.FloorDiv | ast.Mod):  # |x // y| <= |x|; |x % y| < |y| or x
-            return -big, big
         if isinstance(op, ast.Pow | ast.LShift):
             count = self._count(c, d, "exponent" if isinstance(op, ast.Pow) else "shift count")
             top = big**count if isinstance(op, ast.Pow) else big << count
@@ -289,6 +289,28 @@ def _divide(op: ast.operator, x, y):
     if isinstance(op, ast.FloorDiv):
         return np.where(zero, -1, x // safe)
     return np.where(zero, x, x % safe)
+
+
+def _divide_bounds(floor: bool, x: tuple[int, int], y: tuple[int, int]) -> tuple[int, int]:
+    """Bounds of ``x // y`` (``floor``) or ``x % y`` over the intervals ``x`` and ``y``, as
+    :func:`_divide` computes them (x // 0 is -1, x % 0 is x): the union over y's negative
+    part, its positive part and 0. On a part of one sign x / y is monotone in x and in y, so
+    the quotient's extremes are at the corners."""
+    (a, b), (c, d) = x, y
+    parts: list[tuple[int, int]] = []
+    if c <= 0 <= d:
+        parts.append((-1, -1) if floor else (a, b))
+    for p, q in ((c, min(d, -1)), (max(c, 1), d)):
+        if p > q:
+            continue
+        if floor:
+            corners = (a // p, a // q, b // p, b // q)
+            parts.append((min(corners), max(corners)))
+        elif p > 0:  # 0 <= x % y < y, and x % y <= x when x >= 0
+            parts.append((0, q - 1 if a < 0 else min(q - 1, b)))
+        else:  # y < x % y <= 0, and x % y >= x when x <= 0
+            parts.append((p + 1 if b > 0 else max(p + 1, a), 0))
+    return min(lo for lo, _ in parts), max(hi for _, hi in parts)
 
 
 def _function(node: ast.Call) -> str:
