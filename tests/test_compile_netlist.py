@@ -180,6 +180,15 @@ def test_names_become_operands(tmp_path):
     assert result.program.outputs == ("n1y", "T0_out1", "n1y_out1")
 
 
+def test_python_keywords_are_renamed_so_the_check_lines_parse(tmp_path):
+    # 'in', 'for', 'None' were kept and the check line 'n = (in^out)' crashed ast.parse
+    text = "INPUT(in)\nINPUT(None)\nOUTPUT(for)\nfor = AND(in, None)\n"
+    result = compile_network(read_netlist(write(tmp_path, "k.bench", text)), LAYOUT, "k")
+    assert result.report["renamed"] == {"in": "in_1", "None": "None_1"}
+    assert result.report["renamed_outputs"] == [["for", "for_1"]]
+    assert "check for_1 = (in_1&None_1)" in result.text
+
+
 def test_aiger_xor_of_two_unshared_ands_maps_like_the_xor_operation(tmp_path):
     # 14 = NOT(x AND y) AND NOT(NOT x AND NOT y) = x XOR y: 3 MAJ gates, 7 commands
     text = "aag 7 2 0 1 3\n2\n4\n14\n10 2 4\n12 3 5\n14 11 13\n"
