@@ -114,6 +114,12 @@ def test_bad_expressions_are_one_clear_error(text, message):
         ("a ** (b - 1)", "exponent may be negative"),
         ("a ** (b * 5)", "exponent may reach 1,275; at most 1024"),
         ("a >> (b - 3)", "shift count may be negative"),
+        ("(9**1024)**1024", "a value may reach 3,324,928 bits; at most 16,384"),  # took minutes
+        (
+            "(a << 1000) << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000"
+            " << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000",
+            "at most 16,384",
+        ),
     ],
 )
 def test_exponents_and_shift_counts_are_bounded_before_evaluation(text, message):
@@ -265,3 +271,9 @@ def test_division_bounds_hold_every_quotient_and_remainder(a, wa, c, wc, floor):
         for y in range(c, c + wc + 1):
             value = (x // y if floor else x % y) if y else (-1 if floor else x)
             assert lo <= value <= hi
+
+
+def test_a_power_of_a_power_is_not_refused_as_negative():
+    # 2**2 was bounded -4..4, so 2**2**2**2 and (a+1)**4**1 were "exponent may be negative"
+    got = expect("2**2**2**2 + (a + 1)**2**2 + (a << 2 << 3)", {"a": [0, 3]}, {"a": Operand(8)}, 32)
+    assert got == [2**16 + 1, 2**16 + 4**4 + (3 << 5)]
