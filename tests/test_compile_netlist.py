@@ -155,6 +155,8 @@ def test_binary_aiger_written_by_aigverse_reads_equivalent(tmp_path):
          "compiles"),
         ("i.aag", "aag 3 2 0 1 1\n2\n4\n6\n6 2\n",
          "i.aag:5: and: expected 'lhs rhs0 rhs1', lhs even"),
+        ("l.aag", "aag 4 1 0 1 1\n2\n9\n6 2 3\n",  # the message read '\x004'
+         "l.aag:3: gate: variable 4 is no input and no gate"),
         ("j.aag", "hello\n", "j.aag:1: header: expected 'aag M I L O A' or 'aig M I L O A'"),
         ("k.bench", "INPUT(a)\n", "k.bench:0: output: the netlist has no output"),
     ],

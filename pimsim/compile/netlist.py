@@ -61,10 +61,11 @@ class _Builder:
             kind, fanins, line = self.gates[name]
             todo = [f for f, _ in fanins if f not in lits]
             for f in todo:
+                shown = f"variable {f[1:]}" if f.startswith("\0") else echo(f)  # AIGER's
                 if f not in self.gates:
-                    raise self.fail(line, "gate", f"{echo(f)} is no input and no gate")
+                    raise self.fail(line, "gate", f"{shown} is no input and no gate")
                 if state.get(f) == 1:
-                    raise self.fail(line, "gate", f"{echo(f)} depends on itself (a loop)")
+                    raise self.fail(line, "gate", f"{shown} depends on itself (a loop)")
             if todo:
                 state[name] = 1
                 stack.extend(todo)
