@@ -134,7 +134,11 @@ def compare(
             bar.set_postfix_str(op, refresh=False)
             bar.update(1)
 
-        doc = run_compare(cfg, ops, size, banks, energy_profile, measure_host, advance, not no_data)
+        default = click.get_current_context().get_parameter_source("size")
+        doc = run_compare(
+            cfg, ops, size, banks, energy_profile, measure_host, advance, not no_data,
+            fit_size=default is click.core.ParameterSource.DEFAULT,
+        )  # fmt: skip
     write_outputs(doc, format_table(doc), json_path)
     with reported_errors():
         if csv_path:
