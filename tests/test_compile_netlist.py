@@ -157,6 +157,8 @@ def test_binary_aiger_written_by_aigverse_reads_equivalent(tmp_path):
          "i.aag:5: and: expected 'lhs rhs0 rhs1', lhs even"),
         ("l.aag", "aag 4 1 0 1 1\n2\n9\n6 2 3\n",  # the message read '\x004'
          "l.aag:3: gate: variable 4 is no input and no gate"),
+        ("m.blif", ".model m\n.inputs a\n.outputs y\n.names a y\n1 1\n.names a y\n0 1\n",
+         "m.blif:6: gate: 'y' is defined twice"),  # read 'y\x000'
         ("j.aag", "hello\n", "j.aag:1: header: expected 'aag M I L O A' or 'aig M I L O A'"),
         ("k.bench", "INPUT(a)\n", "k.bench:0: output: the netlist has no output"),
     ],

@@ -13,6 +13,14 @@ from pimsim.compile.network import FALSE, MAX_GATES, TRUE, Network
 from pimsim.programs.errors import ProgramError, echo
 
 
+def _signal(name: str) -> str:
+    """How an error names a signal: an AIGER variable (``\\0N``) as ``variable N``, a
+    gate's helper (``y\\0``, ``y\\0k``: a cover's parts) as the gate ``y`` it is part of."""
+    if name.startswith("\0"):
+        return f"variable {name[1:]}"
+    return echo(name.split("\0")[0])
+
+
 class _Builder:
     """Signals defined in any order; :meth:`network` orders them and checks for loops."""
 
@@ -29,7 +37,7 @@ class _Builder:
         """``name`` = kind(fanins); fanins are (signal, complemented); kinds ``zero`` and
         ``one`` (no fanin) are constants."""
         if name in self.gates or any(n == name for n, _ in self.inputs):
-            raise self.fail(line, "gate", f"{echo(name)} is defined twice")
+            raise self.fail(line, "gate", f"{_signal(name)} is defined twice")
         if len(self.gates) >= MAX_GATES:
             raise self.fail(line, "gate", f"more than {MAX_GATES:,} gates")
         self.gates[name] = (kind, fanins, line)
@@ -61,11 +69,10 @@ class _Builder:
             kind, fanins, line = self.gates[name]
             todo = [f for f, _ in fanins if f not in lits]
             for f in todo:
-                shown = f"variable {f[1:]}" if f.startswith("\0") else echo(f)  # AIGER's
                 if f not in self.gates:
-                    raise self.fail(line, "gate", f"{shown} is no input and no gate")
+                    raise self.fail(line, "gate", f"{_signal(f)} is no input and no gate")
                 if state.get(f) == 1:
-                    raise self.fail(line, "gate", f"{shown} depends on itself (a loop)")
+                    raise self.fail(line, "gate", f"{_signal(f)} depends on itself (a loop)")
             if todo:
                 state[name] = 1
                 stack.extend(todo)
