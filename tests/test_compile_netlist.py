@@ -159,6 +159,8 @@ def test_binary_aiger_written_by_aigverse_reads_equivalent(tmp_path):
          "l.aag:3: gate: variable 4 is no input and no gate"),
         ("m.blif", ".model m\n.inputs a\n.outputs y\n.names a y\n1 1\n.names a y\n0 1\n",
          "m.blif:6: gate: 'y' is defined twice"),  # read 'y\x000'
+        ("n.aig", "aig 1000000000 1000000000 0 1 0\n2\n",  # was a MemoryError
+         "n.aig:1: header: M=1000000000 must be at least I+A, and I, O and A at most 20,000"),
         ("j.aag", "hello\n", "j.aag:1: header: expected 'aag M I L O A' or 'aig M I L O A'"),
         ("k.bench", "INPUT(a)\n", "k.bench:0: output: the netlist has no output"),
     ],

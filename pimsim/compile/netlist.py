@@ -242,8 +242,9 @@ def read_aiger(data: bytes, source: str) -> Network:
     if latches or any(int(h) for h in header[6:]):
         raise b.fail(1, "header", "latches or other sequential parts: only combinational "
                      "AIGER compiles")  # fmt: skip
-    if a > MAX_GATES or m < i + a:
-        raise b.fail(1, "header", f"M={m} must be at least I+A and A at most {MAX_GATES:,}")
+    if max(a, i, o) > MAX_GATES or m < i + a:
+        raise b.fail(1, "header", f"M={m} must be at least I+A, and I, O and A at most "
+                     f"{MAX_GATES:,}")  # fmt: skip
     pos, line = end + 1, 2
 
     def text_line(field: str) -> list[int]:
