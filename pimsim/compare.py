@@ -215,10 +215,13 @@ def compare(
     with_host: bool = False,
     on_op: Callable[[str], None] | None = None,
     with_data: bool = True,
+    fit_size: bool = False,
 ) -> dict:
     """Run every op both ways; the comparison document (the schema of ``pimsim compare``).
     ``on_op`` is called with each op's name when it is done; ``with_data=False`` simulates
-    the in-DRAM side without row data (``correct`` is then None: not checked)."""
+    the in-DRAM side without row data (``correct`` is then None: not checked). With
+    ``fit_size`` (``size`` is the CLI's default) a library operation too narrow to check
+    ``size`` bytes runs on the most elements it can check (its entry's ``size_bytes``)."""
     get_profile(profile)
     row = config.organisation.row_bytes
     per_rank = config.organisation.banks_per_rank
@@ -243,7 +246,9 @@ def compare(
     try:
         for op in ops:
             logger.info("comparing %s", op)
-            doc["ops"][op] = _compare_op(config, op, size, banks, profile, with_host, with_data)
+            doc["ops"][op] = _compare_op(
+                config, op, size, banks, profile, with_host, with_data, fit_size
+            )
             if on_op:
                 on_op(op)
     except KeyboardInterrupt:
@@ -260,10 +265,11 @@ def _compare_op(
     profile: str,
     with_host: bool,
     with_data: bool,
+    fit_size: bool = False,
 ) -> dict:
     """One operation both ways: its entry in the comparison document."""
     if op not in BITWISE_OPS + OTHER_OPS:
-        return _compare_wide(config, op, size, banks, profile, with_data)
+        return _compare_wide(config, op, size, banks, profile, with_data, fit_size)
     pim, correct = run_in_dram(config, op, size, banks, profile, with_data=with_data)
     cpu = run_on_cpu(config, op, size, profile)
     entry = _entry(pim, cpu, size, correct)
@@ -273,11 +279,20 @@ def _compare_op(
 
 
 def _compare_wide(
-    config: Config, op: str, size: int, banks: int | None, profile: str, with_data: bool
+    config: Config,
+    op: str,
+    size: int,
+    banks: int | None,
+    profile: str,
+    with_data: bool,
+    fit_size: bool = False,
 ) -> dict:
     """A library operation of a width both ways (pimsim.compare_lib): its entry, with the
-    elements it ran on and, after a mismatch, the first differing element."""
+    elements it ran on and, after a mismatch, the first differing element (``fit_size``:
+    see :func:`compare`)."""
     program = wide_program(op)
+    if fit_size and with_data:  # n * 8 MiB: whole rows
+        size = min(size, compare_lib.MAX_ELEMENTS * program.params["n"] // 8)
     elements = compare_lib.elements_of(program, size)
     if elements < 1 or (with_data and elements > compare_lib.MAX_ELEMENTS):
         raise CompareError(
@@ -300,6 +315,7 @@ def _compare_wide(
     cpu = cpu_side(device.snapshot(end), config, profile)
     entry = _entry(pim, cpu, size, None if found is None else found["correct"], elements)
     entry["elements"] = elements
+    entry["size_bytes"] = size
     if found is not None and "mismatch" in found:
         entry["mismatch"] = found["mismatch"]
     return entry

@@ -82,3 +82,14 @@ def test_cli_table_has_elements_per_second():
         "Error: --size: add8 over 1,073,741,824 bytes is 1,073,741,824 elements; give "
         "1..67,108,864 (more with --no-data)"
     )
+
+
+def test_the_default_size_fits_a_narrow_operation(monkeypatch):
+    # `pimsim compare --ops add2` failed on the default --size (32 MiB: 134M elements)
+    import pimsim.compare_lib as compare_lib
+
+    monkeypatch.setattr(compare_lib, "MAX_ELEMENTS", 1 << 15)  # add2: at most 8 KiB
+    with pytest.raises(CompareError, match="add2 over 16,384 bytes is 65,536 elements"):
+        compare(CONFIG, ["add2"], 16384, banks=1)
+    entry = compare(CONFIG, ["add2"], 16384, banks=1, fit_size=True)["ops"]["add2"]
+    assert (entry["elements"], entry["size_bytes"], entry["correct"]) == (1 << 15, 8192, True)

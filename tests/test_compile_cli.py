@@ -40,6 +40,13 @@ def test_program_to_stdout_summary_to_stderr():
     assert "verified exhaustively on 4 vectors" in result.stderr
 
 
+def test_json_file_is_written_when_the_program_goes_to_stdout(tmp_path):
+    doc = tmp_path / "c.json"  # --json PATH without -o was silently not written
+    result = invoke("compile", "y = a | b", "--json", str(doc))
+    assert result.exit_code == 0 and result.stdout.startswith("# compiled by pimsim compile")
+    assert json.loads(doc.read_text())["commands"] == 4
+
+
 def test_netlist_file_name_becomes_the_op(tmp_path):
     path = tmp_path / "dec-2to4.bench"
     path.write_text(

@@ -155,6 +155,12 @@ def test_binary_aiger_written_by_aigverse_reads_equivalent(tmp_path):
          "compiles"),
         ("i.aag", "aag 3 2 0 1 1\n2\n4\n6\n6 2\n",
          "i.aag:5: and: expected 'lhs rhs0 rhs1', lhs even"),
+        ("l.aag", "aag 4 1 0 1 1\n2\n9\n6 2 3\n",  # the message read '\x004'
+         "l.aag:3: gate: variable 4 is no input and no gate"),
+        ("m.blif", ".model m\n.inputs a\n.outputs y\n.names a y\n1 1\n.names a y\n0 1\n",
+         "m.blif:6: gate: 'y' is defined twice"),  # read 'y\x000'
+        ("n.aig", "aig 1000000000 1000000000 0 1 0\n2\n",  # was a MemoryError
+         "n.aig:1: header: M=1000000000 must be at least I+A, and I, O and A at most 20,000"),
         ("j.aag", "hello\n", "j.aag:1: header: expected 'aag M I L O A' or 'aig M I L O A'"),
         ("k.bench", "INPUT(a)\n", "k.bench:0: output: the netlist has no output"),
     ],
@@ -178,6 +184,15 @@ def test_names_become_operands(tmp_path):
     assert result.report["renamed_outputs"] == renamed
     assert result.program.inputs == ("a_3_", "T0_1")
     assert result.program.outputs == ("n1y", "T0_out1", "n1y_out1")
+
+
+def test_python_keywords_are_renamed_so_the_check_lines_parse(tmp_path):
+    # 'in', 'for', 'None' were kept and the check line 'n = (in^out)' crashed ast.parse
+    text = "INPUT(in)\nINPUT(None)\nOUTPUT(for)\nfor = AND(in, None)\n"
+    result = compile_network(read_netlist(write(tmp_path, "k.bench", text)), LAYOUT, "k")
+    assert result.report["renamed"] == {"in": "in_1", "None": "None_1"}
+    assert result.report["renamed_outputs"] == [["for", "for_1"]]
+    assert "check for_1 = (in_1&None_1)" in result.text
 
 
 def test_aiger_xor_of_two_unshared_ands_maps_like_the_xor_operation(tmp_path):

@@ -114,6 +114,12 @@ def test_bad_expressions_are_one_clear_error(text, message):
         ("a ** (b - 1)", "exponent may be negative"),
         ("a ** (b * 5)", "exponent may reach 1,275; at most 1024"),
         ("a >> (b - 3)", "shift count may be negative"),
+        ("(9**1024)**1024", "a value may reach 3,324,928 bits; at most 16,384"),  # took minutes
+        (
+            "(a << 1000) << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000"
+            " << 1000 << 1000 << 1000 << 1000 << 1000 << 1000 << 1000",
+            "at most 16,384",
+        ),
     ],
 )
 def test_exponents_and_shift_counts_are_bounded_before_evaluation(text, message):
@@ -240,3 +246,34 @@ def test_random_expressions_match_python_integers(expr, a, b, n, width):
         for x, y in zip(va, vb, strict=True)
     ]
     assert got.tolist() == want, text
+
+
+def test_params_divided_in_an_exponent_are_exact_not_refused():
+    # a param's // and % stay a point: 2**(n//2) must not "may be negative" (it did: -8..8)
+    values = {"a": [0x5A, 0xFF, 7]}
+    got = expect("a % 2**(n//2) + (a >> (n % 5))", values, {"a": Operand(8)}, 8, {"n": 8})
+    assert got == [0x5A % 16 + (0x5A >> 3), 15 + (0xFF >> 3), 7]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-40, 40),
+    st.integers(0, 30),
+    st.integers(-40, 40),
+    st.integers(0, 30),
+    st.booleans(),
+)
+def test_division_bounds_hold_every_quotient_and_remainder(a, wa, c, wc, floor):
+    from pimsim.programs.twin import _divide_bounds
+
+    lo, hi = _divide_bounds(floor, (a, a + wa), (c, c + wc))
+    for x in range(a, a + wa + 1):
+        for y in range(c, c + wc + 1):
+            value = (x // y if floor else x % y) if y else (-1 if floor else x)
+            assert lo <= value <= hi
+
+
+def test_a_power_of_a_power_is_not_refused_as_negative():
+    # 2**2 was bounded -4..4, so 2**2**2**2 and (a+1)**4**1 were "exponent may be negative"
+    got = expect("2**2**2**2 + (a + 1)**2**2 + (a << 2 << 3)", {"a": [0, 3]}, {"a": Operand(8)}, 32)
+    assert got == [2**16 + 1, 2**16 + 4**4 + (3 << 5)]

@@ -43,7 +43,8 @@ def _ops(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str,
     callback=_ops,
     help="Comma-separated operations (not, and, or, nand, nor, xor, xnor, copy, zero, one), "
     "or library operations with their width (add32, mul8, gt16: --size is then the bytes of "
-    "one n-bit operand, size*8/n elements); all = the seven bitwise ones.",
+    "one n-bit operand, size*8/n elements, by default at most 2**26); all = the seven "
+    "bitwise ones.",
 )
 @size_option("32MiB", "Bytes of result per operation (whole rows), e.g. 4KiB, 32MiB.")
 @banks_option("the in-DRAM vectors stripe over")
@@ -134,7 +135,11 @@ def compare(
             bar.set_postfix_str(op, refresh=False)
             bar.update(1)
 
-        doc = run_compare(cfg, ops, size, banks, energy_profile, measure_host, advance, not no_data)
+        default = click.get_current_context().get_parameter_source("size")
+        doc = run_compare(
+            cfg, ops, size, banks, energy_profile, measure_host, advance, not no_data,
+            fit_size=default is click.core.ParameterSource.DEFAULT,
+        )  # fmt: skip
     write_outputs(doc, format_table(doc), json_path)
     with reported_errors():
         if csv_path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -91,6 +92,8 @@ def compile_(
     if output_path is None:
         click.echo(compiled.text, nl=False)
         click.echo(_summary(doc), err=True)
+        if json_path:
+            write_file(json_path, lambda fh: json.dump(doc, fh, indent=2))
         return
     write_file(output_path, lambda fh: fh.write(compiled.text))
     doc["program"] = output_path

@@ -4,6 +4,7 @@ schedule, emit, verify. :func:`compile_network` is the API; the CLI is pimsim.cl
 from __future__ import annotations
 
 import ast
+import keyword
 from dataclasses import dataclass
 
 from pimsim.ambit.layout import SubarrayLayout
@@ -46,7 +47,8 @@ class Compiled:
 
 def operand_names(net: Network, layout: SubarrayLayout) -> dict[str, str]:
     """Each input and output name of ``net`` as a distinct operand name the language takes
-    (an identifier of at most 40 characters, no reserved row name such as T0 or B3)."""
+    (an identifier of at most 40 characters, no reserved row name such as T0 or B3 and no
+    Python keyword such as ``in``, which a check expression could not name)."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for name in [*net.inputs, *(out for out, _ in net.outputs)]:
@@ -57,7 +59,12 @@ def operand_names(net: Network, layout: SubarrayLayout) -> dict[str, str]:
         if base[0].isdigit():
             base = "n" + base[:35]
         candidate, k = base, 1
-        while candidate in taken or layout.is_reserved(candidate) or candidate == "maj":
+        while (
+            candidate in taken
+            or layout.is_reserved(candidate)
+            or candidate == "maj"
+            or keyword.iskeyword(candidate)
+        ):
             candidate, k = f"{base}_{k}", k + 1
         assert NAME.fullmatch(candidate)
         names[name] = candidate

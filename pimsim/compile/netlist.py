@@ -13,6 +13,14 @@ from pimsim.compile.network import FALSE, MAX_GATES, TRUE, Network
 from pimsim.programs.errors import ProgramError, echo
 
 
+def _signal(name: str) -> str:
+    """How an error names a signal: an AIGER variable (``\\0N``) as ``variable N``, a
+    gate's helper (``y\\0``, ``y\\0k``: a cover's parts) as the gate ``y`` it is part of."""
+    if name.startswith("\0"):
+        return f"variable {name[1:]}"
+    return echo(name.split("\0")[0])
+
+
 class _Builder:
     """Signals defined in any order; :meth:`network` orders them and checks for loops."""
 
@@ -29,7 +37,7 @@ class _Builder:
         """``name`` = kind(fanins); fanins are (signal, complemented); kinds ``zero`` and
         ``one`` (no fanin) are constants."""
         if name in self.gates or any(n == name for n, _ in self.inputs):
-            raise self.fail(line, "gate", f"{echo(name)} is defined twice")
+            raise self.fail(line, "gate", f"{_signal(name)} is defined twice")
         if len(self.gates) >= MAX_GATES:
             raise self.fail(line, "gate", f"more than {MAX_GATES:,} gates")
         self.gates[name] = (kind, fanins, line)
@@ -62,9 +70,9 @@ class _Builder:
             todo = [f for f, _ in fanins if f not in lits]
             for f in todo:
                 if f not in self.gates:
-                    raise self.fail(line, "gate", f"{echo(f)} is no input and no gate")
+                    raise self.fail(line, "gate", f"{_signal(f)} is no input and no gate")
                 if state.get(f) == 1:
-                    raise self.fail(line, "gate", f"{echo(f)} depends on itself (a loop)")
+                    raise self.fail(line, "gate", f"{_signal(f)} depends on itself (a loop)")
             if todo:
                 state[name] = 1
                 stack.extend(todo)
@@ -234,8 +242,9 @@ def read_aiger(data: bytes, source: str) -> Network:
     if latches or any(int(h) for h in header[6:]):
         raise b.fail(1, "header", "latches or other sequential parts: only combinational "
                      "AIGER compiles")  # fmt: skip
-    if a > MAX_GATES or m < i + a:
-        raise b.fail(1, "header", f"M={m} must be at least I+A and A at most {MAX_GATES:,}")
+    if max(a, i, o) > MAX_GATES or m < i + a:
+        raise b.fail(1, "header", f"M={m} must be at least I+A, and I, O and A at most "
+                     f"{MAX_GATES:,}")  # fmt: skip
     pos, line = end + 1, 2
 
     def text_line(field: str) -> list[int]:

@@ -15,7 +15,9 @@ interval bound of every subexpression, from the operands' widths, decides how: w
 them fit in int64 the expression runs on int64 arrays, else on arrays of Python integers
 (a chunk of elements at a time). ``//`` and ``%`` floor as in Python; a division by zero
 does not fail: ``x // 0`` is -1 (all ones) and ``x % 0`` is x, as a restoring divider and
-RISC-V give. A negative exponent or shift count, or one above ``MAX_SHIFT``, is an error.
+RISC-V give. A negative exponent or shift count, or one above ``MAX_SHIFT``, is an error, and
+so is a subexpression whose bound passes ``MAX_BITS`` bits (``(9**1024)**1024`` would take
+the host minutes per element).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pimsim.errors import PimsimError, cut
 MAX_TEXT = 1000
 MAX_DEPTH = 100
 MAX_SHIFT = 1024
+#: Largest bit length a subexpression's value may reach (twice the widest operand, 4096 bits).
+MAX_BITS = 1 << 14
 #: Elements evaluated at a time on arrays of Python integers (bounds host memory).
 CHUNK = 1 << 16
 
@@ -151,8 +155,14 @@ class Check:
 
     def _bounds(self, node: ast.expr, env: dict, out: list) -> tuple[int, int]:
         b = self._bound(node, env, out)
+        self._size(max(abs(b[0]), abs(b[1])).bit_length())
         out.append(b)
         return b
+
+    def _size(self, bits: int) -> None:
+        """CheckError if a value of ``bits`` bits is more than MAX_BITS."""
+        if bits > MAX_BITS:
+            raise CheckError(self.where, f"a value may reach {bits:,} bits; at most {MAX_BITS:,}")
 
     def _bound(self, node: ast.expr, env: dict, out: list) -> tuple[int, int]:
         if isinstance(node, ast.Constant):
@@ -186,16 +196,23 @@ class Check:
         if isinstance(op, ast.Mult):
             corners = (a * c, a * d, b * c, b * d)
             return min(corners), max(corners)
-        big = max(abs(a), abs(b), abs(c), abs(d), 1)
-        if isinstance(op, ast.FloorDiv | ast.Mod):  # |x // y| <= |x|; |x % y| < |y| or x
-            return -big, big
-        if isinstance(op, ast.Pow | ast.LShift):
-            count = self._count(c, d, "exponent" if isinstance(op, ast.Pow) else "shift count")
-            top = big**count if isinstance(op, ast.Pow) else big << count
+        if isinstance(op, ast.FloorDiv | ast.Mod):
+            return _divide_bounds(isinstance(op, ast.FloorDiv), x, y)
+        if isinstance(op, ast.Pow):
+            count = self._count(c, d, "exponent")
+            self._size(max(abs(a), abs(b)).bit_length() * count)  # before the power is taken
+            if a >= 0:  # x**e grows with x >= 0 and with e (0**0 is 1)
+                return (0 if a == 0 else a**c), max(b**count, 1)
+            top = max(abs(a), abs(b)) ** count
             return -top, top
+        if isinstance(op, ast.LShift):
+            count = self._count(c, d, "shift count")
+            self._size(max(abs(a), abs(b)).bit_length() + count)
+            return min(a << c, a << count), max(b << c, b << count)
         if isinstance(op, ast.RShift):
             self._count(c, d, "shift count")
             return min(a, 0), max(b, 0)
+        big = max(abs(a), abs(b), abs(c), abs(d), 1)
         bits = max(big.bit_length(), 1)  # & | ^ stay within the operands' bit lengths
         return -(1 << bits), (1 << bits) - 1
 
@@ -289,6 +306,28 @@ def _divide(op: ast.operator, x, y):
     if isinstance(op, ast.FloorDiv):
         return np.where(zero, -1, x // safe)
     return np.where(zero, x, x % safe)
+
+
+def _divide_bounds(floor: bool, x: tuple[int, int], y: tuple[int, int]) -> tuple[int, int]:
+    """Bounds of ``x // y`` (``floor``) or ``x % y`` over the intervals ``x`` and ``y``, as
+    :func:`_divide` computes them (x // 0 is -1, x % 0 is x): the union over y's negative
+    part, its positive part and 0. On a part of one sign x / y is monotone in x and in y, so
+    the quotient's extremes are at the corners."""
+    (a, b), (c, d) = x, y
+    parts: list[tuple[int, int]] = []
+    if c <= 0 <= d:
+        parts.append((-1, -1) if floor else (a, b))
+    for p, q in ((c, min(d, -1)), (max(c, 1), d)):
+        if p > q:
+            continue
+        if floor:
+            corners = (a // p, a // q, b // p, b // q)
+            parts.append((min(corners), max(corners)))
+        elif p > 0:  # 0 <= x % y < y, and x % y <= x when x >= 0
+            parts.append((0, q - 1 if a < 0 else min(q - 1, b)))
+        else:  # y < x % y <= 0, and x % y >= x when x <= 0
+            parts.append((p + 1 if b > 0 else max(p + 1, a), 0))
+    return min(lo for lo, _ in parts), max(hi for _, hi in parts)
 
 
 def _function(node: ast.Call) -> str:
