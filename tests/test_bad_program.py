@@ -342,3 +342,13 @@ def test_a_name_longer_than_40_characters_is_refused_short(tmp_path):
     assert result.output.startswith(f"Error: {path}:2: in: 'aaaa")
     assert "is not a row name (an identifier, at most 40)" in result.output
     assert len(result.output) < 200
+
+
+def test_a_program_of_several_output_rows_is_sent_to_exec(tmp_path):
+    path = write(tmp_path, "m.pim", "in a b\nout s cout\nAAP a -> s\nAAP b -> cout\n")
+    result = invoke(path, "--size", "8KiB")
+    assert result.exit_code == 2
+    assert error_line(result) == (
+        f"Error: {path}:2: out: 2 output rows; pimsim program runs one-row programs over "
+        "vectors: run this one with pimsim exec"
+    )

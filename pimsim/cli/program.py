@@ -95,6 +95,14 @@ def program(
                 param_hint="'--size'",
             )
         engine.check_program(prog)
+        if len(prog.outputs) > 1:
+            raise ProgramError(
+                prog.source,
+                prog.declared.get(prog.outputs[1], 0),
+                "out",
+                f"{len(prog.outputs)} output rows; pimsim program runs one-row programs over "
+                "vectors: run this one with pimsim exec",
+            )
         engine.check_footprint(prog, -(-size // engine.row_bytes))
         doc = {"config": cfg.name, "program": prog.name, "size_bytes": size}
         try:
