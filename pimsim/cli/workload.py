@@ -113,7 +113,7 @@ def run_workload(workload: Workload, points: list[Point], options: dict) -> None
         raise SystemExit(INTERRUPTED)
 
 
-_SHAPE = re.compile(r"([0-9]{1,6})[xX]([0-9]{1,6})", re.ASCII)
+_SHAPE = re.compile(r"([0-9]{1,7})[xX]([0-9]{1,7})", re.ASCII)
 
 
 def shape_list(
