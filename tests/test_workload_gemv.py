@@ -129,7 +129,7 @@ def test_a_realistic_layer_per_token(ddr4):
     point = sweep(GEMV, ddr4, [{"rows": 4096, "cols": 4096, "bits": 4}],
                   with_data=False)["points"][0]  # fmt: skip
     cpu, dram = point["ways"]["cpu"], point["ways"]["dram-shift-add"]
-    # the CPU reads 8 MiB of weights: 2**17 lines of 64 bytes, plus x
+    # the CPU reads 8 MiB of weights (2**17 lines of 64 bytes) and x (64 lines) once
     assert cpu["commands"]["RD"] == 4096 * 4096 * 4 // 512 + 4096 // 64
     assert point["row_groups"] == 64 and point["accumulator_bits"] == 18
     assert point["speedup"]["dram-shift-add"] == pytest.approx(

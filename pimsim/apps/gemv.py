@@ -19,8 +19,8 @@ reads the 2A accumulator rows of every bank (only the lines that hold the M outp
 finishes on the CPU: y = sum over banks (pos - neg) - 2**(q-1) * sum(x) -- G * M
 additions, against M * N multiply-adds.
 
-**On the CPU** (``cpu``): the host streams W (M * N * q / 8 bytes) and x through the same
-controller and computes in registers; nothing is stored.
+**On the CPU** (``cpu``): the host streams W (M * N * q / 8 bytes) and then x (N bytes), one
+array, through the same controller and computes in registers; nothing is stored.
 """
 
 from __future__ import annotations
@@ -226,9 +226,9 @@ def inputs_of(rows: int, cols: int, bits: int, seed: int) -> tuple[np.ndarray, n
     return w, x
 
 
-def weight_bytes(rows: int, cols: int, bits: int) -> int:
-    """W packed as the CPU reads it, in whole lines."""
-    return -(-rows * cols * bits // (LINE_BYTES * 8)) * LINE_BYTES
+def cpu_bytes(rows: int, cols: int, bits: int) -> int:
+    """What the CPU streams, one array: W packed, then x (int8), in whole lines."""
+    return -(-(rows * cols * bits + cols * X_BITS) // (LINE_BYTES * 8)) * LINE_BYTES
 
 
 def check(config: Config, banks: int | None, point: Point) -> None:
@@ -237,7 +237,7 @@ def check(config: Config, banks: int | None, point: Point) -> None:
     if bits not in (2, 4, 8):
         raise WorkloadError(f"--bits: weights are int2, int4 or int8, not int{bits}")
     Layer(BulkEngine(Device(config), banks, with_data=False), rows, cols, bits)
-    if not fits_host(config, [weight_bytes(rows, cols, bits), cols]):
+    if not fits_host(config, [cpu_bytes(rows, cols, bits)]):
         raise WorkloadError(f"--shape {rows}x{cols}: W and x do not fit {config.name}")
 
 
@@ -256,9 +256,7 @@ def run(
     end = host_reads_rows(device, np.concatenate([v.fields for v in acc]), lines)
     ways = {"dram-shift-add": side_of(device, first, end, profile)}
     cpu = Device(config)
-    ways["cpu"] = side_of(cpu, 0, host_reads_arrays(cpu, [weight_bytes(rows, cols, bits),
-                                                          -(-cols // LINE_BYTES) * LINE_BYTES]),
-                          profile)  # fmt: skip
+    ways["cpu"] = side_of(cpu, 0, host_reads_arrays(cpu, [cpu_bytes(rows, cols, bits)]), profile)
     result = {
         "banks_used": min(layer.groups, len(layer.engine.banks)),
         "inputs_per_bank": layer.block,
