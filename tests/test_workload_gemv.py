@@ -38,9 +38,21 @@ def ddr3():
 def test_y_equals_numpys(ddr4, rows, cols, bits, banks):
     point = sweep(GEMV, ddr4, [{"rows": rows, "cols": cols, "bits": bits}], banks)["points"][0]
     assert point["correct"] is True
-    assert point["accumulator_bits"] == acc_bits(point["inputs_per_bank"], bits)
+    assert point["accumulator_bits"] == acc_bits(point["inputs_per_group"], bits)
 
 
+def test_small_subarrays_split_the_token_into_programs():
+    # 128-row subarrays: 6 int8 inputs per group (14 groups per bank) and a token's terms
+    # over several programs, the accumulators passed from one pair to the other
+    cfg = load_config("ddr4-2400", [("-p", "pim.rows_per_subarray=128")])
+    point = sweep(GEMV, cfg, [{"rows": 40, "cols": 160, "bits": 8}], banks=2)["points"][0]
+    assert point["correct"] is True
+    assert point["row_groups"] == 28 and point["inputs_per_group"] == 6
+    # 6 * 8 weight rows + a zero row + 4 accumulators of 19 bits fill 125 of 127 rows
+    assert point["accumulator_bits"] == 19
+
+
+@pytest.mark.slow
 def test_several_programs_and_groups_per_bank(ddr3):
     # 2 banks of 1024 inputs of int8: several row groups per bank (subarrays of their own),
     # each token split over several programs

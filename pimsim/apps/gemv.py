@@ -259,7 +259,7 @@ def run(
     ways["cpu"] = side_of(cpu, 0, host_reads_arrays(cpu, [cpu_bytes(rows, cols, bits)]), profile)
     result = {
         "banks_used": min(layer.groups, len(layer.engine.banks)),
-        "inputs_per_bank": layer.block,
+        "inputs_per_group": layer.block,
         "accumulator_bits": layer.width,
         "row_groups": layer.groups,
         "program_commands": commands,
