@@ -36,16 +36,21 @@ def side_of(device: Device, first_tick: int, end_tick: int, profile: str) -> Sid
     )
 
 
-def host_reads_rows(device: Device, rows: np.ndarray) -> int:
-    """The host reads whole rows ``rows`` (n, 5) through the controller after everything
-    issued so far (the host model: misses in flight; it only consumes what it reads, so
-    no store follows); returns the tick the last read was served."""
+def host_reads_rows(device: Device, rows: np.ndarray, per_row: int | None = None) -> int:
+    """The host reads rows ``rows`` (n, 5) through the controller after everything issued
+    so far (the host model: misses in flight; it only consumes what it reads, so no store
+    follows): the first ``per_row`` lines of each (default: the whole row); returns the
+    tick the last read was served."""
     org = device.config.organisation
-    per_row = org.columns // org.burst_length
+    whole = org.columns // org.burst_length
+    per_row = whole if per_row is None else per_row
     engine = engine_of(device)
 
     def lines(first: int, last: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
         fields, addresses = row_lines(device, rows[first // per_row : -(-last // per_row)])
+        if per_row < whole:
+            fields = fields.reshape(-1, whole, 6)[:, :per_row].reshape(-1, 6)
+            addresses = addresses.reshape(-1, whole)[:, :per_row].reshape(-1)
         return [fields], [addresses]
 
     def served() -> None:

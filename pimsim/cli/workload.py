@@ -114,6 +114,22 @@ def run_workload(workload: Workload, points: list[Point], options: dict) -> None
         raise SystemExit(INTERRUPTED)
 
 
+_SHAPE = re.compile(r"([0-9]{1,7})[xX]([0-9]{1,7})", re.ASCII)
+
+
+def shape_list(
+    _ctx: click.Context, _param: click.Parameter, text: str
+) -> tuple[tuple[int, int], ...]:
+    """Click callback: a comma-separated list of matrix shapes ROWSxCOLS, each once."""
+    shapes = []
+    for item in text.split(","):
+        match = _SHAPE.fullmatch(item.strip())
+        if not match or not all(1 <= int(v) <= 1 << 20 for v in match.groups()):
+            raise click.BadParameter(f"{echo(item)} is not a shape like 4096x4096 (1..1048576)")
+        shapes.append((int(match.group(1)), int(match.group(2))))
+    return tuple(dict.fromkeys(shapes))
+
+
 @click.group("workload")
 def workload() -> None:
     """Run an application end to end in DRAM and on the CPU over the bus, over a sweep of
@@ -197,3 +213,38 @@ def bnn(dataset: str, samples: tuple[int, ...], **options) -> None:
 
     points = [{"samples": n} for n in samples]
     run_workload(make_workload(dataset), points, options)
+
+
+@workload.command("gemv")
+@click.option(
+    "--shape",
+    default="1024x1024,2048x2048,4096x4096",
+    show_default=True,
+    metavar="LIST",
+    callback=shape_list,
+    help="Weight matrices ROWSxCOLS (outputs x inputs), comma-separated.",
+)
+@click.option(
+    "--bits",
+    default="4",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(2, 8),
+    help="Weight widths (2, 4 or 8), comma-separated.",
+)
+@common_options
+def gemv(shape: tuple[tuple[int, int], ...], bits: tuple[int, ...], **options) -> None:
+    """y = W x, the decode step of a quantized LM: signed int2/int4/int8 W in DRAM, int8 x.
+
+    In DRAM, the host writes a program specialized to the token's x: each weight column is
+    added, shifted by each set bit of |x_j|, into a per-bank accumulator by the library's
+    full-adder step; the host reads the accumulators and sums the banks. The CPU streams W
+    and x over the bus. y is checked against numpy's W @ x.
+
+    \b
+    Examples:
+      pimsim workload gemv --shape 64x64,256x128 --bits 2,4,8
+      pimsim workload gemv --shape 4096x4096 --bits 4 --no-data --json -
+    """
+    points = [{"rows": m, "cols": n, "bits": q} for (m, n), q in product(shape, bits)]
+    run_workload(WORKLOADS["gemv"], points, options)
