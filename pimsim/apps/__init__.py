@@ -9,7 +9,9 @@ sizes, the document, table, CSV and plot are shared (pimsim.apps.sweep, pimsim.a
 from __future__ import annotations
 
 from pimsim.apps.bitmap import BITMAP_INDEX
+from pimsim.apps.bitweaving import BITWEAVING
+from pimsim.apps.sets import SETS
 from pimsim.apps.sweep import Workload
 
 #: The workloads by name, in ``--help`` order.
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (BITMAP_INDEX,)}
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (BITMAP_INDEX, BITWEAVING, SETS)}
