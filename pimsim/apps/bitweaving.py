@@ -1,7 +1,7 @@
 """bitweaving: ``select count(*) where c1 <= v <= c2`` over a b-bit column of n values.
 
 The column is in vertical layout (BitWeaving/V, SIMDRAM): b bit vectors of n bits, bit i of
-every value in vector i, padded with zeros to whole rows. Two ways, each on a fresh device:
+every value in vector i, padded with zeros to whole rows. Three ways, each on a fresh device:
 
 - ``dram-range+cpu-count``: a range program specialised to c1 and c2 (see
   :func:`range_program`) leaves one bit per value (1: in range) in a result bitmap; the host
@@ -22,13 +22,17 @@ import numpy as np
 
 from pimsim.ambit.bulk import BulkEngine
 from pimsim.ambit.vectors import BulkError
+from pimsim.apps.bitmap import _joined, count_bits
 from pimsim.apps.sides import fits_host, host_reads_arrays, host_reads_rows, side_of
 from pimsim.apps.sweep import Point, Workload, WorkloadError
 from pimsim.baseline import LINE_BYTES
 from pimsim.config import Config
 from pimsim.device import Device
-from pimsim.programs.parse import Program, parse
+from pimsim.programs.parse import Program, builtin, parse
 from pimsim.programs.vertical import to_rows
+
+#: The in-DRAM ways: the count on the CPU (Ambit's split) or reduced in DRAM first.
+WAYS = ("dram-range+cpu-count", "dram-range+dram-count")
 
 
 def bounds(bits: int) -> tuple[int, int]:
@@ -86,17 +90,63 @@ def _point(point: Point) -> tuple[int, int]:
     return point["values"], point["bits"]
 
 
-def _column(engine: BulkEngine, values: int, bits: int, program: Program):
-    row_bits = engine.row_bytes * 8
-    rows = -(-values // row_bits)
-    try:
-        engine.check_footprint(program, rows)
-        return engine.alloc_program(program, rows), rows
-    except BulkError as error:
-        raise WorkloadError(
-            f"--values {values:,} --bits {bits}: {bits + 1} bit vectors of {rows:,} rows on "
-            f"{len(engine.banks)} bank(s) of {engine.device.config.name}: {error}"
-        ) from None
+class Column:
+    """The column's b bit vectors, the range result and the bitcount's output rows on
+    ``engine``, laid out as bitmap-index's bitmaps: every vector is n allocations of
+    ``groups`` rows (row j * groups + g is row g of allocation j), so the result's rows are
+    the n bit rows of the library's ``bitcount`` (column c of row group g: one n-bit
+    element) and row group g of all of them lies in one subarray."""
+
+    def __init__(self, engine: BulkEngine, values: int, bits: int, program: Program):
+        self.engine, self.values, self.bits, self.program = engine, values, bits, program
+        self.rows = -(-values // (engine.row_bytes * 8))  # rows that hold values
+        self.n = count_bits(self.rows, len(engine.banks))
+        self.groups = -(-self.rows // self.n)
+        self.counter: Program = builtin("bitcount", {"n": self.n})
+        try:
+            engine.check_footprint(program, self.n * self.groups)
+            engine.check_footprint(self.counter, self.groups)
+            xs, self.counts = engine.alloc_program(self.counter, self.groups)
+            size = self.groups * engine.row_bytes
+            self.vectors = [_joined([engine.alloc(size) for _ in range(self.n)])
+                            for _ in range(bits)]  # fmt: skip
+        except BulkError as error:
+            raise WorkloadError(
+                f"--values {values:,} --bits {bits}: {bits + 1} bit vectors of {self.rows:,} "
+                f"rows on {len(engine.banks)} bank(s) of {engine.device.config.name}: {error}"
+            ) from None
+        self.xs, self.result = xs, _joined(xs)
+
+    def fill(self, column: np.ndarray) -> None:
+        """The values (uint64), in vertical layout, written into the bit vectors' rows."""
+        data = np.zeros((self.bits, len(self.result) * self.engine.row_bytes // 8), np.uint64)
+        vertical = to_rows(column, self.bits)
+        data[:, : vertical.shape[1]] = vertical
+        self.engine.write_rows(self.vectors, data)
+
+    def count_on_cpu(self) -> tuple[int, int]:
+        """The host reads the result's rows and counts the ones of the first n bits: (end
+        tick, count; the count is 0 without data)."""
+        end = host_reads_rows(self.engine.device, self.result.fields[: self.rows])
+        words = self.engine.read(self.result, 0, self.rows)
+        full, tail = divmod(self.values, 64)
+        count = _popcount(words[:full])
+        if tail:
+            count += _popcount(words[full : full + 1] & np.uint64((1 << tail) - 1))
+        return end, count
+
+    def count_in_dram(self, not_before: int) -> tuple[int, int]:
+        """The bitcount over the result's row groups, then the host reads its 1 + log2(n)
+        rows per group and adds popcount(y[j]) * 2**j: (end tick, count). Padding values
+        are 0, outside every range with c1 >= 1 (:func:`bounds`)."""
+        self.engine.run(self.counter, self.counts, self.xs, not_before=not_before)
+        end = host_reads_rows(self.engine.device, _joined(self.counts).fields)
+        rows = self.engine.read_rows(self.counts).reshape(len(self.counts), -1)
+        return end, sum(_popcount(r) << j for j, r in enumerate(rows))
+
+
+def _popcount(words: np.ndarray) -> int:
+    return int(np.bitwise_count(words).sum(dtype=np.int64))
 
 
 def _vector_bytes(values: int) -> int:
@@ -108,8 +158,8 @@ def check(config: Config, banks: int | None, point: Point) -> None:
     values, bits = _point(point)
     if not 2 <= bits <= 64:
         raise WorkloadError(f"--bits: a column is 2..64 bits wide, not {bits}")
-    _column(BulkEngine(Device(config), banks, with_data=False), values, bits,
-            range_program(bits, *bounds(bits)))  # fmt: skip
+    Column(BulkEngine(Device(config), banks, with_data=False), values, bits,
+           range_program(bits, *bounds(bits)))  # fmt: skip
     if not fits_host(config, [bits * _vector_bytes(values)]):
         raise WorkloadError(
             f"--values {values:,}: {bits} bit vectors of {_vector_bytes(values):,} bytes do "
@@ -118,48 +168,46 @@ def check(config: Config, banks: int | None, point: Point) -> None:
 
 
 def run(config: Config, banks: int | None, profile: str, point: Point, with_data: bool) -> dict:
-    """The point both ways (see the module docstring)."""
+    """The point three ways (see the module docstring)."""
     values, bits = _point(point)
     c1, c2 = bounds(bits)
     program = range_program(bits, c1, c2)
-    device = Device(config)
-    engine = BulkEngine(device, banks, with_data)
-    (xs, (y,)), rows = _column(engine, values, bits, program)
-    expected = count = None
+    column = expected = None
     if with_data:
         column = np.random.default_rng(0).integers(0, 1 << bits, values, dtype=np.uint64)
         expected = int(np.count_nonzero((column >= c1) & (column <= c2)))
-        per_vector = rows * engine.row_bytes // 8
-        data = np.zeros((bits, per_vector), dtype=np.uint64)
-        vertical = to_rows(column, bits)
-        data[:, : vertical.shape[1]] = vertical
-        engine.write_rows(xs, data)
-    report = engine.run(program, [y], xs)
-    end = host_reads_rows(device, y.fields)
-    if with_data:
-        words = engine.read(y)
-        full, tail = divmod(values, 64)
-        count = int(np.bitwise_count(words[:full]).sum(dtype=np.int64))
-        if tail:
-            count += int(np.bitwise_count(words[full] & np.uint64((1 << tail) - 1)))
-    ways = {"dram-range+cpu-count": side_of(device, report.span.first_tick, end, profile)}
+    ways, counts = {}, {}
+    for way in WAYS:
+        device = Device(config)
+        col = Column(BulkEngine(device, banks, with_data), values, bits, program)
+        if with_data:
+            col.fill(column)
+        report = col.engine.run(program, [col.result], col.vectors)
+        if way == "dram-range+cpu-count":
+            end, counts[way] = col.count_on_cpu()
+        else:
+            end, counts[way] = col.count_in_dram(report.span.end_tick)
+        ways[way] = side_of(device, report.span.first_tick, end, profile)
     cpu = Device(config)
     ways["cpu"] = side_of(cpu, 0, host_reads_arrays(cpu, [bits * _vector_bytes(values)]), profile)
-    result = {"c1": c1, "c2": c2, "program_commands": len(program.steps), "column_rows": rows}
+    result = {"c1": c1, "c2": c2, "program_commands": len(program.steps),
+              "column_rows": col.rows, "count_bits": col.n, "row_groups": col.groups}  # fmt: skip
     if with_data:
-        result |= {"count": expected, "dram_count": count}
-    correct = None if not with_data else count == expected
+        result |= {"count": expected, "counts": counts}
+    correct = None if not with_data else all(c == expected for c in counts.values())
     return {"ways": ways, "correct": correct, "result": result}
 
 
 BITWEAVING = Workload(
     name="bitweaving",
     summary="select count(*) where c1 <= v <= c2 over a b-bit column in vertical layout",
-    ways=("dram-range+cpu-count",),
+    ways=WAYS,
     baseline="cpu",
     on_cpu={
         "dram-range+cpu-count": "the count: the host reads the one-bit-per-value result and "
         "counts its ones (Ambit's split: DRAM has no popcount)",
+        "dram-range+dram-count": "the final sum: the host reads the bitcount's 1 + log2(n) "
+        "rows per n rows of the result and adds popcount(y[j]) * 2**j",
         "cpu": "everything: the host reads the b bit vectors in one stream, evaluates "
         "c1 <= v <= c2 and counts in registers",
     },
