@@ -36,7 +36,8 @@ class Workload:
     ``check(config, banks, point)`` raises WorkloadError if the point does not fit;
     ``run(config, banks, profile, point, with_data)`` returns each way's SideResult by
     name (the in-DRAM ways and ``baseline``), whether the results equal their numpy twin
-    (``correct``: None without data) and what else the point found (``result``)."""
+    (``correct``: None without data) and what else the point found (``result``).
+    ``about``: what the sweep runs on, a line under the table's title (none if empty)."""
 
     name: str
     summary: str
@@ -45,6 +46,7 @@ class Workload:
     on_cpu: dict[str, str]  # per way (and the baseline): what the CPU does, and why
     check: Callable[[Config, int | None, Point], None]
     run: Callable[[Config, int | None, str, Point, bool], dict]
+    about: str = ""
 
 
 def side_dict(side: SideResult) -> dict:
@@ -86,6 +88,7 @@ def sweep(
         "data_simulated": with_data,
         "baseline": workload.baseline,
         "on_cpu": dict(workload.on_cpu),
+        **({"about": workload.about} if workload.about else {}),
         "points": [],
     }
     try:
@@ -176,7 +179,8 @@ def format_table(doc: dict) -> str:
     if doc.get("interrupted"):
         title += " [interrupted]"
     notes = [f"  {way}: {why}" for way, why in doc["on_cpu"].items()]
-    return "\n".join([title, line(head), *(line(r) for r in rows), "on the CPU:", *notes])
+    about = [doc["about"]] if doc.get("about") else []
+    return "\n".join([title, *about, line(head), *(line(r) for r in rows), "on the CPU:", *notes])
 
 
 def point_label(params: Point) -> str:

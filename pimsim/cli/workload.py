@@ -10,6 +10,7 @@ from itertools import product
 import click
 
 from pimsim.apps import WORKLOADS
+from pimsim.apps.bnn_model import DATASETS
 from pimsim.apps.output import plot, write_csv
 from pimsim.apps.sweep import Point, Workload, format_table, point_label, sweep
 from pimsim.cli.options import (
@@ -122,6 +123,7 @@ def workload() -> None:
     Examples:
       pimsim workload bitmap-index
       pimsim workload bitmap-index --config ddr3-1600 --banks 8 --users 8M --weeks 2,4
+      pimsim workload bnn --dataset digits --samples 64K,8M
     """
 
 
@@ -225,3 +227,41 @@ def sets(universe: tuple[int, ...], elements: tuple[int, ...], **options) -> Non
     """
     points = [{"universe": u, "elements": e} for u, e in product(universe, elements)]
     run_workload(WORKLOADS["sets"], points, options)
+
+
+@workload.command("bnn")
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS),
+    default="digits",
+    show_default=True,
+    help="scikit-learn's bundled classification set (no download).",
+)
+@click.option(
+    "--samples",
+    default="64K,1M,8M",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(1, 1 << 24),
+    help="Samples classified (the held-out split repeated), comma-separated; K, M = 2**10, 2**20.",
+)
+@common_options
+def bnn(dataset: str, samples: tuple[int, ...], **options) -> None:
+    """Binarized classifier inference: XNOR, popcount and argmax, all in DRAM.
+
+    The model is trained with numpy when the command starts (features binarized by their
+    training median, least-squares weights binarized to +-1 per class); in DRAM the samples
+    are elements in vertical layout and one generated program computes every class's
+    popcount(XNOR(x, w)) with the library's bitcount and the argmax with gt and select. The
+    CPU baseline streams the binarized samples over the bus. Every prediction is checked
+    against the numpy model's; the accuracy on the held-out split is reported.
+
+    \b
+    Examples:
+      pimsim workload bnn --samples 450,2M
+      pimsim workload bnn --dataset iris --samples 64K --json -
+    """
+    from pimsim.apps.bnn import make_workload
+
+    points = [{"samples": n} for n in samples]
+    run_workload(make_workload(dataset), points, options)
