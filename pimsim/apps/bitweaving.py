@@ -101,6 +101,8 @@ class Column:
         self.engine, self.values, self.bits, self.program = engine, values, bits, program
         self.rows = -(-values // (engine.row_bytes * 8))  # rows that hold values
         self.n = count_bits(self.rows, len(engine.banks))
+        while self.n > 2 and not self._fits(self.n):
+            self.n //= 2  # fewer, longer allocations spread over more subarrays
         self.groups = -(-self.rows // self.n)
         self.counter: Program = builtin("bitcount", {"n": self.n})
         try:
@@ -116,6 +118,15 @@ class Column:
                 f"rows on {len(engine.banks)} bank(s) of {engine.device.config.name}: {error}"
             ) from None
         self.xs, self.result = xs, _joined(xs)
+
+    def _fits(self, n: int) -> bool:
+        """Whether the b bit vectors and the bitcount's rows fit the free rows of a subarray
+        with n allocations per vector (row group g of each in one subarray)."""
+        counter = builtin("bitcount", {"n": n})
+        groups = -(-self.rows // n)
+        per_subarray = -(-groups // (len(self.engine.banks) * self.engine.subarrays))
+        rows = (self.bits + 1) * n + len(counter.outputs)
+        return rows * per_subarray + len(counter.scratch) <= self.engine.placement.free_rows()
 
     def fill(self, column: np.ndarray) -> None:
         """The values (uint64), in vertical layout, written into the bit vectors' rows."""
