@@ -12,6 +12,12 @@ published column is REFERENCE.md's, the ratio is pimsim / published.
   tFAW enforced.
 - RowClone: ddr3-1066, 4 KiB (one row), one bank, the default ``datasheet`` profile; PSM and
   inter-subarray copies place the destination in another bank / another subarray.
+- Ambit's applications (end to end, ``pimsim workload``): ddr3-1600, 8 banks, the default
+  ``datasheet`` profile, timing only (--no-data: the same commands and times). Bitmap index:
+  8M..64M users, k = 2..4, the count on the CPU (Ambit's split), harmonic mean. BitWeaving:
+  8M values, b = 4, 8, ..., 32, mean, lowest and highest speedup. Sets: union, intersection
+  and difference of two sets of 64K ids from 8M, against sorted arrays of ids (Ambit's
+  baseline was a red-black tree).
 - LISA: ddr3-1600 at LISA's 11-11-11 timings, 8 KiB (one row), refresh off, copies from
   subarray 0 of a bank to subarray 1, 7, 15, 63 of it; energy is the datasheet total.
 """
@@ -23,6 +29,8 @@ import sys
 
 from pimsim.ambit.bulk import BulkEngine, Vector
 from pimsim.ambit.layout import SubarrayLayout
+from pimsim.apps import WORKLOADS
+from pimsim.apps.sweep import sweep
 from pimsim.compare import BITWISE_OPS, SideResult, compare, run_on_cpu
 from pimsim.config import load_config
 from pimsim.device import Device
@@ -56,6 +64,29 @@ def ambit_rows() -> list[tuple[str, float, float, str]]:
     rows += [(f"{op}, one row, ns", v, one_row["ops"][op]["pim"]["time_ns"], "") for op, v in
              AMBIT_LATENCY_NS.items()]  # fmt: skip
     return rows
+
+
+def application_rows() -> list[tuple[str, float, float, str]]:
+    config = load_config("ddr3-1600")
+    users = [m << 20 for m in (8, 16, 32, 64)]
+    bitmap = sweep(WORKLOADS["bitmap-index"], config,
+                   [{"users": u, "weeks": k} for u in users for k in (2, 3, 4)], 8,
+                   with_data=False)  # fmt: skip
+    scans = sweep(WORKLOADS["bitweaving"], config,
+                  [{"values": 8 << 20, "bits": b} for b in range(4, 33, 4)], 8,
+                  with_data=False)  # fmt: skip
+    speedups = [p["speedup"]["dram-range+cpu-count"] for p in scans["points"]]
+    sets = sweep(WORKLOADS["sets"], config, [{"universe": 8 << 20, "elements": 64 << 10}], 8,
+                 with_data=False)["points"][0]  # fmt: skip
+    return [
+        ("bitmap index, speedup (AND in DRAM, count on the CPU)", 6.0,
+         bitmap["summary"]["speedup_hmean"]["dram-and+cpu-count"], "x"),
+        ("BitWeaving scan, mean speedup", 7.0, sum(speedups) / len(speedups), "x"),
+        ("BitWeaving scan, lowest speedup", 1.8, min(speedups), "x"),
+        ("BitWeaving scan, highest speedup", 11.8, max(speedups), "x"),
+        ("sets, speedup vs sorted arrays (Ambit: red-black tree)", 3.0,
+         sets["speedup_vs_sorted"], "x"),
+    ]  # fmt: skip
 
 
 def _copy_to(config, dst_row) -> SideResult:
@@ -142,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             markdown(
                 "Ambit (MICRO 2017): ddr3-1600, 8 banks, 32 MiB, ambit-micro17 profile",
                 ambit_rows(),
+            ),
+            markdown(
+                "Ambit's applications, end to end: ddr3-1600, 8 banks, datasheet profile",
+                application_rows(),
             ),
             markdown(
                 "RowClone (MICRO 2013): ddr3-1066, 4 KiB, 1 bank, datasheet profile",

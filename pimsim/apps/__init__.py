@@ -9,8 +9,10 @@ sizes, the document, table, CSV and plot are shared (pimsim.apps.sweep, pimsim.a
 from __future__ import annotations
 
 from pimsim.apps.bitmap import BITMAP_INDEX
+from pimsim.apps.bitweaving import BITWEAVING
 from pimsim.apps.gemv import GEMV
+from pimsim.apps.sets import SETS
 from pimsim.apps.sweep import Workload
 
-#: The workloads by name, in ``--help`` order.
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (BITMAP_INDEX, GEMV)}
+#: The workloads by name, in ``--help`` order (bnn is built per dataset by its command).
+WORKLOADS: dict[str, Workload] = {w.name: w for w in (BITMAP_INDEX, BITWEAVING, SETS, GEMV)}

@@ -177,6 +177,74 @@ def bitmap_index(users: tuple[int, ...], weeks: tuple[int, ...], **options) -> N
     run_workload(WORKLOADS["bitmap-index"], points, options)
 
 
+@workload.command("bitweaving")
+@click.option(
+    "--values",
+    default="8M,32M",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(1, 1 << 34),
+    help="Values n in the column, comma-separated; K, M, G = 2**10, 2**20, 2**30.",
+)
+@click.option(
+    "--bits",
+    default="4,8,16,32",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(2, 64),
+    help="Column width b in bits, comma-separated.",
+)
+@common_options
+def bitweaving(values: tuple[int, ...], bits: tuple[int, ...], **options) -> None:
+    """select count(*) where c1 <= v <= c2 over a b-bit column in vertical layout.
+
+    In DRAM, a range program specialised to c1 and c2 (the middle half of the range) marks
+    the values in range; the CPU counts the marks (as Ambit did). The CPU baseline streams
+    the b bit vectors over the bus. Every count is checked against numpy's.
+
+    \b
+    Examples:
+      pimsim workload bitweaving --values 8M --bits 4,32
+      pimsim workload bitweaving --config ddr3-1600 --banks 8 --json -
+    """
+    points = [{"values": n, "bits": b} for n, b in product(values, bits)]
+    run_workload(WORKLOADS["bitweaving"], points, options)
+
+
+@workload.command("sets")
+@click.option(
+    "--universe",
+    default="8M,32M",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(64, 1 << 32),
+    help="Ids in the universe (bits per set), comma-separated; K, M, G = 2**10, 2**20, 2**30.",
+)
+@click.option(
+    "--elements",
+    default="64K,1M",
+    show_default=True,
+    metavar="LIST",
+    callback=count_list(1, 1 << 32),
+    help="Expected elements per set, comma-separated.",
+)
+@common_options
+def sets(universe: tuple[int, ...], elements: tuple[int, ...], **options) -> None:
+    """Union, intersection and difference of two sets as bit vectors.
+
+    In DRAM: bulk OR, AND and AND-NOT. The baseline is the CPU on the same bit vectors; the
+    document also has the CPU on sorted arrays of 4-byte ids (speedup_vs_sorted). Every
+    result is checked against numpy's.
+
+    \b
+    Examples:
+      pimsim workload sets --universe 8M --elements 64K,1M
+      pimsim workload sets --config ddr3-1600 --banks 8 --json -
+    """
+    points = [{"universe": u, "elements": e} for u, e in product(universe, elements)]
+    run_workload(WORKLOADS["sets"], points, options)
+
+
 @workload.command("bnn")
 @click.option(
     "--dataset",
