@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pimsim.apps.sweep import point_label
 from pimsim.outputs import atomic_open
-from pimsim.results.report import plot_format
+from pimsim.results.report import plot_format, save_figure
 
 
 def write_csv(doc: dict, path: str | Path) -> None:
@@ -50,9 +50,4 @@ def plot(doc: dict, path: str | Path) -> None:
         ax.grid(which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{doc['workload']}, {doc['config']}, energy profile {doc['energy_profile']}")
-    fig.tight_layout()
-    try:
-        with atomic_open(path, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=120)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, fmt)

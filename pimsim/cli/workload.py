@@ -130,6 +130,13 @@ def shape_list(
     return tuple(dict.fromkeys(shapes))
 
 
+def list_option(name: str, default: str, callback, help: str):
+    """A comma-separated list option of a workload's sweep (``--users 8M,64M``)."""
+    return click.option(
+        name, default=default, show_default=True, metavar="LIST", callback=callback, help=help
+    )
+
+
 @click.group("workload")
 def workload() -> None:
     """Run an application end to end in DRAM and on the CPU over the bus, over a sweep of
@@ -144,21 +151,17 @@ def workload() -> None:
 
 
 @workload.command("bitmap-index")
-@click.option(
+@list_option(
     "--users",
-    default="8M,16M,32M,64M",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(1, 1 << 34),
-    help="Users (bits per bitmap), comma-separated; K, M, G = 2**10, 2**20, 2**30.",
+    "8M,16M,32M,64M",
+    count_list(1, 1 << 34),
+    "Users (bits per bitmap), comma-separated; K, M, G = 2**10, 2**20, 2**30.",
 )
-@click.option(
+@list_option(
     "--weeks",
-    default="2,3,4",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(2, 64),
-    help="Weeks k (bitmaps ANDed), comma-separated.",
+    "2,3,4",
+    count_list(2, 64),
+    "Weeks k (bitmaps ANDed), comma-separated.",
 )
 @common_options
 def bitmap_index(users: tuple[int, ...], weeks: tuple[int, ...], **options) -> None:
@@ -178,21 +181,17 @@ def bitmap_index(users: tuple[int, ...], weeks: tuple[int, ...], **options) -> N
 
 
 @workload.command("bitweaving")
-@click.option(
+@list_option(
     "--values",
-    default="8M,32M",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(1, 1 << 34),
-    help="Values n in the column, comma-separated; K, M, G = 2**10, 2**20, 2**30.",
+    "8M,32M",
+    count_list(1, 1 << 34),
+    "Values n in the column, comma-separated; K, M, G = 2**10, 2**20, 2**30.",
 )
-@click.option(
+@list_option(
     "--bits",
-    default="4,8,16,32",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(2, 64),
-    help="Column width b in bits, comma-separated.",
+    "4,8,16,32",
+    count_list(2, 64),
+    "Column width b in bits, comma-separated.",
 )
 @common_options
 def bitweaving(values: tuple[int, ...], bits: tuple[int, ...], **options) -> None:
@@ -212,21 +211,17 @@ def bitweaving(values: tuple[int, ...], bits: tuple[int, ...], **options) -> Non
 
 
 @workload.command("sets")
-@click.option(
+@list_option(
     "--universe",
-    default="8M,32M",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(64, 1 << 32),
-    help="Ids in the universe (bits per set), comma-separated; K, M, G = 2**10, 2**20, 2**30.",
+    "8M,32M",
+    count_list(64, 1 << 32),
+    "Ids in the universe (bits per set), comma-separated; K, M, G = 2**10, 2**20, 2**30.",
 )
-@click.option(
+@list_option(
     "--elements",
-    default="64K,1M",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(1, 1 << 32),
-    help="Expected elements per set, comma-separated.",
+    "64K,1M",
+    count_list(1, 1 << 32),
+    "Expected elements per set, comma-separated.",
 )
 @common_options
 def sets(universe: tuple[int, ...], elements: tuple[int, ...], **options) -> None:
@@ -253,13 +248,11 @@ def sets(universe: tuple[int, ...], elements: tuple[int, ...], **options) -> Non
     show_default=True,
     help="scikit-learn's bundled classification set (no download).",
 )
-@click.option(
+@list_option(
     "--samples",
-    default="64K,1M,8M",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(1, 1 << 24),
-    help="Samples classified (the held-out split repeated), comma-separated; K, M = 2**10, 2**20.",
+    "64K,1M,8M",
+    count_list(1, 1 << 24),
+    "Samples classified (the held-out split repeated), comma-separated; K, M = 2**10, 2**20.",
 )
 @common_options
 def bnn(dataset: str, samples: tuple[int, ...], **options) -> None:
@@ -284,21 +277,17 @@ def bnn(dataset: str, samples: tuple[int, ...], **options) -> None:
 
 
 @workload.command("gemv")
-@click.option(
+@list_option(
     "--shape",
-    default="1024x1024,2048x2048,4096x4096",
-    show_default=True,
-    metavar="LIST",
-    callback=shape_list,
-    help="Weight matrices ROWSxCOLS (outputs x inputs), comma-separated.",
+    "1024x1024,2048x2048,4096x4096",
+    shape_list,
+    "Weight matrices ROWSxCOLS (outputs x inputs), comma-separated.",
 )
-@click.option(
+@list_option(
     "--bits",
-    default="4",
-    show_default=True,
-    metavar="LIST",
-    callback=count_list(2, 8),
-    help="Weight widths (2, 4 or 8), comma-separated.",
+    "4",
+    count_list(2, 8),
+    "Weight widths (2, 4 or 8), comma-separated.",
 )
 @common_options
 def gemv(shape: tuple[tuple[int, int], ...], bits: tuple[int, ...], **options) -> None:

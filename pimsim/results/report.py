@@ -177,6 +177,13 @@ def plot(doc: dict, path: str | Path) -> None:
         f"{doc['config']}, {_size_text(doc['size_bytes'])} per op, "
         f"energy profile {doc['energy_profile']}"
     )
+    save_figure(fig, path, fmt)
+
+
+def save_figure(fig, path: str | Path, fmt: str) -> None:
+    """Lay out ``fig`` and write it atomically to ``path`` in format ``fmt``, then close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     try:
         with atomic_open(path, "wb") as fh:
