@@ -37,6 +37,15 @@ class ConfigError(PimsimError):
         return f"{self.source}: {self.key}: {self.message}"
 
 
+class SweepSpecError(ConfigError):
+    """A sweep specification is unreadable or names a point that cannot run: ``source`` is
+    ``file:line`` and ``key`` the spec key at fault (``grid.banks``)."""
+
+
+class ClusterError(PimsimError):
+    """The Dask cluster a sweep runs on cannot be started or reached."""
+
+
 class IllegalCommandError(PimsimError):
     """A DRAM command cannot be issued in the current bank state or at that address."""
 

@@ -8,6 +8,7 @@
     python scripts/bench.py --only memory   # a 10M-request replay: peak RSS
     python scripts/bench.py --only compare  # one 32 MiB op both ways: requests/s, commands/s
     python scripts/bench.py --only jobs     # the engine's in-DRAM job path alone, commands/s
+    python scripts/bench.py --only sweep    # 200 compare points: pimsim sweep vs one by one
     python scripts/bench.py --json out.json
 
 ``core`` drives the Cython core from its own C loop (Core.issue_batch) with a legal random
@@ -24,7 +25,10 @@ controller alone on the job of a bulk AND over prepared vectors (lowered beforeh
 untimed): from load_job to its last command, as scheduled (each stream's tick read from the
 core's timing, the rest worked out again only when it may have changed) and with every
 stream worked out afresh at every step (``exhaustive_jobs``, the same ticks), in commands
-per second of the thread's CPU time.
+per second of the thread's CPU time. ``sweep`` runs :data:`SWEEP_SPEC`'s 200 compare points
+with `pimsim sweep` on a local cluster (every core), then the same points one after another in
+one process (the sweep's own task function) and as 200 `pimsim compare` processes, as a shell
+loop would, and reports the wall time of each.
 """
 
 from __future__ import annotations
@@ -300,12 +304,63 @@ def bench_program(config_name: str, size: str) -> dict:
     return out
 
 
+#: The sweep benchmark's grid: 5 ops x 5 bank counts x 4 nFAW x split decoder = 200 points.
+SWEEP_SPEC = """command: compare
+fixed: {config: ddr4-2400, size: 1MiB}
+grid:
+  ops: [and, xor, add8, add16, mul8]
+  banks: [1, 2, 4, 8, 16]
+  timing.nFAW: [16, 24, 32, 48]
+  pim.split_decoder: [true, false]
+"""
+
+
+def bench_sweep(workdir: Path, workers: int | None) -> dict:
+    """Wall seconds of SWEEP_SPEC as one `pimsim sweep` process, one by one in one process,
+    and one by one as `pimsim compare` processes."""
+    from pimsim.sweep.point import run_point
+    from pimsim.sweep.spec import load_sweep
+
+    spec = workdir / "bench-sweep.yaml"
+    spec.write_text(SWEEP_SPEC)
+    out = workdir / "bench-sweep.out"
+    if out.exists():
+        for path in out.iterdir():
+            path.unlink()
+    command = [sys.executable, "-m", "pimsim", "sweep", str(spec), "--out", str(out)]
+    start = time.perf_counter()
+    subprocess.run(command + (["--workers", str(workers)] if workers else []), check=True)
+    swept = time.perf_counter() - start
+    sweep = load_sweep(str(spec))
+    start = time.perf_counter()
+    for point in sweep.points:
+        assert run_point(sweep.command, point.argv)["status"] == "ok"
+    in_process = time.perf_counter() - start
+    start = time.perf_counter()
+    for point in sweep.points:
+        subprocess.run([sys.executable, "-m", "pimsim", *sweep.command, *point.argv],
+                       check=True, capture_output=True)  # fmt: skip
+    processes = time.perf_counter() - start
+    return {"points": len(sweep.points), "sweep_s": swept, "one_process_s": in_process,
+            "processes_s": processes}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="ddr4-2400")
     parser.add_argument(
         "--only",
-        choices=["core", "kernels", "replay", "memory", "compare", "bulk", "program", "jobs"],
+        choices=[
+            "core",
+            "kernels",
+            "replay",
+            "memory",
+            "compare",
+            "bulk",
+            "program",
+            "jobs",
+            "sweep",
+        ],  # fmt: skip
         action="append",
     )
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests per replay trace")
@@ -319,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--bulk-size", type=int, default=256 << 20, help="bytes per vector")
     parser.add_argument("--program-size", default="1GiB", help="--size of `pimsim program`")
+    parser.add_argument("--workers", type=int, help="--only sweep: local workers (default: cores)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     parts = args.only or ["core", "kernels", "replay", "compare"]
@@ -371,6 +427,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"bulk and: the data part (with data minus --no-data) "
             f"{bulk['with data']['seconds'] - bulk['--no-data']['seconds']:.3f} s"
+        )
+    if "sweep" in parts:
+        r = results["sweep"] = bench_sweep(args.workdir, args.workers)
+        print(
+            f"sweep of {r['points']} compare points: pimsim sweep {r['sweep_s']:.1f} s "
+            f"(cluster start-up included); one after another in one process "
+            f"{r['one_process_s']:.1f} s, as {r['points']} pimsim compare processes "
+            f"{r['processes_s']:.1f} s"
         )
     if "jobs" in parts:
         results["jobs"] = bench_jobs(args.config, args.bulk_size)

@@ -14,6 +14,7 @@ from pimsim.cli.exec import exec_command
 from pimsim.cli.options import INTERRUPTED, set_verbosity
 from pimsim.cli.program import program
 from pimsim.cli.run import run
+from pimsim.cli.sweep import sweep
 from pimsim.cli.workload import workload
 
 #: Subcommands, in --help order; a new one is one import above and one entry here.
@@ -24,6 +25,7 @@ COMMANDS: tuple[click.Command, ...] = (
     exec_command,
     compile_,
     workload,
+    sweep,
     configs,
 )
 

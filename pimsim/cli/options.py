@@ -15,6 +15,7 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +25,7 @@ from pimsim.ambit.bulk import BulkError
 from pimsim.compare import CompareError
 from pimsim.config import Config, Override, list_presets, load_config
 from pimsim.config.schema import value_range
-from pimsim.errors import ConfigError, PimsimError
+from pimsim.errors import ClusterError, ConfigError, PimsimError
 from pimsim.outputs import OutputError, atomic_open, check_output_path
 from pimsim.programs.parse import ProgramError, echo
 from pimsim.results.energy import DEFAULT_PROFILE, PROFILES, EnergyProfileError
@@ -35,7 +36,8 @@ F = TypeVar("F", bound=Callable)
 
 #: Errors in how pimsim was asked to run (exit 2): a bad configuration, program, comparison,
 #: bulk operation set-up, energy profile, a trace file that cannot be read as a trace, or a
-#: trace cycle beyond the simulator's range (output paths are checked as options, exit 2).
+#: trace cycle beyond the simulator's range, a Dask cluster that cannot be reached (output
+#: paths are checked as options, exit 2).
 #: Any other PimsimError, a malformed line inside a readable trace included, is an error
 #: found while simulating (exit 1), as is an output file that fails when written.
 USAGE_ERRORS = (
@@ -46,6 +48,7 @@ USAGE_ERRORS = (
     EnergyProfileError,
     TraceFileError,
     TraceRangeError,
+    ClusterError,
 )
 
 #: Exit status after Ctrl-C (the shell's 128 + SIGINT), once the work done is reported.
@@ -305,9 +308,30 @@ def load_config_or_fail(config: str | None, params: Sequence[Override]) -> Confi
         return load_config(config, params)
 
 
+#: Set by :func:`captured_outputs` while a sweep runs a command in-process (per thread).
+_CAPTURE: ContextVar[list[dict] | None] = ContextVar("pimsim_captured_docs", default=None)
+
+
+@contextmanager
+def captured_outputs() -> Iterator[list[dict]]:
+    """Within the block, :func:`write_outputs` prints nothing and appends its stats document
+    to the yielded list instead (how ``pimsim sweep`` runs one point of a command)."""
+    docs: list[dict] = []
+    token = _CAPTURE.set(docs)
+    try:
+        yield docs
+    finally:
+        _CAPTURE.reset(token)
+
+
 def write_outputs(doc: dict, summary: str, json_path: str | None) -> None:
     """Print the summary (text or a table); with ``--json -`` it goes to stderr and the JSON
-    to stdout. The JSON file is written whole or not at all (exit 1 if that fails)."""
+    to stdout. The JSON file is written whole or not at all (exit 1 if that fails). Inside
+    :func:`captured_outputs`, the document is only kept."""
+    captured = _CAPTURE.get()
+    if captured is not None:
+        captured.append(doc)
+        return
     if json_path == "-":
         click.echo(summary, err=True)
         click.echo(json.dumps(doc, indent=2))

@@ -103,7 +103,7 @@ class _Loader(yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolve
             self.depth -= 1
 
 
-def _load(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     """The document of ``text`` and its node tree; ConfigError naming ``source`` and line."""
     loader = _Loader(text)
     try:
@@ -129,7 +129,7 @@ def _load(text: str, source: str) -> tuple[Any, yaml.Node | None]:
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     """The document and the line of each top-level and section key (for error messages)."""
-    doc, node = _load(text, source)
+    doc, node = load_yaml(text, source)
     lines: dict[str, int] = {}
 
     def record(mapping: yaml.Node | None, prefix: str, depth: int) -> None:
@@ -153,7 +153,7 @@ def parse_value(raw: str, key: str) -> Any:
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigError("-p", key, f"value longer than {MAX_FILE_BYTES:,} characters")
     try:
-        return _load(raw, "-p")[0]
+        return load_yaml(raw, "-p")[0]
     except ConfigError as error:
         raise ConfigError("-p", key, f"cannot read value {shown(raw)}: {error.message}") from None
 
