@@ -5,6 +5,8 @@ import itertools
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pimsim.errors import SweepSpecError
 from pimsim.sweep.spec import MAX_POINTS, load_sweep
@@ -181,3 +183,37 @@ def test_the_example_specs_load(monkeypatch):
         "ambit-banks-faw-split.yaml": 32,
         "replay-queue-scheduler.yaml": 20,
     }
+
+
+COMMANDS = ["run", "compare", "program", "exec", "workload sets", "workload", "x", "", "[a]", "7"]
+KEYS = ["banks", "ops", "size", "no-data", "config", "trace", "timing.nFAW", "pim.split_decoder",
+        "controller.scheduler", "width", "bind", "check", "program", "seed", "1", "null", "json",
+        "p", "a.b.c", "ranks", "limit", "energy-profile", "users", "--banks", "x y"]  # fmt: skip
+VALUES = ["1", "0", "-1", "8", "1.5", "1e400", ".nan", "true", "null", "and", "add32", "64KiB",
+          "2024-01-01", "[1, 2]", "{a: 1}", "traces/sample.trace", "/dev/zero", "ddr3-1600",
+          "'a=b'", "99999999999999999999999", "!!binary aGVsbG8=", "~", "''",
+          "!!set {a}"]  # fmt: skip
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_specs_load_or_fail_with_one_line(tmp_path, monkeypatch, data):
+    monkeypatch.chdir(ROOT)
+    pick = data.draw
+    axis = st.lists(st.sampled_from(VALUES), max_size=3).map(lambda v: f"[{', '.join(v)}]")
+    lines = [f"command: {pick(st.sampled_from(COMMANDS))}"]
+    fixed = pick(st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(VALUES)), max_size=3))
+    if fixed:
+        lines += ["fixed:", *(f"  {k}: {v}" for k, v in fixed)]
+    entries = pick(st.lists(st.lists(st.tuples(st.sampled_from(KEYS), axis), min_size=1,
+                                     max_size=2), max_size=3))  # fmt: skip
+    if pick(st.booleans()):
+        lines += ["grid:", *(f"  {k}: {v}" for entry in entries for k, v in entry[:1])]
+    else:
+        lines.append("grid:")
+        for entry in entries:
+            lines += [f"  - {entry[0][0]}: {entry[0][1]}", *(f"    {k}: {v}" for k, v in entry[1:])]
+    try:
+        load_sweep(spec(tmp_path, "\n".join(lines) + "\n"))
+    except SweepSpecError as error:
+        assert "\n" not in str(error) and len(str(error)) < 1000

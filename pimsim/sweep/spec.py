@@ -115,6 +115,11 @@ def load_sweep(path: str) -> Sweep:
             if key in seen:
                 raise fail(f"{where}.{key}", f"also given in {seen[key]}")
             seen[key] = where
+    for key, value in fixed.items():
+        _check_value(value, f"fixed.{key}", fail)
+    for where, entry in entries:
+        for key, values in entry.items():
+            _check_value(values, f"{where}.{key}", fail)
     index = _parameters(command)
     for key in seen:
         if "." not in key:
@@ -200,7 +205,7 @@ def _grid(value: Any, fail) -> list[tuple[str, dict[str, list]]]:
             name = f"{where}.{key}"
             if not isinstance(values, list) or not values:
                 raise fail(name, "an axis is a non-empty list of values")
-            shown_values = [json.dumps(v, sort_keys=True) for v in values]
+            shown_values = [json.dumps(v, sort_keys=True, default=str) for v in values]
             if len(set(shown_values)) != len(values):
                 twice = next(v for v in shown_values if shown_values.count(v) > 1)
                 raise fail(name, f"value {cut(twice)} appears twice")
@@ -209,6 +214,20 @@ def _grid(value: Any, fail) -> list[tuple[str, dict[str, list]]]:
             raise fail(where, "keys of one entry vary together: their lists need one length")
         entries.append((where, {str(k): v for k, v in entry.items()}))
     return entries
+
+
+def _check_value(value: Any, where: str, fail) -> None:
+    """Refuse YAML values that are no JSON value (dates, binary, sets)."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_value(item, where, fail)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(key, where, fail)
+            _check_value(item, where, fail)
+    elif not (value is None or isinstance(value, (str, int, float))):
+        raise fail(where, f"{shown(value)} is not a value: use a string, number, true/false "
+                   "or null")  # fmt: skip
 
 
 def _rows(entry: dict[str, list]) -> list[dict[str, Any]]:
@@ -250,7 +269,7 @@ class _PointBuilder:
 
     def point(self, params: dict[str, Any], number: int) -> Point:
         """The checked point numbered ``number`` (1-based, for messages)."""
-        label = ", ".join(f"{k}={cut(json.dumps(v))}" for k, v in params.items())
+        label = ", ".join(f"{k}={cut(json.dumps(v, default=str))}" for k, v in params.items())
 
         def fail(key: str, message: str) -> SweepSpecError:
             where = self.where_of.get(key)
@@ -267,7 +286,7 @@ class _PointBuilder:
             else:
                 argv += _arguments(_parameter(self.index, key, fail, key), key, value, fail)
         self._parse(argv, params, fail)
-        config = params.get("config")
+        config = None if params.get("config") is None else _absolute(str(params["config"]))
         if params.get("ranks") is not None:
             overrides.append(("--ranks", f"organisation.ranks={params['ranks']}"))
         config_hash = self._config_hash(config, tuple(overrides), fail)
