@@ -98,7 +98,7 @@ def test_a_local_cluster_runs_every_point_exactly_once(tmp_path):
     again = sweep(spec, "--out", out)
     assert again.returncode == 2 and "--resume" in again.stderr
     assert again.stderr.count("\n") == 1
-    plotted = sweep(spec, "--out", out, "--resume", "--plot", "x=banks y=ops.and.speedup",
+    plotted = sweep(spec, "--out", out, "--resume", "--plot", "x=banks", "y=ops.and.speedup",
                     "--plot", "hue=timing.nFAW")  # fmt: skip
     assert plotted.returncode == 0, plotted.stderr
     assert "nothing to run; 6 already stored" in plotted.stdout
@@ -228,6 +228,8 @@ def test_dry_run_lists_the_points_and_runs_nothing(tmp_path):
         (["--plot", "x=banks"], "--plot"),
         (["--plot", "x=banks y=cycles", "--plot-file", "p.nope"], "--plot-file"),
         (["--workers", "0"], "--workers"),
+        (["other.yaml"], "unexpected argument 'other.yaml'"),
+        (["--plot", "x=banks", "z=cycles"], "unexpected argument 'z=cycles'"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(tmp_path, args, says):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -16,12 +17,15 @@ from pimsim.cli.options import (
 )
 from pimsim.outputs import atomic_open
 
+#: A --plot item given unquoted after the first (``--plot x=banks y=cycles``).
+_PLOT_ITEM = re.compile(r"(x|y|hue|col)=\S+")
 #: Most local worker processes --workers starts.
 MAX_WORKERS = 256
 
 
 @click.command("sweep")
 @click.argument("spec", type=click.Path(), callback=given_path)
+@click.argument("plot_rest", nargs=-1, metavar="")
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
@@ -60,6 +64,7 @@ MAX_WORKERS = 256
 @verbosity_options
 def sweep(
     spec: str,
+    plot_rest: tuple[str, ...],
     scheduler: str | None,
     workers: int | None,
     out_dir: str | None,
@@ -79,22 +84,36 @@ def sweep(
 
     \b
     Examples:
-      pimsim sweep examples/sweeps/ambit-banks-faw.yaml
-      pimsim sweep examples/sweeps/ambit-banks-faw.yaml --resume \\
-          --plot 'x=banks y=ops.and.speedup hue=timing.nFAW col=pim.split_decoder'
+      pimsim sweep examples/sweeps/ambit-banks-faw-split.yaml
+      pimsim sweep examples/sweeps/ambit-banks-faw-split.yaml --resume \\
+          --plot x=banks y=ops.and.speedup hue=timing.nFAW col=pim.split_decoder
       pimsim sweep big.yaml --scheduler tcp://10.0.0.5:8786 --out /shared/big
     """
     from pimsim.sweep.spec import load_sweep
     from pimsim.sweep.store import Store, StoreError
 
+    if plot_rest:  # --plot x=KEY y=KEY ...: the items after the first come as arguments
+        if not plot_items or not all(_PLOT_ITEM.fullmatch(item) for item in plot_rest):
+            raise click.UsageError(f"unexpected argument {plot_rest[0]!r} (one SPEC per sweep)")
+        plot_items = (*plot_items, *plot_rest)
     if scheduler and workers:
         raise click.UsageError("--workers starts a local cluster; with --scheduler, the "
                                "cluster's workers run the points")  # fmt: skip
     if retry_failed and not resume:
         raise click.UsageError("--retry-failed continues a table: add --resume")
     request = _plot_request(plot_items) if plot_items else None
-    with reported_errors():
-        sweep_spec = load_sweep(spec)
+    from tqdm import tqdm
+
+    with (
+        reported_errors(),
+        tqdm(unit=" point", file=sys.stderr, disable=None, delay=1.0, desc="checking") as bar,
+    ):
+
+        def checked(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        sweep_spec = load_sweep(spec, checked)
     directory = Path(out_dir or Path(spec).name.rsplit(".", 1)[0] + ".sweep")
     plot_path = plot_file or str(directory / "plot.png")
     try:

@@ -33,7 +33,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +85,9 @@ class Sweep:
     text: str
 
 
-def load_sweep(path: str) -> Sweep:
-    """Read and check the specification at ``path``; SweepSpecError on any problem."""
+def load_sweep(path: str, checked: Callable[[int, int], None] = lambda done, total: None) -> Sweep:
+    """Read and check the specification at ``path``; SweepSpecError on any problem.
+    ``checked(done, total)`` is called after each point is checked (for progress)."""
     text = _read(path)
     source = shown_path(path)
     try:
@@ -135,6 +136,7 @@ def load_sweep(path: str) -> Sweep:
         for row in combo:
             params.update(row)
         points.append(builder.point(params, len(points) + 1))
+        checked(len(points), count)
     return Sweep(path, words, axes, tuple(points), text)
 
 
