@@ -114,6 +114,10 @@ def test_each_row_equals_the_point_run_alone_with_the_cli(tmp_path, scheduler):
         "grid:\n  controller.scheduler: [fcfs, frfcfs]\n  controller.read_queue: [4, 32]\n",
         "workload": "command: workload sets\nfixed: {universe: 64K, elements: 2K}\n"
         "grid:\n  banks: [2, 8]\n",
+        "exec": "command: exec\nfixed: {program: add, elements: 4096}\n"
+        "grid:\n  width: [4, 8]\n  seed: [1, 2]\n",
+        "program": "command: program\nfixed: {program: xor, size: 16KiB}\n"
+        "grid:\n  config: [ddr3-1600, ddr4-2400]\n",
     }
     for name, text in grids.items():
         spec = write(tmp_path, text, f"{name}.yaml")
