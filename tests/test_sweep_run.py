@@ -6,10 +6,12 @@ import json
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,51 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
     done = sweep(spec, "--out", tmp_path / "o", "--scheduler", "tcp://127.0.0.1:9")
     assert done.returncode == 2 and "--scheduler tcp://127.0.0.1:9: cannot connect" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+@contextmanager
+def dask_processes(address: str):
+    """A ``dask scheduler`` at ``address`` (tcp://127.0.0.1:PORT) and one ``dask worker``, as
+    on a real cluster; yields [scheduler, worker] and kills both when the block ends."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    dask = [sys.executable, "-m", "dask"]
+    port = address.rsplit(":", 1)[1]
+    members = [
+        subprocess.Popen([*dask, "scheduler", "--port", port, "--no-dashboard"], **quiet),
+        subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-dashboard"], **quiet),
+    ]
+    try:
+        yield members
+    finally:
+        for member in members:
+            member.kill()
+            member.wait()
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_mid_sweep_keeps_what_finished_and_resume_runs_the_rest(tmp_path):
+    with socket.socket() as probe:  # a free port for the scheduler
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    spec = write(tmp_path, SLOW_GRID)
+    out = tmp_path / "out"
+    with dask_processes(address) as (scheduler, _):
+        process = subprocess.Popen(
+            [*PIMSIM, "sweep", spec, "--out", str(out), "--scheduler", address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        wait_for_rows(out, 2, process)
+        scheduler.kill()
+        stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert stderr.startswith(f"Error: lost the scheduler at {address}: ")
+    assert stderr.count("\n") == 1 and "points were not run (add --resume" in stderr
+    kept = {r["point"]: r for r in table(out)}
+    assert 2 <= len(kept) < 12 and all(r["status"] == "ok" for r in kept.values())
+    assert f"{12 - len(kept)} lost with the cluster" in stdout
+    with dask_processes(address):
+        resumed = sweep(spec, "--out", out, "--resume", "--scheduler", address)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{12 - len(kept)} run" in resumed.stdout
+    assert f"{len(kept)} already stored" in resumed.stdout
+    assert sorted(r["point"] for r in table(out)) == sorted(p.key for p in load_sweep(spec).points)

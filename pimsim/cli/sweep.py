@@ -149,6 +149,10 @@ def sweep(
         with reported_errors():
             note = plot_table(store_rows, request, plot_path)
         click.echo(f"plot: {plot_path}" + (f" ({note})" if note else ""))
+    if tally and tally.lost:
+        where = f"the scheduler at {scheduler}" if scheduler else "the local cluster"
+        raise click.ClickException(f"lost {where}: {tally.lost} points were not run (add "
+                                   "--resume to run them)")  # fmt: skip
     if tally and tally.failed:
         raise click.ClickException(f"{tally.failed} of {tally.ran} points failed (their error "
                                    f"lines are in the error column of {store.path})")  # fmt: skip
@@ -184,6 +188,8 @@ def _summary(points: int, skipped: int, tally, path: Path, total: int) -> str:
         rate = tally.ran / tally.seconds if tally.seconds else 0.0
         ran = (f"{tally.ran} run ({tally.ok} ok, {tally.failed} failed) in {tally.seconds:.1f} s"
                f" = {rate:.2f} points/s on {tally.workers} workers")  # fmt: skip
+        if tally.lost:
+            ran += f", {tally.lost} lost with the cluster"
         if tally.interrupted:
             ran += f", interrupted with {points - skipped - tally.ran} not run"
     return f"sweep: {points} points: {ran}; {skipped} already stored; {path}: {total} rows"

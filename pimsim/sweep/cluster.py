@@ -4,7 +4,9 @@ Each point is one task (:func:`pimsim.sweep.point.run_point`) keyed by the point
 client stores each result in the table as it arrives, so nothing finished is ever lost. Lost
 workers are Dask's job: the scheduler gives a dead worker's tasks to the others, and a task
 that has killed ``distributed.scheduler.allowed-failures`` + 1 workers (3 + 1 by default) is
-stored as a failed point. Ctrl-C stops the sweep; the stored rows stay.
+stored as a failed point. A scheduler that goes away cancels the tasks not yet finished:
+they are counted as lost, not stored, so ``--resume`` runs them. Ctrl-C stops the sweep; the
+stored rows stay.
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ CONNECT_TIMEOUT_S = 10
 
 @dataclass
 class Tally:
-    """What a sweep did: points run, of them ok and failed, wall time (s), workers used."""
+    """What a sweep did: points run, of them ok and failed, points lost with the cluster
+    (not run, not stored), wall time (s), workers used."""
 
     ran: int = 0
     ok: int = 0
     failed: int = 0
+    lost: int = 0
     seconds: float = 0.0
     workers: int = 0
     interrupted: bool = False
@@ -57,7 +61,7 @@ def dask_client(scheduler: str | None, workers: int):
         except (OSError, TimeoutError, ValueError) as error:
             reason = " ".join(str(error).split())[:200]
             raise ClusterError(f"--scheduler {scheduler}: cannot connect: {reason}") from None
-        with client:
+        with _quiet_client_logs(), client:
             yield client
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the worker processes
@@ -79,6 +83,19 @@ def dask_client(scheduler: str | None, workers: int):
             yield client
     finally:
         _quietly_close(cluster)
+
+
+@contextmanager
+def _quiet_client_logs():
+    """Keep the client's reconnect tracebacks off stderr while connected: a scheduler that
+    goes away is reported by the sweep as lost points, in one line."""
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _quietly_close(cluster) -> None:
@@ -117,6 +134,9 @@ def run_sweep(
     )
     try:
         for future in as_completed(futures):
+            if future.cancelled():  # the scheduler went away before running it
+                tally.lost += 1
+                continue
             result = _result(future)
             store.add(by_key[future.key], words, result)
             future.release()
