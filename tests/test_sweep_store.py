@@ -95,5 +95,7 @@ def test_a_file_that_is_not_a_sweep_table_is_refused(tmp_path):
 def test_an_uncreatable_directory_is_one_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(StoreError, match="cannot open"):
+    with pytest.raises(StoreError, match="file/sub: cannot hold the sweep's table: Not a dir"):
         Store(blocker / "sub")
+    with pytest.raises(StoreError, match="file: cannot hold the sweep's table: not a directory"):
+        Store(blocker)

@@ -76,6 +76,12 @@ class Store:
         self.path = Path(directory) / STORE_FILE
         try:
             Path(directory).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            if Path(directory).exists() and not Path(directory).is_dir():
+                reason = "not a directory"
+            raise StoreError(f"{directory}: cannot hold the sweep's table: {reason}") from None
+        try:
             self.db = sqlite3.connect(self.path, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
