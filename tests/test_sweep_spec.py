@@ -110,6 +110,7 @@ def test_string_config_values_are_passed_plain(tmp_path):
         ("grid: {banks: [1]}\n", "command", "name the command"),
         ("command: compile\ngrid: {banks: [1]}\n", "command", "not one of"),
         ("command: workload\ngrid: {banks: [1]}\n", "command", "say which workload"),
+        ("command: workload gem\ngrid: {banks: [1]}\n", "command", "'gem' is not a workload"),
         ("command: run extra\ngrid: {banks: [1]}\n", "command", "takes no subcommand"),
         ("command: compare\n", "grid", "a mapping of key"),
         ("command: compare\ngrid:\n  banks: 4\n", "grid.yaml:3: grid.banks", "non-empty list"),

@@ -183,7 +183,8 @@ def _command(value: Any, fail) -> tuple[tuple[str, ...], click.Command]:
     if isinstance(command, click.Group):
         names = sorted(command.commands)
         if len(words) != 2 or words[1] not in command.commands:
-            raise fail("command", f"say which {words[0]}: {words[0]} {'|'.join(names)}")
+            which = f"{shown(words[1])} is not a {words[0]}" if len(words) == 2 else "say which"
+            raise fail("command", f"{which}: {words[0]} {'|'.join(names)}")
         command = command.commands[words[1]]
     elif len(words) != 1:
         raise fail("command", f"{words[0]} takes no subcommand")
