@@ -183,7 +183,9 @@ def _command(value: Any, fail) -> tuple[tuple[str, ...], click.Command]:
     if isinstance(command, click.Group):
         names = sorted(command.commands)
         if len(words) != 2 or words[1] not in command.commands:
-            which = f"{shown(words[1])} is not a {words[0]}" if len(words) == 2 else "say which"
+            which = f"say which {words[0]}"
+            if len(words) == 2:
+                which = f"{shown(words[1])} is not a {words[0]}"
             raise fail("command", f"{which}: {words[0]} {'|'.join(names)}")
         command = command.commands[words[1]]
     elif len(words) != 1:
