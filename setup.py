@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 DEBUG = os.environ.get("PIMSIM_DEBUG", "") not in ("", "0")
 
@@ -92,7 +92,12 @@ extensions = [
     for name in ("_core", "_replay", "_traceparse")
 ]
 
+#: Every pimsim package, found (a list by hand once left new ones out of a plain install),
+#: and the presets: configs/ ships as pimsim.configs.
+PACKAGES = [*find_packages(include=["pimsim", "pimsim.*"]), "pimsim.configs"]
+
 setup(
     ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES, annotate=False),
+    packages=PACKAGES,
     package_dir={"pimsim.configs": "configs"},
 )
