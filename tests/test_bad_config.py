@@ -200,7 +200,9 @@ def test_an_alias_bomb_is_refused_at_once(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     assert len(path.read_bytes()) < 500
     line = refused("configs", "show", str(path))
-    assert line == f"Error: {path}:1: YAML syntax: anchors and aliases (& and *) are not supported"
+    assert line.startswith("Error: ")  # a long path is shortened to its end: match that
+    assert line.endswith("bomb.yaml:1: YAML syntax: anchors and aliases (& and *) are not "
+                         "supported")  # fmt: skip
     assert refused("run", TRACE, "-p", "description=&x 1").endswith("are not supported")
 
 
@@ -390,12 +392,13 @@ def test_fuzz_configs_show(tmp_path):
 
 
 @pytest.mark.slow
-def test_fuzz_show_and_run_in_processes(tmp_path):
+@pytest.mark.parametrize("part", range(3))  # in three parts, spread over the cores by xdist
+def test_fuzz_show_and_run_in_processes(tmp_path, part):
     """150 seeded mutations through ``configs show`` and ``run --limit 50`` as processes under
     a 4 GB address-space cap and a 60 s time limit each: no traceback, no hang, no blow-up, and
     show exits 0 exactly when run does."""
     pimsim = str(Path(sys.executable).with_name("pimsim"))
-    for seed in range(1000, 1150):
+    for seed in range(1000 + part, 1150, 3):
         preset, params = fuzz_case(seed)
         if seed % 2:
             args = [preset, *(arg for p in params for arg in ("-p", p))]

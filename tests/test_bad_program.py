@@ -317,10 +317,11 @@ def test_fuzzed_programs(tmp_path):
 
 
 @pytest.mark.slow
-def test_fuzzed_programs_in_processes_with_a_memory_cap(tmp_path):
+@pytest.mark.parametrize("part", range(3))  # in three parts, spread over the cores by xdist
+def test_fuzzed_programs_in_processes_with_a_memory_cap(tmp_path, part):
     """300 mutations, each in its own process under a 4 GB address-space cap and 60 s."""
     pimsim = Path(sys.executable).with_name("pimsim")
-    for k, data in enumerate(fuzz_cases(seed=11, count=300)):
+    for k, data in list(enumerate(fuzz_cases(seed=11, count=300)))[part::3]:
         path = write(tmp_path, f"f{k}.pim", data)
         proc = subprocess.run(
             f"ulimit -v 4000000; exec {pimsim} program {path} --size 8KiB",

@@ -41,10 +41,15 @@ def test_a_few_random_expressions():
         assert compile_and_run(text)["verification"]["passed"]
 
 
+#: The 200 expressions in this many parts, so that pytest-xdist spreads them over the cores.
+PARTS = 4
+
+
 @pytest.mark.slow
-def test_two_hundred_random_expressions():
+@pytest.mark.parametrize("part", range(PARTS))
+def test_two_hundred_random_expressions(part):
     total = 0
-    for text in expressions(200, 13):
+    for text in expressions(200, 13)[part::PARTS]:
         report = compile_and_run(text)
         assert report["verification"]["exhaustive"]
         total += report["commands"]
