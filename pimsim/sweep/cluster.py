@@ -61,12 +61,12 @@ def dask_client(scheduler: str | None, workers: int):
         except (OSError, TimeoutError, ValueError) as error:
             reason = " ".join(str(error).split())[:200]
             raise ClusterError(f"--scheduler {scheduler}: cannot connect: {reason}") from None
-        with _quiet_client_logs(), client:
+        # a scheduler that goes away is reported as lost points, not reconnect tracebacks
+        with _quiet_logs("distributed.client"), client:
             yield client
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the worker processes
-    try:
-        with dask.config.set(LOCAL_WORKER_CONFIG):
+    try:  # the workers inherit the ignored Ctrl-C
+        with _sigint_ignored(), dask.config.set(LOCAL_WORKER_CONFIG):
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
@@ -76,8 +76,6 @@ def dask_client(scheduler: str | None, workers: int):
             )
     except (OSError, RuntimeError) as error:
         raise ClusterError(f"cannot start a local cluster: {error}") from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
     try:
         with Client(cluster) as client:
             yield client
@@ -86,10 +84,9 @@ def dask_client(scheduler: str | None, workers: int):
 
 
 @contextmanager
-def _quiet_client_logs():
-    """Keep the client's reconnect tracebacks off stderr while connected: a scheduler that
-    goes away is reported by the sweep as lost points, in one line."""
-    logger = logging.getLogger("distributed.client")
+def _quiet_logs(name: str):
+    """Keep logger ``name``'s records below CRITICAL off stderr while the block runs."""
+    logger = logging.getLogger(name)
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
@@ -98,17 +95,21 @@ def _quiet_client_logs():
         logger.setLevel(level)
 
 
+@contextmanager
+def _sigint_ignored():
+    """Ctrl-C ignored while the block runs (and by processes it starts)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _quietly_close(cluster) -> None:
     """Close a local cluster without its shutdown chatter (or a second Ctrl-C) reaching
     the user."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    level = logging.getLogger("distributed").level
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
-    try:
+    with _sigint_ignored(), _quiet_logs("distributed"):
         cluster.close(timeout=30)
-    finally:
-        logging.getLogger("distributed").setLevel(level)
-        signal.signal(signal.SIGINT, previous)
 
 
 def run_sweep(
